@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Horizon.Core.Protocols;
+
+namespace Horizon.Core.Metrics;
+
+/// <summary>The table of known metric names. A known name is found by its bytes without any
+/// allocation; a new name is copied once, checked against the skip list once, and given its Redis
+/// key once. The table is bounded so that a flood of random names cannot exhaust memory.</summary>
+public sealed class MetricRegistry
+{
+    private readonly ConcurrentDictionary<byte[], MetricKey> _keys;
+    private readonly ConcurrentDictionary<byte[], MetricKey>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+    private readonly byte[] _prefix;
+    private readonly SkipList _skipList;
+    private readonly int _maxMetrics;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates a table whose keys are <paramref name="keyPrefix"/> followed by the name.</summary>
+    public MetricRegistry(string keyPrefix = "metrics.", SkipList? skipList = null, int maxMetrics = 5_000_000, TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxMetrics, 1);
+        _prefix = Encoding.UTF8.GetBytes(keyPrefix);
+        _skipList = skipList ?? SkipList.Empty;
+        _maxMetrics = maxMetrics;
+        _keys = new ConcurrentDictionary<byte[], MetricKey>(new Utf8KeyComparer(_prefix.Length));
+        _lookup = _keys.GetAlternateLookup<ReadOnlySpan<byte>>();
+    }
+
+    /// <summary>The key prefix, e.g. <c>metrics.</c> (Skyline's FULL_NAMESPACE).</summary>
+    public ReadOnlySpan<byte> KeyPrefix => _prefix;
+
+    /// <summary>Number of names in the table.</summary>
+    public int Count => _keys.Count;
+
+    /// <summary>Finds or adds a name (already validated by the parser). Returns
+    /// <see cref="RejectReason.TooManyMetrics"/> with a null key when the table is full.</summary>
+    public RejectReason GetOrAdd(ReadOnlySpan<byte> name, out MetricKey? key)
+    {
+        if (_lookup.TryGetValue(name, out key))
+        {
+            return RejectReason.None;
+        }
+        if (_keys.Count >= _maxMetrics)
+        {
+            key = null;
+            return RejectReason.TooManyMetrics;
+        }
+        var redisKey = new byte[_prefix.Length + name.Length];
+        _prefix.CopyTo(redisKey, 0);
+        name.CopyTo(redisKey.AsSpan(_prefix.Length));
+        var created = new MetricKey(redisKey, _prefix.Length, _skipList.Matches(name))
+        {
+            // A name counts as alive from the moment it is first seen, so a sweep that runs
+            // before its first write does not drop it.
+            LastWritten = _time.GetUtcNow().ToUnixTimeSeconds(),
+        };
+        key = _keys.GetOrAdd(redisKey, created);
+        return RejectReason.None;
+    }
+
+    /// <summary>Finds a name without adding it.</summary>
+    public MetricKey? Find(ReadOnlySpan<byte> name) => _lookup.TryGetValue(name, out var key) ? key : null;
+
+    /// <summary>Forgets every name not written since <paramref name="olderThan"/> (unix seconds),
+    /// which keeps the table to the metrics that are alive. Returns how many were removed.</summary>
+    public int Sweep(long olderThan)
+    {
+        var removed = 0;
+        foreach (var pair in _keys)
+        {
+            if (Volatile.Read(ref pair.Value.LastWritten) < olderThan && _keys.TryRemove(pair))
+            {
+                removed++;
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>Makes every name be added to the unique set again on its next write (used after
+    /// the store reconnects, since it may have restarted empty).</summary>
+    public void ForgetUniqueSetStamps()
+    {
+        foreach (var pair in _keys)
+        {
+            Volatile.Write(ref pair.Value.UniqueSetStamp, 0);
+        }
+    }
+}
