@@ -36,19 +36,13 @@ public readonly ref struct CarbonLine
 /// reported once and skipped through its newline. Blank lines are skipped silently.</summary>
 public sealed class CarbonLineParser
 {
-    private readonly byte[] _scratch;
-    private bool _discarding;
+    private readonly LineFramer _framer;
 
     /// <summary>Creates a parser that refuses lines longer than <paramref name="maxLineLength"/> bytes.</summary>
-    public CarbonLineParser(int maxLineLength = 4096)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxLineLength, 16);
-        MaxLineLength = maxLineLength;
-        _scratch = new byte[maxLineLength];
-    }
+    public CarbonLineParser(int maxLineLength = 4096) => _framer = new LineFramer(maxLineLength);
 
     /// <summary>Longest accepted line, newline excluded.</summary>
-    public int MaxLineLength { get; }
+    public int MaxLineLength => _framer.MaxLineLength;
 
     /// <summary>Unix seconds used for lines without a timestamp; the connection sets it per read.</summary>
     public long Now { get; set; }
@@ -57,58 +51,9 @@ public sealed class CarbonLineParser
     /// buffered. Returns true with a parsed line, good or rejected.</summary>
     public bool TryParse(ref SequenceReader<byte> reader, out CarbonLine line)
     {
-        while (true)
+        while (_framer.TryRead(ref reader, out var text, out var tooLong))
         {
-            var span = reader.UnreadSpan;
-            var nl = span.IndexOf((byte)'\n');
-            ReadOnlySpan<byte> text;
-            if (nl >= 0)
-            {
-                text = span[..nl];
-                reader.Advance(nl + 1);
-            }
-            else if (reader.TryReadTo(out ReadOnlySequence<byte> multi, (byte)'\n', advancePastDelimiter: true))
-            {
-                if (multi.Length > MaxLineLength)
-                {
-                    if (ReportTooLong(out line))
-                    {
-                        return true;
-                    }
-                    continue;
-                }
-                multi.CopyTo(_scratch);
-                text = _scratch.AsSpan(0, (int)multi.Length);
-            }
-            else
-            {
-                // No newline buffered. A partial line beyond the limit can never become valid:
-                // drop what is buffered and keep dropping through the next newline.
-                if (reader.Remaining > MaxLineLength)
-                {
-                    reader.Advance(reader.Remaining);
-                    var alreadyReported = _discarding;
-                    _discarding = true;
-                    if (!alreadyReported)
-                    {
-                        line = new CarbonLine(default, 0, 0, RejectReason.LineTooLong);
-                        return true;
-                    }
-                }
-                else if (_discarding)
-                {
-                    reader.Advance(reader.Remaining);
-                }
-                line = default;
-                return false;
-            }
-
-            if (_discarding)
-            {
-                _discarding = false; // the tail of an over-long line, already reported
-                continue;
-            }
-            if (text.Length > MaxLineLength)
+            if (tooLong)
             {
                 line = new CarbonLine(default, 0, 0, RejectReason.LineTooLong);
                 return true;
@@ -117,20 +62,26 @@ public sealed class CarbonLineParser
             {
                 return true;
             }
-            // blank line: keep going
         }
+        line = default;
+        return false;
     }
 
-    private bool ReportTooLong(out CarbonLine line)
+    /// <summary>Parses what is left when the peer closed the connection without a final newline
+    /// (as <c>echo -n ... | nc</c> sends). Returns false when there is nothing to report.</summary>
+    public bool TryParseFinal(in ReadOnlySequence<byte> rest, out CarbonLine line)
     {
-        if (_discarding)
+        if (!_framer.TryReadFinal(rest, out var text, out var tooLong))
         {
-            _discarding = false;
             line = default;
             return false;
         }
-        line = new CarbonLine(default, 0, 0, RejectReason.LineTooLong);
-        return true;
+        if (tooLong)
+        {
+            line = new CarbonLine(default, 0, 0, RejectReason.LineTooLong);
+            return true;
+        }
+        return ParseLine(text, Now, out line);
     }
 
     /// <summary>Parses one line without its newline. Returns false for a blank line.</summary>

@@ -64,6 +64,31 @@ public struct RejectTally
     /// <summary>Count one rejection.</summary>
     public void Add(RejectReason reason) => this[(int)reason]++;
 
+    /// <summary>Adds another tally to this one.</summary>
+    public void Add(in RejectTally other)
+    {
+        for (var i = 0; i < RejectReasons.Count; i++)
+        {
+            this[i] += other[i];
+        }
+    }
+
+    /// <summary>The first reason counted (in enum order), or None.</summary>
+    public readonly RejectReason First
+    {
+        get
+        {
+            for (var i = 1; i < RejectReasons.Count; i++)
+            {
+                if (this[i] != 0)
+                {
+                    return (RejectReason)i;
+                }
+            }
+            return RejectReason.None;
+        }
+    }
+
     /// <summary>True when nothing was counted.</summary>
     public readonly bool IsEmpty
     {

@@ -90,11 +90,17 @@ public sealed class StatsdAggregator
             lines++;
             accepted += ProcessLine(line, ref rejects);
         }
-        // StatsD's own counters, flushed as stats.counters.statsd.* like any counter.
+        RecordPacket(lines, rejects.Total - bad);
+        return accepted;
+    }
+
+    /// <summary>Counts one packet (a datagram, or one read of a TCP stream) in StatsD's own
+    /// counters, flushed as <c>stats.counters.statsd.*</c> like any counter.</summary>
+    public void RecordPacket(int lines, int badLines)
+    {
         Interlocked.Increment(ref _packetsReceived);
         Interlocked.Add(ref _metricsReceived, lines);
-        Interlocked.Add(ref _badLinesSeen, rejects.Total - bad);
-        return accepted;
+        Interlocked.Add(ref _badLinesSeen, badLines);
     }
 
     /// <summary>Processes one line: <c>name:value|type[|@rate][|#tags][:value|type...]</c>.</summary>

@@ -1,0 +1,47 @@
+using System.IO.Pipelines;
+using Horizon.Core.Points;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+
+namespace Horizon.Ingest;
+
+/// <summary>What every TCP listener does around its protocol loop: count the connection, stop
+/// reading promptly when the server shuts down (what was read is still processed), and treat a
+/// peer that vanishes as the end of its stream rather than an error.</summary>
+public abstract class IngestConnectionHandler(IngestServices services, PointSource source) : ConnectionHandler
+{
+    /// <summary>The shared ingest services.</summary>
+    protected IngestServices Services { get; } = services;
+
+    /// <summary>The listener this handler serves.</summary>
+    protected PointSource Source { get; } = source;
+
+    /// <inheritdoc />
+    public sealed override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var active = Services.Metrics.ConnectionsActive.WithLabels(Source.Label());
+        active.Inc();
+        var input = connection.Transport.Input;
+        var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
+        using var stopping = lifetime?.ConnectionClosedRequested.Register(static state => ((PipeReader)state!).CancelPendingRead(), input);
+        try
+        {
+            await RunAsync(input, connection.RemoteEndPoint?.ToString());
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException)
+        {
+            // The peer went away; everything read before that was processed.
+        }
+        finally
+        {
+            active.Dec();
+            await input.CompleteAsync();
+        }
+    }
+
+    /// <summary>The protocol loop: read, parse, hand points to the writer, until the stream ends.</summary>
+    protected abstract Task RunAsync(PipeReader input, string? peer);
+
+    /// <summary>Counts a connection Horizon closes because of what the peer sent.</summary>
+    protected void CountClosed(string reason) => Services.Metrics.ConnectionsClosed.WithLabels(Source.Label(), reason).Inc();
+}

@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Horizon.Core.Metrics;
+using Horizon.Core.Points;
+using Horizon.Core.Series;
+using Horizon.Core.Statsd;
+using Horizon.Storage;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Horizon.Ingest;
+
+/// <summary>Where each listener ended up listening (ports may be 0 in configuration).</summary>
+public sealed class BoundEndpoints
+{
+    private readonly ConcurrentDictionary<string, Func<IPEndPoint?>> _endpoints = new();
+
+    /// <summary>Records how to find a listener's endpoint once it is bound.</summary>
+    public void Add(string listener, Func<IPEndPoint?> endpoint) => _endpoints[listener] = endpoint;
+
+    /// <summary>The endpoint of a listener, or null when it is disabled or not bound yet.</summary>
+    public IPEndPoint? this[string listener] => _endpoints.TryGetValue(listener, out var f) ? f() : null;
+
+    /// <summary>All listeners and their endpoints.</summary>
+    public IReadOnlyDictionary<string, string> Describe() =>
+        _endpoints.ToDictionary(p => p.Key, p => p.Value()?.ToString() ?? "(not bound)");
+}
+
+/// <summary>Registration of the ingest role.</summary>
+public static class IngestHosting
+{
+    /// <summary>Registers the writer, the gate, StatsD, the UDP listeners, Roomba and the pipeline.
+    /// The options records must be registered already.</summary>
+    public static IServiceCollection AddHorizonIngest(this IServiceCollection services)
+    {
+        services.AddSingleton(sp =>
+        {
+            var series = sp.GetRequiredService<SeriesOptions>();
+            return new MetricRegistry(series.FullNamespace, new SkipList(series.SkipList), series.MaxMetrics, sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton(sp => new PointGate(sp.GetRequiredService<MetricRegistry>(), sp.GetRequiredService<SeriesOptions>()));
+        services.AddSingleton(sp => new StatsdAggregator(sp.GetRequiredService<StatsdOptions>(), sp.GetRequiredService<MetricRegistry>()));
+        services.AddSingleton<SeriesWriter>();
+        services.AddSingleton<IngestServices>();
+        services.TryAddSingleton<BoundEndpoints>();
+        services.AddSingleton<Roomba>();
+
+        var statsdEnabled = (IServiceProvider sp) =>
+        {
+            var l = sp.GetRequiredService<ListenerOptions>();
+            return l.StatsdUdp.Enabled || l.StatsdTcp.Enabled;
+        };
+        services.AddSingleton<StatsdFlusher>();
+        // First: its StartingAsync starts the writer before any listener, its StoppedAsync drains
+        // after all of them.
+        services.AddSingleton<IHostedService>(sp => new IngestPipeline(
+            sp.GetRequiredService<SeriesWriter>(),
+            statsdEnabled(sp) ? sp.GetRequiredService<StatsdFlusher>() : null,
+            sp.GetRequiredService<MetricRegistry>(),
+            sp.GetRequiredService<SeriesOptions>(),
+            sp.GetRequiredService<HorizonMetrics>(),
+            sp.GetRequiredService<IngestOptions>(),
+            sp.GetRequiredService<ILogger<IngestPipeline>>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IHostedService>(sp => statsdEnabled(sp) ? sp.GetRequiredService<StatsdFlusher>() : new NothingService());
+        services.AddSingleton<IHostedService>(sp => UdpListenerOrNothing(sp, "statsd_udp", o => o.StatsdUdp, s => new StatsdDatagramHandler(s)));
+        services.AddSingleton<IHostedService>(sp => UdpListenerOrNothing(sp, "msgpack", o => o.Msgpack, s => new MsgpackDatagramHandler(s)));
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RoombaOptions>().Enabled
+            ? ActivatorUtilities.CreateInstance<RoombaService>(sp)
+            : new NothingService());
+        return services;
+    }
+
+    private static IHostedService UdpListenerOrNothing(IServiceProvider sp, string name, Func<ListenerOptions, EndpointOptions> pick, Func<IngestServices, IDatagramHandler> handler)
+    {
+        var options = sp.GetRequiredService<ListenerOptions>();
+        var endpoint = pick(options);
+        if (!endpoint.Enabled)
+        {
+            return new NothingService();
+        }
+        var ingest = sp.GetRequiredService<IngestServices>();
+        var up = ingest.Metrics.ListenerUp.WithLabels(name);
+        try
+        {
+            var listener = new UdpListener(name, new IPEndPoint(IPAddress.Parse(options.Bind), endpoint.Port), () => handler(ingest), ingest);
+            sp.GetRequiredService<BoundEndpoints>().Add(name, () => listener.LocalEndPoint);
+            up.Set(1);
+            return listener;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            ReportBindFailure(sp.GetRequiredService<ILoggerFactory>(), name, $"udp://{options.Bind}:{endpoint.Port}", e.Message);
+            up.Set(0);
+            return new NothingService();
+        }
+    }
+
+    private static void ReportBindFailure(ILoggerFactory loggers, string name, string address, string reason) =>
+        loggers.CreateLogger("Horizon.Ingest").LogError(
+            "{Listener}: cannot listen on {Address} ({Reason}); the other listeners run without it (horizon_listener_up{{listener=\"{Listener}\"}} is 0)",
+            name, address, reason, name);
+
+    /// <summary>Adds the TCP listeners to Kestrel. A port that is taken is reported and skipped,
+    /// so one conflict does not stop the other listeners.</summary>
+    public static void ListenForIngest(this KestrelServerOptions kestrel, ListenerOptions options, BoundEndpoints bound)
+    {
+        var address = IPAddress.Parse(options.Bind);
+        var services = kestrel.ApplicationServices;
+        var metrics = services.GetRequiredService<HorizonMetrics>();
+        kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
+        void Listen<THandler>(string name, EndpointOptions endpoint) where THandler : ConnectionHandler
+        {
+            if (!endpoint.Enabled)
+            {
+                return;
+            }
+            if (endpoint.Port != 0 && PortTaken(address, endpoint.Port, out var reason))
+            {
+                ReportBindFailure(services.GetRequiredService<ILoggerFactory>(), name, $"tcp://{options.Bind}:{endpoint.Port}", reason);
+                metrics.ListenerUp.WithLabels(name).Set(0);
+                return;
+            }
+            metrics.ListenerUp.WithLabels(name).Set(1);
+            ListenOptions? listenOptions = null;
+            kestrel.Listen(address, endpoint.Port, lo =>
+            {
+                listenOptions = lo;
+                lo.UseConnectionHandler<THandler>();
+            });
+            bound.Add(name, () => listenOptions?.IPEndPoint is { Port: > 0 } ep ? ep : null);
+        }
+        Listen<PlaintextConnectionHandler>("plaintext", options.Plaintext);
+        Listen<PickleConnectionHandler>("pickle", options.Pickle);
+        Listen<StatsdTcpConnectionHandler>("statsd_tcp", options.StatsdTcp);
+    }
+
+    private static bool PortTaken(IPAddress address, int port, out string reason)
+    {
+        var probe = new System.Net.Sockets.TcpListener(address, port);
+        try
+        {
+            probe.Start();
+            reason = "";
+            return false;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            reason = e.Message;
+            return true;
+        }
+        finally
+        {
+            probe.Stop();
+        }
+    }
+
+    private sealed class NothingService : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,104 @@
+using Horizon.Core.Metrics;
+using Horizon.Core.Series;
+using Horizon.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Horizon.Ingest;
+
+/// <summary>Orders ingest start-up and shutdown around the listeners: the writer starts before any
+/// listener, and stops only after every listener has stopped (SIGTERM): then StatsD flushes one
+/// last time and the writer stores everything that was accepted before the process exits.</summary>
+public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposable
+{
+    private readonly SeriesWriter _writer;
+    private readonly StatsdFlusher? _statsd;
+    private readonly MetricRegistry _registry;
+    private readonly SeriesOptions _series;
+    private readonly TimeSpan _drainDeadline;
+    private readonly ILogger<IngestPipeline> _logger;
+    private readonly Timer _sweep;
+
+    /// <summary>Creates the pipeline and exports its gauges.</summary>
+    public IngestPipeline(SeriesWriter writer, StatsdFlusher? statsd, MetricRegistry registry, SeriesOptions series,
+        HorizonMetrics metrics, IngestOptions ingest, ILogger<IngestPipeline> logger, TimeProvider time)
+    {
+        _writer = writer;
+        _statsd = statsd;
+        _registry = registry;
+        _series = series;
+        _drainDeadline = ingest.DrainTimeout;
+        _logger = logger;
+        metrics.Registry.AddBeforeCollectCallback(() =>
+        {
+            metrics.PointsBuffered.Set(writer.BufferedPoints);
+            metrics.PointsInFlight.Set(writer.InFlightPoints);
+            metrics.KnownMetrics.Set(registry.Count);
+        });
+        // Names silent for longer than a series is kept are forgotten, as Roomba forgets their keys.
+        _sweep = new Timer(_ => Sweep(time), null, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10));
+    }
+
+    private void Sweep(TimeProvider time)
+    {
+        var cutoff = time.GetUtcNow().ToUnixTimeSeconds() - _series.FullDuration - 3600;
+        var removed = _registry.Sweep(cutoff);
+        if (removed > 0)
+        {
+            Log.Swept(_logger, removed, _registry.Count);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        _writer.Start();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        // Every listener (Kestrel's and the UDP loops) has stopped by now.
+        var flushed = _statsd is null ? 0 : await _statsd.FlushAsync();
+        var pending = _writer.BufferedPoints + _writer.InFlightPoints;
+        Log.Draining(_logger, pending, flushed);
+        await _writer.StopAsync(_drainDeadline);
+        Log.Drained(_logger, _writer.BufferedPoints + _writer.InFlightPoints);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _sweep.Dispose();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 450, Level = LogLevel.Information, Message = "Listeners stopped; storing {Pending} accepted points (StatsD's last flush added {Flushed})")]
+        public static partial void Draining(ILogger logger, long pending, int flushed);
+
+        [LoggerMessage(EventId = 451, Level = LogLevel.Information, Message = "Writer drained ({Left} points left)")]
+        public static partial void Drained(ILogger logger, long left);
+
+        [LoggerMessage(EventId = 452, Level = LogLevel.Information, Message = "Forgot {Removed} silent metric names ({Remaining} known)")]
+        public static partial void Swept(ILogger logger, int removed, int remaining);
+    }
+}
+
+/// <summary>Settings of the ingest role as a whole.</summary>
+public sealed record IngestOptions
+{
+    /// <summary>At shutdown, how long to keep trying to store what was accepted before giving up
+    /// (counting what is left as dropped).</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}

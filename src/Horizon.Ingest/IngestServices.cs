@@ -1,0 +1,57 @@
+using Horizon.Core.Points;
+using Horizon.Core.Statsd;
+using Horizon.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Horizon.Ingest;
+
+/// <summary>What every listener shares: the gate points pass, the writer they go to, StatsD's
+/// aggregator, the counters, and one rate-limited reject log per listener.</summary>
+public sealed class IngestServices
+{
+    private readonly RejectLog[] _rejectLogs;
+
+    /// <summary>Creates the shared services.</summary>
+    public IngestServices(PointGate gate, SeriesWriter writer, StatsdAggregator statsd, HorizonMetrics metrics,
+        ListenerOptions listeners, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        Gate = gate;
+        Writer = writer;
+        Statsd = statsd;
+        Metrics = metrics;
+        Listeners = listeners;
+        LoggerFactory = loggerFactory;
+        Time = time;
+        var logger = loggerFactory.CreateLogger("Horizon.Ingest");
+        _rejectLogs = [.. Enumerable.Range(0, PointSources.Count).Select(i => new RejectLog(logger, ((PointSource)i).Label()))];
+    }
+
+#pragma warning disable CS1591 // self-describing
+    public PointGate Gate { get; }
+    public SeriesWriter Writer { get; }
+    public StatsdAggregator Statsd { get; }
+    public HorizonMetrics Metrics { get; }
+    public ListenerOptions Listeners { get; }
+    public ILoggerFactory LoggerFactory { get; }
+    public TimeProvider Time { get; }
+#pragma warning restore CS1591
+
+    /// <summary>The current unix time in seconds.</summary>
+    public long NowSeconds() => Time.GetUtcNow().ToUnixTimeSeconds();
+
+    /// <summary>The reject log of a listener.</summary>
+    public RejectLog RejectLog(PointSource source) => _rejectLogs[(int)source];
+
+    /// <summary>Adds what one read produced to the counters.</summary>
+    public void Count(PointSource source, int received, in Core.Protocols.RejectTally rejects)
+    {
+        if (received > 0)
+        {
+            Metrics.PointsReceived.WithLabels(source.Label()).Inc(received);
+        }
+        if (!rejects.IsEmpty)
+        {
+            Metrics.AddRejects(source, rejects);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+namespace Horizon.Ingest;
+
+/// <summary>One TCP or UDP listener.</summary>
+public sealed record EndpointOptions
+{
+    /// <summary>Whether the listener runs.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>Port (0: any free port, reported in the log).</summary>
+    public int Port { get; init; }
+}
+
+/// <summary>The ingest listeners. Everything binds to loopback unless configured otherwise.</summary>
+public sealed record ListenerOptions
+{
+    /// <summary>Address every listener binds to.</summary>
+    public string Bind { get; init; } = "127.0.0.1";
+
+    /// <summary>Carbon plaintext, TCP.</summary>
+    public EndpointOptions Plaintext { get; init; } = new() { Port = 2003 };
+
+    /// <summary>Carbon pickle (carbon-relay's format), TCP.</summary>
+    public EndpointOptions Pickle { get; init; } = new() { Port = 2024 };
+
+    /// <summary>StatsD over UDP.</summary>
+    public EndpointOptions StatsdUdp { get; init; } = new() { Port = 8125 };
+
+    /// <summary>StatsD over TCP.</summary>
+    public EndpointOptions StatsdTcp { get; init; } = new() { Port = 8125 };
+
+    /// <summary>Skyline's msgpack datagrams, UDP.</summary>
+    public EndpointOptions Msgpack { get; init; } = new() { Port = 2025 };
+
+    /// <summary>Longest accepted line (plaintext and StatsD TCP), newline excluded.</summary>
+    public int MaxLineLength { get; init; } = 4096;
+
+    /// <summary>Largest accepted pickle frame (carbon's own limit is 1 MiB).</summary>
+    public int MaxPickleFrameBytes { get; init; } = 1 << 20;
+
+    /// <summary>Receive loops per UDP port (sockets sharing the port with SO_REUSEPORT); 0 = one per core.</summary>
+    public int UdpReceiveLoops { get; init; }
+
+    /// <summary>Socket receive buffer per UDP socket, so bursts wait in the kernel instead of being dropped.</summary>
+    public int UdpReceiveBufferBytes { get; init; } = 16 << 20;
+
+    /// <summary>Concurrent TCP connections across the TCP listeners.</summary>
+    public int MaxConnections { get; init; } = 10_000;
+
+    /// <summary>The number of UDP loops to run.</summary>
+    public int EffectiveUdpLoops => UdpReceiveLoops > 0 ? UdpReceiveLoops : Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>Fails fast on settings that cannot work.</summary>
+    public void Validate()
+    {
+        if (!System.Net.IPAddress.TryParse(Bind, out _))
+        {
+            throw new ArgumentException($"Listeners:Bind '{Bind}' is not an IP address.");
+        }
+        foreach (var (name, e) in new[] { ("Plaintext", Plaintext), ("Pickle", Pickle), ("StatsdUdp", StatsdUdp), ("StatsdTcp", StatsdTcp), ("Msgpack", Msgpack) })
+        {
+            if (e.Port is < 0 or > 65535)
+            {
+                throw new ArgumentException($"Listeners:{name}:Port must be 0-65535.");
+            }
+        }
+        if (MaxLineLength < 64 || MaxPickleFrameBytes < 1024 || UdpReceiveLoops < 0 || MaxConnections < 1)
+        {
+            throw new ArgumentException("Listeners: MaxLineLength >= 64, MaxPickleFrameBytes >= 1024, UdpReceiveLoops >= 0, MaxConnections >= 1.");
+        }
+    }
+}

@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using Horizon.Core.Series;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Horizon.Storage;
+
+/// <summary>Roomba settings (Skyline's ROOMBA_* settings).</summary>
+public sealed record RoombaOptions
+{
+    /// <summary>Run Roomba in this process. With several ingest processes on one store, one is enough.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>Pause between passes over every series.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>A series is rewritten once its oldest point is this much older than FULL_DURATION
+    /// (Skyline's ROOMBA_GRACE_TIME, 600 s), so each key is rewritten about once per grace period
+    /// rather than on every pass; stored history therefore spans FULL_DURATION to FULL_DURATION + grace.</summary>
+    public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(600);
+
+    /// <summary>Keys examined per pipelined round trip.</summary>
+    public int ScanBatch { get; init; } = 1000;
+
+    /// <summary>Rewrites running at once.</summary>
+    public int Parallelism { get; init; } = 8;
+
+    /// <summary>Fails fast on settings that cannot work.</summary>
+    public void Validate()
+    {
+        if (Interval <= TimeSpan.Zero || Grace < TimeSpan.Zero || ScanBatch < 1 || Parallelism < 1)
+        {
+            throw new ArgumentException("Roomba:Interval must be positive, Roomba:Grace not negative, ScanBatch and Parallelism positive.");
+        }
+    }
+}
+
+/// <summary>What happened to one key.</summary>
+public enum TrimOutcome : byte
+{
+    /// <summary>Nothing to remove.</summary>
+    Unchanged,
+
+    /// <summary>Expired, duplicate or corrupt points were removed.</summary>
+    Trimmed,
+
+    /// <summary>Every point had expired: the key and its set entry were removed.</summary>
+    Deleted,
+
+    /// <summary>The key no longer exists; its set entry was removed.</summary>
+    Missing,
+
+    /// <summary>Someone rewrote the key between the read and the write; retried next pass.</summary>
+    Conflict,
+}
+
+/// <summary>Skyline's Roomba: keeps each series to its last FULL_DURATION, removes duplicate
+/// timestamps (the last received wins, as in Whisper) and restores time order, deletes keys that
+/// went silent. Trimming never loses a point appended meanwhile: the rewrite is a Lua script that
+/// replaces only the bytes that were read and keeps whatever was appended after them, and that
+/// gives up if the key was rewritten by anyone else in between.</summary>
+public sealed partial class Roomba
+{
+    // KEYS[1] series. ARGV[1] length read, ARGV[2] the first bytes read, ARGV[3] their replacement.
+    // Returns -1 when the key no longer starts with what was read, 0 when it was deleted, else its
+    // new length. One key per script, so it runs unchanged on Redis Cluster.
+    private const string TrimScript = """
+        local len = redis.call('STRLEN', KEYS[1])
+        local expected = tonumber(ARGV[1])
+        if len < expected then return -1 end
+        if #ARGV[2] > 0 and redis.call('GETRANGE', KEYS[1], 0, #ARGV[2] - 1) ~= ARGV[2] then return -1 end
+        local tail = ''
+        if len > expected then tail = redis.call('GETRANGE', KEYS[1], expected, -1) end
+        local value = ARGV[3] .. tail
+        if #value == 0 then
+          redis.call('DEL', KEYS[1])
+          return 0
+        end
+        redis.call('SET', KEYS[1], value)
+        return #value
+        """;
+
+    private const int PrefixCheckBytes = 32;
+
+    private readonly StoreConnection _store;
+    private readonly SeriesOptions _series;
+    private readonly RoombaOptions _options;
+    private readonly HorizonMetrics _metrics;
+    private readonly ILogger<Roomba> _logger;
+    private readonly TimeProvider _time;
+    private readonly RedisKey _uniqueSet;
+
+    /// <summary>Creates a Roomba for the given store.</summary>
+    public Roomba(StoreConnection store, SeriesOptions series, RoombaOptions options, HorizonMetrics metrics, ILogger<Roomba> logger, TimeProvider? time = null)
+    {
+        options.Validate();
+        _store = store;
+        _series = series;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _uniqueSet = series.UniqueMetricsKey;
+    }
+
+    /// <summary>Counts of one pass.</summary>
+    public sealed record PassResult(int Scanned, int Trimmed, int Deleted, int Missing, int Conflicts, TimeSpan Duration);
+
+    /// <summary>One pass over every key in the unique set.</summary>
+    public async Task<PassResult> RunPassAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var db = _store.Database;
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        var rewriteBefore = now - _series.FullDuration - (long)_options.Grace.TotalSeconds;
+        int scanned = 0, trimmed = 0, deleted = 0, missing = 0, conflicts = 0;
+        var page = new List<RedisKey>(_options.ScanBatch);
+        using var gate = new SemaphoreSlim(_options.Parallelism);
+
+        async Task ProcessPageAsync(List<RedisKey> keys)
+        {
+            // The first point is enough to decide: series are appended in time order, and a key
+            // whose oldest point is recent needs no rewrite yet.
+            var heads = keys.Select(k => db.StringGetRangeAsync(k, 0, SeriesCodec.MaxPointSize - 1)).ToArray();
+            await Task.WhenAll(heads);
+            var work = new List<Task<TrimOutcome>>();
+            for (var i = 0; i < keys.Count; i++)
+            {
+                byte[]? head = heads[i].Result;
+                var status = SeriesCodec.TryReadPoint(head, out var firstTs, out _, out _);
+                if (head is { Length: > 0 } && status == PointReadStatus.Ok && firstTs > rewriteBefore)
+                {
+                    continue;
+                }
+                var key = keys[i];
+                await gate.WaitAsync(cancellationToken);
+                work.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        return await TrimKeyAsync(key, now);
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                }, cancellationToken));
+            }
+            foreach (var outcome in await Task.WhenAll(work))
+            {
+                switch (outcome)
+                {
+                    case TrimOutcome.Trimmed: trimmed++; break;
+                    case TrimOutcome.Deleted: deleted++; break;
+                    case TrimOutcome.Missing: missing++; break;
+                    case TrimOutcome.Conflict: conflicts++; break;
+                }
+            }
+        }
+
+        await foreach (var member in db.SetScanAsync(_uniqueSet, pageSize: _options.ScanBatch).WithCancellation(cancellationToken))
+        {
+            page.Add((byte[])member!);
+            scanned++;
+            if (page.Count == _options.ScanBatch)
+            {
+                await ProcessPageAsync(page);
+                page = new List<RedisKey>(_options.ScanBatch);
+            }
+        }
+        if (page.Count > 0)
+        {
+            await ProcessPageAsync(page);
+        }
+        var duration = Stopwatch.GetElapsedTime(started);
+        _metrics.RoombaRuns.Inc();
+        _metrics.RoombaDuration.Set(duration.TotalSeconds);
+        _metrics.RoombaKeysScanned.Inc(scanned);
+        _metrics.RoombaConflicts.Inc(conflicts);
+        Log.Pass(_logger, scanned, trimmed, deleted, missing, conflicts, duration.TotalSeconds);
+        return new PassResult(scanned, trimmed, deleted, missing, conflicts, duration);
+    }
+
+    /// <summary>Trims one key to the points newer than <c>now - FULL_DURATION</c>.</summary>
+    public async Task<TrimOutcome> TrimKeyAsync(RedisKey key, long now)
+    {
+        var db = _store.Database;
+        byte[]? raw = await db.StringGetAsync(key);
+        if (raw is null || raw.Length == 0)
+        {
+            await ForgetAsync(key);
+            return TrimOutcome.Missing;
+        }
+        var keepAfter = now - _series.FullDuration;
+        var (replacement, removed, corrupt) = Rewrite(raw, keepAfter);
+        if (corrupt)
+        {
+            _metrics.RoombaCorrupt.Inc();
+            Log.Corrupt(_logger, key.ToString());
+        }
+        if (removed == 0)
+        {
+            return TrimOutcome.Unchanged;
+        }
+        var prefix = raw.AsMemory(0, Math.Min(PrefixCheckBytes, raw.Length));
+        var result = (long)await db.ScriptEvaluateAsync(TrimScript, [key], [raw.Length, prefix, replacement]);
+        if (result < 0)
+        {
+            return TrimOutcome.Conflict;
+        }
+        _metrics.RoombaPointsRemoved.Inc(removed);
+        if (result == 0)
+        {
+            await ForgetAsync(key);
+            _metrics.RoombaKeysDeleted.Inc();
+            return TrimOutcome.Deleted;
+        }
+        _metrics.RoombaKeysTrimmed.Inc();
+        return TrimOutcome.Trimmed;
+    }
+
+    // Removes the set entry of a deleted key. The set lives in another hash slot on a cluster, so
+    // this cannot be part of the script; if a writer re-created the key in between, add it back.
+    private async Task ForgetAsync(RedisKey key)
+    {
+        var db = _store.Database;
+        await db.SetRemoveAsync(_uniqueSet, (byte[])key!);
+        if (await db.KeyExistsAsync(key))
+        {
+            await db.SetAddAsync(_uniqueSet, (byte[])key!);
+        }
+    }
+
+    /// <summary>The bytes a series should hold: the points newer than <paramref name="keepAfter"/>,
+    /// one per timestamp (the last received), in time order, each kept byte for byte as it was
+    /// written. Also the number of points removed and whether a corrupt tail was cut off.</summary>
+    public static (byte[] Replacement, int Removed, bool Corrupt) Rewrite(ReadOnlySpan<byte> raw, long keepAfter)
+    {
+        var points = new List<(long Ts, int Offset, int Length, int Order)>();
+        var pos = 0;
+        var corrupt = false;
+        var total = 0;
+        var inOrder = true;
+        var last = long.MinValue;
+        while (pos < raw.Length)
+        {
+            var status = SeriesCodec.TryReadPoint(raw[pos..], out var ts, out _, out var n);
+            if (status != PointReadStatus.Ok)
+            {
+                corrupt = true;
+                break;
+            }
+            total++;
+            if (ts > keepAfter)
+            {
+                inOrder &= ts > last;
+                last = Math.Max(last, ts);
+                points.Add((ts, pos, n, points.Count));
+            }
+            pos += n;
+        }
+        if (!inOrder)
+        {
+            // Time order, and of equal timestamps the last one received.
+            points.Sort((a, b) => a.Ts != b.Ts ? a.Ts.CompareTo(b.Ts) : b.Order.CompareTo(a.Order));
+            var unique = new List<(long Ts, int Offset, int Length, int Order)>(points.Count);
+            foreach (var p in points)
+            {
+                if (unique.Count == 0 || unique[^1].Ts != p.Ts)
+                {
+                    unique.Add(p);
+                }
+            }
+            points = unique;
+        }
+        var replacement = new byte[points.Sum(p => p.Length)];
+        var w = 0;
+        foreach (var p in points)
+        {
+            raw.Slice(p.Offset, p.Length).CopyTo(replacement.AsSpan(w));
+            w += p.Length;
+        }
+        var removed = total - points.Count + (corrupt ? 1 : 0);
+        return (replacement, removed, corrupt);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Roomba pass: {Scanned} keys, {Trimmed} trimmed, {Deleted} deleted, {Missing} missing, {Conflicts} conflicts in {Seconds:F1} s")]
+        public static partial void Pass(ILogger logger, int scanned, int trimmed, int deleted, int missing, int conflicts, double seconds);
+
+        [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Series {Key} holds bytes that are not msgpack points; the valid points before them are kept, the rest removed")]
+        public static partial void Corrupt(ILogger logger, string key);
+    }
+}

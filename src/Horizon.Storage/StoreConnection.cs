@@ -1,0 +1,116 @@
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Horizon.Storage;
+
+/// <summary>The connection to the store, embedded or external. Created once at start-up; the
+/// embedded server, if any, lives as long as this object.</summary>
+public sealed partial class StoreConnection : IAsyncDisposable
+{
+    private readonly EmbeddedGarnet? _embedded;
+    private readonly ILogger _logger;
+
+    private StoreConnection(ConnectionMultiplexer multiplexer, EmbeddedGarnet? embedded, string description, ILogger logger)
+    {
+        Multiplexer = multiplexer;
+        _embedded = embedded;
+        Description = description;
+        _logger = logger;
+        Database = multiplexer.GetDatabase();
+        multiplexer.ConnectionFailed += (_, e) => Log.ConnectionLost(_logger, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString(), e.Exception?.Message ?? "");
+        multiplexer.ConnectionRestored += (_, e) => Log.ConnectionRestored(_logger, e.EndPoint?.ToString() ?? "?");
+    }
+
+    /// <summary>The StackExchange.Redis multiplexer (pipelines every call on one socket per node).</summary>
+    public ConnectionMultiplexer Multiplexer { get; }
+
+    /// <summary>Database 0.</summary>
+    public IDatabase Database { get; }
+
+    /// <summary>"embedded Garnet at 127.0.0.1:6389 (data: ...)" or the external endpoints.</summary>
+    public string Description { get; }
+
+    /// <summary>The embedded server, when there is one.</summary>
+    public EmbeddedGarnet? Embedded => _embedded;
+
+    /// <summary>Connection options Horizon uses for every store: fail fast while disconnected
+    /// (the writer buffers and retries itself, boundedly) and keep reconnecting forever.</summary>
+    public static ConfigurationOptions Configure(string connectionString)
+    {
+        var options = ConfigurationOptions.Parse(connectionString);
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ConnectRetry = 3;
+        options.ConnectTimeout = Math.Max(options.ConnectTimeout, 5000);
+        options.AsyncTimeout = Math.Max(options.AsyncTimeout, 10000);
+        options.ReconnectRetryPolicy = new ExponentialRetry(250, 5000);
+        options.ClientName ??= "horizon";
+        return options;
+    }
+
+    /// <summary>Starts the embedded store if needed and connects. With an external store that is
+    /// down, this returns at once and the multiplexer keeps trying in the background.</summary>
+    public static StoreConnection Open(StoreOptions options, ILoggerFactory loggerFactory)
+    {
+        var logger = loggerFactory.CreateLogger<StoreConnection>();
+        if (!options.UsesEmbedded)
+        {
+            var mux = ConnectionMultiplexer.Connect(Configure(options.Redis!));
+            var external = new StoreConnection(mux, null, $"Redis at {options.Redis}", logger);
+            Log.Connected(logger, external.Description);
+            return external;
+        }
+        var embedded = EmbeddedGarnet.Start(options.Embedded, loggerFactory);
+        try
+        {
+            var configuration = Configure(embedded.EndPoint.ToString());
+            configuration.AllowAdmin = true; // SAVE at shutdown
+            var mux = ConnectionMultiplexer.Connect(configuration);
+            var connection = new StoreConnection(mux, embedded,
+                $"embedded Garnet at {embedded.EndPoint} (data in {embedded.DataDirectory})", logger);
+            Log.Connected(logger, connection.Description);
+            return connection;
+        }
+        catch
+        {
+            embedded.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Closes the connection; the embedded store takes a checkpoint and stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_embedded is not null && Multiplexer.IsConnected)
+        {
+            try
+            {
+                // A checkpoint at shutdown makes the next start recover without replaying the log.
+                await Database.ExecuteAsync("SAVE").WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (Exception e)
+            {
+                // Shutdown goes on: the append-only log still holds everything.
+                Log.CheckpointFailed(_logger, e.Message);
+            }
+        }
+        await Multiplexer.CloseAsync();
+        await Multiplexer.DisposeAsync();
+        _embedded?.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Store: {Description}")]
+        public static partial void Connected(ILogger logger, string description);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Lost the store connection to {EndPoint} ({FailureType}): {Reason}; reconnecting, points are buffered meanwhile")]
+        public static partial void ConnectionLost(ILogger logger, string endPoint, string failureType, string reason);
+
+        [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Store connection to {EndPoint} restored")]
+        public static partial void ConnectionRestored(ILogger logger, string endPoint);
+
+        [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Checkpoint of the embedded store at shutdown failed: {Reason}")]
+        public static partial void CheckpointFailed(ILogger logger, string reason);
+    }
+}

@@ -1,0 +1,64 @@
+namespace Horizon.Storage;
+
+/// <summary>Where series live: an external Redis (standalone or Cluster) when
+/// <see cref="Redis"/> is set, otherwise an embedded Garnet server started in-process.</summary>
+public sealed record StoreOptions
+{
+    /// <summary>A StackExchange.Redis connection string, e.g. <c>127.0.0.1:6379</c> or several
+    /// cluster nodes separated by commas. Empty: use the embedded store.</summary>
+    public string? Redis { get; init; }
+
+    /// <summary>Settings of the embedded store.</summary>
+    public EmbeddedStoreOptions Embedded { get; init; } = new();
+
+    /// <summary>True when no external Redis is configured.</summary>
+    public bool UsesEmbedded => string.IsNullOrWhiteSpace(Redis);
+}
+
+/// <summary>The embedded Garnet server: loopback-only, persisted in a data directory.</summary>
+public sealed record EmbeddedStoreOptions
+{
+    /// <summary>Address to bind (loopback by default).</summary>
+    public string Bind { get; init; } = "127.0.0.1";
+
+    /// <summary>RESP port, so redis-cli and Skyline tools can read the series (0: any free port).</summary>
+    public int Port { get; init; } = 6389;
+
+    /// <summary>Where the append-only log, checkpoints and spilled log pages are kept.</summary>
+    public string DataDirectory { get; init; } = "horizon-data";
+
+    /// <summary>In-memory log size (Garnet --memory). Beyond it, older log pages spill to disk in the data directory.</summary>
+    public string MemorySize { get; init; } = "2g";
+
+    /// <summary>Hash index size (Garnet --index); 64 MiB holds about 1M keys without overflow buckets.</summary>
+    public string IndexSize { get; init; } = "64m";
+
+    /// <summary>Log page size (Garnet --page).</summary>
+    public string PageSize { get; init; } = "4m";
+
+    /// <summary>Keep data across restarts (append-only log plus periodic checkpoints).</summary>
+    public bool Persist { get; init; } = true;
+
+    /// <summary>Seconds between automatic checkpoints, which also let the append-only log be truncated.</summary>
+    public int CheckpointIntervalSeconds { get; init; } = 300;
+
+    /// <summary>Milliseconds between append-only log commits: how much a crash can lose.</summary>
+    public int AofCommitMilliseconds { get; init; } = 100;
+
+    /// <summary>Fails fast on settings that cannot work.</summary>
+    public void Validate()
+    {
+        if (Port is < 0 or > 65535)
+        {
+            throw new ArgumentException("Store:Embedded:Port must be 0-65535.");
+        }
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            throw new ArgumentException("Store:Embedded:DataDirectory must be set.");
+        }
+        if (CheckpointIntervalSeconds < 0 || AofCommitMilliseconds < 0)
+        {
+            throw new ArgumentException("Store:Embedded intervals must not be negative.");
+        }
+    }
+}

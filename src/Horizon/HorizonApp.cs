@@ -1,0 +1,147 @@
+using System.Net;
+using System.Text.Json;
+using Horizon.Core.Metrics;
+using Horizon.Ingest;
+using Horizon.Storage;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Prometheus;
+
+namespace Horizon;
+
+/// <summary>What a horizon process runs.</summary>
+public enum HorizonRole
+{
+    /// <summary>Every role in one process, on the embedded store unless one is configured.</summary>
+    All,
+
+    /// <summary>Listeners, writer and Roomba.</summary>
+    Ingest,
+
+    /// <summary>The HTTP endpoint only.</summary>
+    Web,
+}
+
+/// <summary>Builds a horizon process for a role: configuration, services, Kestrel endpoints.</summary>
+public static class HorizonApp
+{
+    /// <summary>Command-line switches and the settings they set.</summary>
+    public static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
+    {
+        ["--redis"] = "Store:Redis",
+        ["--data"] = "Store:Embedded:DataDirectory",
+        ["--bind"] = "Listeners:Bind",
+        ["--web-port"] = "Web:Port",
+    };
+
+    /// <summary>Splits the role (first argument, if it is not a switch) from the switches.</summary>
+    public static (HorizonRole? Role, string[] Switches) ParseRole(string[] args)
+    {
+        if (args.Length == 0 || args[0].StartsWith('-'))
+        {
+            return (args.Contains("--help") || args.Contains("-h") ? null : HorizonRole.All, args);
+        }
+        HorizonRole? role = args[0] switch
+        {
+            "all" => HorizonRole.All,
+            "ingest" => HorizonRole.Ingest,
+            "web" => HorizonRole.Web,
+            _ => null,
+        };
+        return (role, args[1..]);
+    }
+
+    /// <summary>Builds the application. <paramref name="configure"/> adds configuration sources
+    /// after the standard ones (tests use it for overrides).</summary>
+    public static WebApplication Build(HorizonRole role, string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddJsonFile(Path.GetFullPath("horizon.json"), optional: true)
+            .AddEnvironmentVariables("HORIZON_")
+            .AddCommandLine(args, SwitchMappings);
+        configure?.Invoke(builder.Configuration);
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+            o.UseUtcTimestamp = true;
+        });
+
+        var options = HorizonOptions.Bind(builder.Configuration);
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(options.Store);
+        services.AddSingleton(options.Series);
+        services.AddSingleton(options.Writer);
+        services.AddSingleton(options.Roomba);
+        services.AddSingleton(options.Listeners);
+        services.AddSingleton(options.Statsd);
+        services.AddSingleton(options.Ingest);
+        services.AddSingleton(options.Web);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ =>
+        {
+            var registry = Prometheus.Metrics.NewCustomRegistry();
+            DotNetStats.Register(registry);
+            return new HorizonMetrics(registry);
+        });
+        // Opened when first needed (at start-up, by the first service that uses the store) and
+        // closed by the container after every hosted service has stopped.
+        services.AddSingleton(sp => StoreConnection.Open(options.Store, sp.GetRequiredService<ILoggerFactory>()));
+        services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Ingest.DrainTimeout + TimeSpan.FromSeconds(30));
+
+        var bound = new BoundEndpoints();
+        services.AddSingleton(bound);
+        if (role is HorizonRole.All or HorizonRole.Ingest)
+        {
+            services.AddHorizonIngest();
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            ListenOptions? web = null;
+            kestrel.Listen(IPAddress.Parse(options.Web.Bind), options.Web.Port, lo => web = lo);
+            bound.Add("web", () => web?.IPEndPoint is { Port: > 0 } ep ? ep : null);
+            if (role is HorizonRole.All or HorizonRole.Ingest)
+            {
+                kestrel.ListenForIngest(options.Listeners, bound);
+            }
+        });
+
+        var app = builder.Build();
+        var metrics = app.Services.GetRequiredService<HorizonMetrics>();
+        app.MapMetrics("/metrics", metrics.Registry);
+        app.MapGet("/health", (StoreConnection store) =>
+            store.Multiplexer.IsConnected ? Results.Ok("ok") : Results.Problem("store not connected", statusCode: 503));
+        app.MapGet("/api/status", (IServiceProvider sp) => Results.Json(new
+        {
+            role = role.ToString().ToLowerInvariant(),
+            store = sp.GetRequiredService<StoreConnection>().Description,
+            connected = sp.GetRequiredService<StoreConnection>().Multiplexer.IsConnected,
+            listeners = bound.Describe(),
+            knownMetrics = sp.GetService<MetricRegistry>()?.Count,
+            bufferedPoints = sp.GetService<SeriesWriter>()?.BufferedPoints,
+            inFlightPoints = sp.GetService<SeriesWriter>()?.InFlightPoints,
+        }, JsonOptions));
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon");
+            // Resolving the store here makes start-up fail fast when it is unreachable.
+            log.LogInformation("horizon {Role} started; store: {Store}; listening: {Endpoints}",
+                role.ToString().ToLowerInvariant(), app.Services.GetRequiredService<StoreConnection>().Description,
+                string.Join(", ", bound.Describe().Select(p => $"{p.Key}={p.Value}")));
+        });
+        return app;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+}

@@ -1,0 +1,76 @@
+using Horizon.Core.Series;
+using Horizon.Core.Statsd;
+using Horizon.Ingest;
+using Horizon.Storage;
+
+namespace Horizon;
+
+/// <summary>The HTTP endpoint: /metrics for Prometheus, the status API (and the web UI).</summary>
+public sealed record WebOptions
+{
+    /// <summary>Address to bind (loopback by default).</summary>
+    public string Bind { get; init; } = "127.0.0.1";
+
+    /// <summary>Port; 1500 is Skyline's webapp port, clear of Prometheus (9090) and Graphite (80, 2003-2004, 8080).</summary>
+    public int Port { get; init; } = 1500;
+}
+
+/// <summary>Every settings record, bound from configuration and checked before anything starts.</summary>
+public sealed record HorizonOptions(
+    StoreOptions Store,
+    SeriesOptions Series,
+    WriterOptions Writer,
+    RoombaOptions Roomba,
+    ListenerOptions Listeners,
+    StatsdOptions Statsd,
+    IngestOptions Ingest,
+    WebOptions Web)
+{
+    /// <summary>Binds every section; lists replace their defaults rather than extend them.</summary>
+    public static HorizonOptions Bind(IConfiguration configuration)
+    {
+        T Section<T>(string name) where T : new() => configuration.GetSection(name).Get<T>() ?? new T();
+        T[]? ExactList<T>(string key) => configuration.GetSection(key).Exists() ? configuration.GetSection(key).Get<T[]>() ?? [] : null;
+
+        var series = Section<SeriesOptions>("Series");
+        if (ExactList<string>("Series:SkipList") is { } skip)
+        {
+            series = series with { SkipList = skip };
+        }
+        var statsd = Section<StatsdOptions>("Statsd");
+        if (ExactList<double>("Statsd:PercentThreshold") is { } pct)
+        {
+            statsd = statsd with { PercentThreshold = pct };
+        }
+        var options = new HorizonOptions(
+            Section<StoreOptions>("Store"),
+            series,
+            Section<WriterOptions>("Writer"),
+            Section<RoombaOptions>("Roomba"),
+            Section<ListenerOptions>("Listeners"),
+            statsd,
+            Section<IngestOptions>("Ingest"),
+            Section<WebOptions>("Web"));
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Throws with a message naming the setting when a value cannot work.</summary>
+    public void Validate()
+    {
+        Store.Embedded.Validate();
+        Series.Validate();
+        Writer.Validate(Series);
+        Roomba.Validate();
+        Listeners.Validate();
+        Statsd.Validate();
+        if (Web.Port is < 0 or > 65535 || !System.Net.IPAddress.TryParse(Web.Bind, out _))
+        {
+            throw new ArgumentException("Web:Bind must be an IP address and Web:Port 0-65535.");
+        }
+        if (Ingest.DrainTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Ingest:DrainTimeout must be positive.");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using Horizon;
+
+var (role, switches) = HorizonApp.ParseRole(args);
+if (role is null)
+{
+    Console.Error.WriteLine("""
+        usage: horizon [all|ingest|web] [--redis host:port] [--data dir] [--bind address] [--web-port port] [--Section:Key=value ...]
+
+          all     every role in one process (default); uses the embedded store unless --redis is given
+          ingest  carbon plaintext (2003), carbon pickle (2024), StatsD (8125 UDP and TCP), msgpack (2025 UDP), Roomba
+          web     /metrics and the status API (port 1500)
+
+        Settings come from appsettings.json, ./horizon.json, HORIZON_-prefixed environment variables
+        (HORIZON_Store__Redis=...) and --Section:Key=value switches, in that order; see README.md.
+        """);
+    return args.Length > 0 && args[0] is "--help" or "-h" ? 0 : 2;
+}
+try
+{
+    await HorizonApp.Build(role.Value, switches).RunAsync();
+    return 0;
+}
+catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
+{
+    Console.Error.WriteLine($"horizon: {e.Message}");
+    return 1;
+}
