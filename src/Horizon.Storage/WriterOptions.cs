@@ -8,8 +8,9 @@ public sealed record WriterOptions
     /// <summary>Points per batch handed from a listener to the writer.</summary>
     public int BatchSize { get; init; } = 1024;
 
-    /// <summary>Bound on accepted points waiting for the store. When it is reached, TCP listeners
-    /// stop reading (back-pressure) and UDP listeners drop and count.</summary>
+    /// <summary>Bound on accepted points waiting for the store (each TCP connection that waits for
+    /// room holds one more batch). When it is reached, TCP listeners stop reading (back-pressure)
+    /// and UDP listeners drop and count.</summary>
     public int MaxBufferedPoints { get; init; } = 1 << 20;
 
     /// <summary>Points gathered into one pipelined write (one APPEND per distinct key).</summary>

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Http;
+using Horizon.Ingest;
+using Horizon.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace Horizon.Integration.Tests;
+
+/// <summary>A whole horizon process (role "all") hosted in the test process: real Kestrel and UDP
+/// listeners on free loopback ports, writing to a real redis-server or to the embedded Garnet.</summary>
+public sealed class HorizonHost : IAsyncDisposable
+{
+    private static readonly HttpClient Http = new();
+    private readonly WebApplication _app;
+    private readonly string? _ownedDataDirectory;
+    private bool _stopped;
+
+    private HorizonHost(WebApplication app, string? ownedDataDirectory)
+    {
+        _app = app;
+        _ownedDataDirectory = ownedDataDirectory;
+    }
+
+    /// <summary>Starts a host on <paramref name="redis"/> (null: the embedded store in
+    /// <paramref name="dataDirectory"/>, a fresh temporary one by default).</summary>
+    public static async Task<HorizonHost> StartAsync(string? redis, IDictionary<string, string?>? overrides = null, string? dataDirectory = null)
+    {
+        string? owned = null;
+        if (redis is null && dataDirectory is null)
+        {
+            owned = dataDirectory = Path.Combine(Path.GetTempPath(), "horizon-data-" + Guid.NewGuid().ToString("N"));
+        }
+        var settings = new Dictionary<string, string?>
+        {
+            ["Store:Redis"] = redis ?? "",
+            ["Store:Embedded:Port"] = "0",
+            ["Store:Embedded:DataDirectory"] = dataDirectory ?? "unused",
+            ["Store:Embedded:MemorySize"] = "256m",
+            ["Store:Embedded:IndexSize"] = "16m",
+            ["Store:Embedded:PageSize"] = "1m",
+            ["Listeners:Plaintext:Port"] = "0",
+            ["Listeners:Pickle:Port"] = "0",
+            ["Listeners:StatsdUdp:Port"] = "0",
+            ["Listeners:StatsdTcp:Port"] = "0",
+            ["Listeners:Msgpack:Port"] = "0",
+            ["Listeners:UdpReceiveLoops"] = "2",
+            ["Web:Port"] = "0",
+            ["Roomba:Enabled"] = "false",
+            ["Statsd:FlushInterval"] = "00:00:01",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (k, v) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[k] = v;
+        }
+        var app = HorizonApp.Build(HorizonRole.All, [], c => c.AddInMemoryCollection(settings));
+        await app.StartAsync();
+        return new HorizonHost(app, owned);
+    }
+
+    /// <summary>The application's services.</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The store connection Horizon writes through.</summary>
+    public StoreConnection Store => Services.GetRequiredService<StoreConnection>();
+
+    /// <summary>The store's database, for assertions.</summary>
+    public IDatabase Db => Store.Database;
+
+    /// <summary>The Prometheus collectors.</summary>
+    public HorizonMetrics Metrics => Services.GetRequiredService<HorizonMetrics>();
+
+    /// <summary>Where a listener listens ("plaintext", "pickle", "statsd_udp", "statsd_tcp", "msgpack", "web").</summary>
+    public IPEndPoint Endpoint(string listener) =>
+        Services.GetRequiredService<BoundEndpoints>()[listener] ?? throw new InvalidOperationException($"{listener} is not bound");
+
+    /// <summary>GET /metrics over HTTP.</summary>
+    public Task<string> ScrapeAsync() => Http.GetStringAsync($"http://{Endpoint("web")}/metrics");
+
+    /// <summary>Stops the host as SIGTERM would.</summary>
+    public async Task StopAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            await _app.StopAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        await _app.DisposeAsync();
+        if (_ownedDataDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(_ownedDataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
