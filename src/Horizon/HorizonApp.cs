@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Horizon.Core.Metrics;
+using Horizon.Core.Series;
 using Horizon.Ingest;
 using Horizon.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -132,6 +133,41 @@ public static class HorizonApp
             bufferedPoints = sp.GetService<SeriesWriter>()?.BufferedPoints,
             inFlightPoints = sp.GetService<SeriesWriter>()?.InFlightPoints,
         }, JsonOptions));
+        app.MapGet("/api/series/{**name}", async (string name, StoreConnection store) =>
+        {
+            byte[]? raw = await store.Database.StringGetAsync(options.Series.FullNamespace + name);
+            if (raw is null)
+            {
+                return Results.NotFound(new { name, error = "no such series" });
+            }
+            var count = SeriesCodec.Count(raw, out _, out _);
+            var timestamps = new long[count];
+            var values = new double[count];
+            SeriesCodec.Decode(raw, timestamps, values, out var status, out _);
+            return Results.Json(new
+            {
+                name,
+                key = options.Series.FullNamespace + name,
+                bytes = raw.Length,
+                corrupt = status == PointReadStatus.Corrupt,
+                points = timestamps.Zip(values, (t, v) => new object[] { t, v }),
+            });
+        });
+        app.MapGet("/api/metrics", async (string? match, int? limit, StoreConnection store) =>
+        {
+            var pattern = options.Series.FullNamespace + (string.IsNullOrEmpty(match) ? "*" : match);
+            var names = new List<string>();
+            await foreach (var member in store.Database.SetScanAsync(options.Series.UniqueMetricsKey, pattern, pageSize: 1000))
+            {
+                names.Add(member.ToString()[options.Series.FullNamespace.Length..]);
+                if (names.Count >= (limit ?? 1000))
+                {
+                    break;
+                }
+            }
+            names.Sort(StringComparer.Ordinal);
+            return Results.Json(names);
+        });
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon");

@@ -182,6 +182,26 @@ public abstract class IngestEndToEndTests(IStoreUnderTest store)
         Assert.False(await host.Db.KeyExistsAsync("metrics.cut.short"));
     }
 
+    [Fact]
+    public async Task TheHttpApiListsMetricsAndReadsASeriesBack()
+    {
+        await using var host = await store.StartHostAsync();
+        var now = Now;
+        await SendTcpAsync(host.Endpoint("plaintext"), $"api.read.a 1.5 {now - 60}\napi.read.a 2 {now}\napi.read.b 3 {now}\nother.c 4 {now}\n");
+        await WaitForStoredAsync(host, "plaintext", 4);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{host.Endpoint("web")}") };
+        var ct = TestContext.Current.CancellationToken;
+
+        using var series = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/series/api.read.a", ct));
+        Assert.Equal("metrics.api.read.a", series.RootElement.GetProperty("key").GetString());
+        Assert.Equal([[now - 60, 1.5], [now, 2]], series.RootElement.GetProperty("points").EnumerateArray()
+            .Select(p => new[] { p[0].GetDouble(), p[1].GetDouble() }).ToArray());
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/series/no.such", ct)).StatusCode);
+        var listed = System.Text.Json.JsonSerializer.Deserialize<string[]>(await http.GetStringAsync("/api/metrics?match=api.*", ct));
+        Assert.Equal(["api.read.a", "api.read.b"], listed!);
+        Assert.Equal("\"ok\"", await http.GetStringAsync("/health", ct));
+    }
+
     private static async Task<int> ReadUntilClosedAsync(TcpClient client)
     {
         var buffer = new byte[64];

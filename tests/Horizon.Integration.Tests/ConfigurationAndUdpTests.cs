@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Horizon.Ingest;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Horizon.Integration.Tests;
+
+public sealed class ConfigurationTests
+{
+    private static HorizonOptions Options(string[] switches, Action<IConfigurationBuilder>? extra = null)
+    {
+        var app = HorizonApp.Build(HorizonRole.Web, switches, extra);
+        return app.Services.GetRequiredService<HorizonOptions>();
+    }
+
+    [Fact]
+    public void DefaultsAreTheDocumentedOnes()
+    {
+        var o = Options([]);
+        Assert.Equal("127.0.0.1", o.Listeners.Bind);
+        Assert.Equal((2003, 2024, 8125, 8125, 2025), (o.Listeners.Plaintext.Port, o.Listeners.Pickle.Port, o.Listeners.StatsdUdp.Port, o.Listeners.StatsdTcp.Port, o.Listeners.Msgpack.Port));
+        Assert.Equal(("127.0.0.1", 1500), (o.Web.Bind, o.Web.Port));
+        Assert.Equal((86400L, 1000L), (o.Series.FullDuration, o.Series.MaxResolution));
+        Assert.Equal(TimeSpan.FromSeconds(10), o.Statsd.FlushInterval);
+        Assert.Equal([90.0], o.Statsd.PercentThreshold);
+        Assert.True(o.Store.UsesEmbedded);
+        Assert.Equal(6389, o.Store.Embedded.Port);
+    }
+
+    [Fact]
+    public void EnvironmentVariablesAndSwitchesOverrideInThatOrder()
+    {
+        // Roomba's scan batch changes nothing for the other tests running in this process.
+        Environment.SetEnvironmentVariable("HORIZON_Roomba__ScanBatch", "777");
+        Environment.SetEnvironmentVariable("HORIZON_Roomba__Parallelism", "5");
+        try
+        {
+            var o = Options(["--redis", "10.0.0.1:6379", "--web-port", "1600", "--Roomba:Parallelism=3", "--Statsd:PercentThreshold:0=99", "--Statsd:PercentThreshold:1=-10"]);
+            Assert.Equal(777, o.Roomba.ScanBatch);
+            Assert.Equal(3, o.Roomba.Parallelism);
+            Assert.Equal("10.0.0.1:6379", o.Store.Redis);
+            Assert.Equal(1600, o.Web.Port);
+            // Lists replace their default instead of being appended to it.
+            Assert.Equal([99.0, -10.0], o.Statsd.PercentThreshold);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("HORIZON_Roomba__ScanBatch", null);
+            Environment.SetEnvironmentVariable("HORIZON_Roomba__Parallelism", null);
+        }
+    }
+
+    [Theory]
+    [InlineData("--Listeners:Plaintext:Port=70000", "Listeners:Plaintext:Port")]
+    [InlineData("--Listeners:Bind=not-an-ip", "Listeners:Bind")]
+    [InlineData("--Writer:UniqueSetRefresh=2.00:00:00", "Writer:UniqueSetRefresh")]
+    [InlineData("--Statsd:PercentThreshold:0=150", "Statsd:PercentThreshold")]
+    [InlineData("--Series:FullDuration=10", "Series:FullDuration")]
+    public void BadSettingsFailAtStartWithTheirName(string change, string named)
+    {
+        var e = Assert.Throws<ArgumentException>(() => Options([change]));
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+    }
+}
+
+public sealed class UdpTests
+{
+    [Fact]
+    public void KernelDropsAreReadFromProcForTheListenersPort()
+    {
+        using var quiet = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        quiet.ReceiveBufferSize = 4096; // nobody reads it, so the kernel must drop
+        quiet.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)quiet.LocalEndPoint!).Port;
+        Assert.Equal(0, UdpListener.KernelDrops(port));
+        using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var datagram = new byte[1000];
+        for (var i = 0; i < 2000; i++)
+        {
+            sender.SendTo(datagram, quiet.LocalEndPoint!);
+        }
+        Assert.True(UdpListener.KernelDrops(port) > 0);
+    }
+
+    [Fact]
+    public async Task SeveralReceiveLoopsShareOnePortAndTheKernelDropGaugeIsExported()
+    {
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?> { ["Listeners:UdpReceiveLoops"] = "3" });
+        var port = host.Endpoint("statsd_udp").Port;
+        var hexPort = ":" + port.ToString("X4", CultureInfo.InvariantCulture);
+        var sockets = File.ReadLines("/proc/net/udp").Count(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is var f && f.Length > 2 && f[1].EndsWith(hexPort, StringComparison.Ordinal));
+        Assert.Equal(3, sockets);
+        Assert.Contains("horizon_udp_kernel_drops{listener=\"statsd_udp\"} 0", await host.ScrapeAsync(), StringComparison.Ordinal);
+    }
+}
