@@ -11,11 +11,13 @@ namespace Horizon.Integration.Tests;
 public sealed class RedisServer : IAsyncDisposable
 {
     private Process? _process;
+    private readonly string[] _extraArguments;
 
-    private RedisServer(int port, string directory)
+    private RedisServer(int port, string directory, string[] extraArguments)
     {
         Port = port;
         Directory = directory;
+        _extraArguments = extraArguments;
     }
 
     /// <summary>The port.</summary>
@@ -28,11 +30,11 @@ public sealed class RedisServer : IAsyncDisposable
     public string ConnectionString => $"127.0.0.1:{Port},allowAdmin=true";
 
     /// <summary>Starts a server.</summary>
-    public static async Task<RedisServer> StartAsync()
+    public static async Task<RedisServer> StartAsync(params string[] extraArguments)
     {
         var directory = Path.Combine(Path.GetTempPath(), "horizon-redis-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
-        var server = new RedisServer(FreePort(), directory);
+        var server = new RedisServer(FreePort(), directory, extraArguments);
         await server.StartProcessAsync();
         return server;
     }
@@ -55,7 +57,7 @@ public sealed class RedisServer : IAsyncDisposable
             "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
             "--dir", Directory, "--save", "", "--appendonly", "yes", "--appendfsync", "always",
             "--daemonize", "no", "--protected-mode", "yes", "--logfile", "",
-        })
+        }.Concat(_extraArguments))
         {
             info.ArgumentList.Add(arg);
         }
@@ -70,8 +72,7 @@ public sealed class RedisServer : IAsyncDisposable
             try
             {
                 await using var mux = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{Port},connectTimeout=500,allowAdmin=true");
-                var db = mux.GetDatabase();
-                if ((await db.PingAsync()) >= TimeSpan.Zero && ((string?)await db.ExecuteAsync("INFO", "persistence"))?.Contains("loading:0", StringComparison.Ordinal) == true)
+                if ((await mux.GetServers()[0].PingAsync()) >= TimeSpan.Zero && ((string?)await mux.GetServers()[0].ExecuteAsync("INFO", "persistence"))?.Contains("loading:0", StringComparison.Ordinal) == true)
                 {
                     return;
                 }
@@ -109,6 +110,11 @@ public sealed class RedisServer : IAsyncDisposable
         {
         }
     }
+
+    /// <summary>Where redis-cli is (installed with redis-server).</summary>
+    public static string RedisCli =>
+        new[] { "/usr/bin/redis-cli", "/usr/local/bin/redis-cli" }.FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("redis-cli is not installed (it comes with redis-server: apt-get install -y redis-server).");
 
     private static string? FindRedisServer() =>
         new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
