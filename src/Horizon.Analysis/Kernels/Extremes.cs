@@ -1,0 +1,86 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Horizon.Analysis.Kernels;
+
+/// <summary>Minimum and maximum of a series (no NaN: stored values are always finite).</summary>
+public static class Extremes
+{
+    /// <summary>Scalar reference.</summary>
+    public static (double Min, double Max) MinMaxScalar(ReadOnlySpan<double> x)
+    {
+        if (x.IsEmpty)
+        {
+            return (double.NaN, double.NaN);
+        }
+        double min = x[0], max = x[0];
+        for (var i = 1; i < x.Length; i++)
+        {
+            var v = x[i];
+            if (v < min)
+            {
+                min = v;
+            }
+            if (v > max)
+            {
+                max = v;
+            }
+        }
+        return (min, max);
+    }
+
+    /// <summary>SIMD (512-bit lanes where the CPU has them, else 256-bit).</summary>
+    public static (double Min, double Max) MinMax(ReadOnlySpan<double> x)
+    {
+        if (x.Length < 16 || !Vector256.IsHardwareAccelerated)
+        {
+            return MinMaxScalar(x);
+        }
+        ref var r = ref MemoryMarshal.GetReference(x);
+        int i;
+        double min, max;
+        if (Vector512.IsHardwareAccelerated && x.Length >= 32)
+        {
+            var vmin = Vector512.LoadUnsafe(ref r);
+            var vmax = vmin;
+            for (i = 8; i <= x.Length - 8; i += 8)
+            {
+                var v = Vector512.LoadUnsafe(ref r, (nuint)i);
+                vmin = Vector512.Min(vmin, v);
+                vmax = Vector512.Max(vmax, v);
+            }
+            min = Reduce(vmin.GetLower(), vmin.GetUpper(), isMin: true);
+            max = Reduce(vmax.GetLower(), vmax.GetUpper(), isMin: false);
+        }
+        else
+        {
+            var vmin = Vector256.LoadUnsafe(ref r);
+            var vmax = vmin;
+            for (i = 4; i <= x.Length - 4; i += 4)
+            {
+                var v = Vector256.LoadUnsafe(ref r, (nuint)i);
+                vmin = Vector256.Min(vmin, v);
+                vmax = Vector256.Max(vmax, v);
+            }
+            min = Reduce(vmin, vmin, isMin: true);
+            max = Reduce(vmax, vmax, isMin: false);
+        }
+        for (; i < x.Length; i++)
+        {
+            min = Math.Min(min, x[i]);
+            max = Math.Max(max, x[i]);
+        }
+        return (min, max);
+    }
+
+    private static double Reduce(Vector256<double> a, Vector256<double> b, bool isMin)
+    {
+        var v = isMin ? Vector256.Min(a, b) : Vector256.Max(a, b);
+        var result = v.GetElement(0);
+        for (var k = 1; k < 4; k++)
+        {
+            result = isMin ? Math.Min(result, v.GetElement(k)) : Math.Max(result, v.GetElement(k));
+        }
+        return result;
+    }
+}

@@ -1,0 +1,261 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Horizon.Analysis.Kernels;
+
+/// <summary>Order statistics by selection rather than sorting: the median as pandas computes it
+/// (the mean of the two middle values for an even count) and the median absolute deviation.
+/// Both forms return exactly the same value, the k-th smallest element being unique.</summary>
+public static class Selection
+{
+    /// <summary>Median (scalar reference: copy, then quickselect).</summary>
+    public static double MedianScalar(ReadOnlySpan<double> x, Span<double> scratch)
+    {
+        var n = x.Length;
+        if (n == 0)
+        {
+            return double.NaN;
+        }
+        var work = scratch[..n];
+        x.CopyTo(work);
+        var k = n / 2;
+        var upper = QuickSelect(work, k);
+        if (n % 2 == 1)
+        {
+            return upper;
+        }
+        // The largest of the lower half, which quickselect left below position k.
+        var lower = work[0];
+        for (var i = 1; i < k; i++)
+        {
+            lower = Math.Max(lower, work[i]);
+        }
+        return (lower + upper) / 2;
+    }
+
+    /// <summary>Median (SIMD: a sample brackets the middle, one vector pass counts what lies below
+    /// and above the bracket and gathers what lies inside it, and only that small rest is sorted).</summary>
+    public static double Median(ReadOnlySpan<double> x, Span<double> scratch)
+    {
+        var n = x.Length;
+        if (n == 0)
+        {
+            return double.NaN;
+        }
+        var k = n / 2;
+        if (n % 2 == 1)
+        {
+            SelectPair(x, k, scratch, out var only, out _);
+            return only;
+        }
+        SelectPair(x, k - 1, scratch, out var lower, out var upper);
+        return (lower + upper) / 2;
+    }
+
+    /// <summary>Median of |x − median| (scalar reference).</summary>
+    public static double AbsoluteDeviationMedianScalar(ReadOnlySpan<double> x, double median, Span<double> deviations, Span<double> scratch)
+    {
+        var d = deviations[..x.Length];
+        for (var i = 0; i < x.Length; i++)
+        {
+            d[i] = Math.Abs(x[i] - median);
+        }
+        return MedianScalar(d, scratch);
+    }
+
+    /// <summary>Median of |x − median| (SIMD).</summary>
+    public static double AbsoluteDeviationMedian(ReadOnlySpan<double> x, double median, Span<double> deviations, Span<double> scratch)
+    {
+        var d = deviations[..x.Length];
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var m = new Vector<double>(median);
+            var xv = MemoryMarshal.Cast<double, Vector<double>>(x);
+            var dv = MemoryMarshal.Cast<double, Vector<double>>(d);
+            for (var k = 0; k < xv.Length; k++)
+            {
+                dv[k] = Vector.Abs(xv[k] - m);
+            }
+            i = xv.Length * Vector<double>.Count;
+        }
+        for (; i < x.Length; i++)
+        {
+            d[i] = Math.Abs(x[i] - median);
+        }
+        return Median(d, scratch);
+    }
+
+    // The k-th and (k+1)-th smallest (0-based; the second is NaN when k is the last index).
+    private static void SelectPair(ReadOnlySpan<double> x, int k, Span<double> scratch, out double kth, out double next)
+    {
+        var n = x.Length;
+        if (n <= 96)
+        {
+            var all = scratch[..n];
+            x.CopyTo(all);
+            all.Sort();
+            kth = all[k];
+            next = k + 1 < n ? all[k + 1] : double.NaN;
+            return;
+        }
+        // Floyd-Rivest: a sorted sample of 128 evenly spaced elements gives two pivots that
+        // bracket ranks k and k+1 with high probability.
+        const int s = 128;
+        Span<double> sample = stackalloc double[s];
+        for (var i = 0; i < s; i++)
+        {
+            sample[i] = x[(int)((long)i * n / s)];
+        }
+        sample.Sort();
+        var at = (int)((long)k * s / n);
+        const int spread = 10;
+        var lo = at - spread < 0 ? double.NegativeInfinity : sample[at - spread];
+        var hi = at + spread + 1 >= s ? double.PositiveInfinity : sample[at + spread + 1];
+        var gathered = Gather(x, lo, hi, scratch, out var below);
+        if (below <= k && k + 1 < below + gathered || (below <= k && k == n - 1 && k < below + gathered))
+        {
+            var inside = scratch[..gathered];
+            inside.Sort();
+            kth = inside[k - below];
+            next = k - below + 1 < gathered ? inside[k - below + 1] : double.NaN;
+            return;
+        }
+        // The bracket missed (a very uneven sample): fall back to quickselect on a copy.
+        var work = scratch[..n];
+        x.CopyTo(work);
+        kth = QuickSelect(work, k);
+        if (k + 1 < n)
+        {
+            var min = double.PositiveInfinity;
+            for (var i = k + 1; i < n; i++)
+            {
+                min = Math.Min(min, work[i]);
+            }
+            next = min;
+        }
+        else
+        {
+            next = double.NaN;
+        }
+    }
+
+    // Copies lo ≤ v ≤ hi into destination; returns how many, and how many were below lo.
+    private static int Gather(ReadOnlySpan<double> x, double lo, double hi, Span<double> destination, out int below)
+    {
+        var count = 0;
+        below = 0;
+        var i = 0;
+        ref var r = ref MemoryMarshal.GetReference(x);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vlo = Vector512.Create(lo);
+            var vhi = Vector512.Create(hi);
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var v = Vector512.LoadUnsafe(ref r, (nuint)i);
+                var lessMask = Vector512.LessThan(v, vlo).ExtractMostSignificantBits();
+                below += BitOperations.PopCount(lessMask);
+                var inMask = (~lessMask & ~Vector512.GreaterThan(v, vhi).ExtractMostSignificantBits()) & 0xFF;
+                while (inMask != 0)
+                {
+                    var bit = BitOperations.TrailingZeroCount(inMask);
+                    destination[count++] = x[i + bit];
+                    inMask &= inMask - 1;
+                }
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var vlo = Vector256.Create(lo);
+            var vhi = Vector256.Create(hi);
+            for (; i <= x.Length - 4; i += 4)
+            {
+                var v = Vector256.LoadUnsafe(ref r, (nuint)i);
+                var lessMask = Vector256.LessThan(v, vlo).ExtractMostSignificantBits();
+                below += BitOperations.PopCount(lessMask);
+                var inMask = (~lessMask & ~Vector256.GreaterThan(v, vhi).ExtractMostSignificantBits()) & 0xF;
+                while (inMask != 0)
+                {
+                    var bit = BitOperations.TrailingZeroCount(inMask);
+                    destination[count++] = x[i + bit];
+                    inMask &= inMask - 1;
+                }
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            var v = x[i];
+            if (v < lo)
+            {
+                below++;
+            }
+            else if (v <= hi)
+            {
+                destination[count++] = v;
+            }
+        }
+        return count;
+    }
+
+    /// <summary>Hoare-style quickselect with median-of-three pivots: afterwards work[k] holds the
+    /// k-th smallest, everything before it is ≤ and everything after is ≥.</summary>
+    public static double QuickSelect(Span<double> work, int k)
+    {
+        int left = 0, right = work.Length - 1;
+        while (right > left)
+        {
+            if (right - left < 16)
+            {
+                work[left..(right + 1)].Sort();
+                return work[k];
+            }
+            var mid = left + (right - left) / 2;
+            if (work[mid] < work[left])
+            {
+                (work[mid], work[left]) = (work[left], work[mid]);
+            }
+            if (work[right] < work[left])
+            {
+                (work[right], work[left]) = (work[left], work[right]);
+            }
+            if (work[right] < work[mid])
+            {
+                (work[right], work[mid]) = (work[mid], work[right]);
+            }
+            var pivot = work[mid];
+            int i = left, j = right;
+            while (i <= j)
+            {
+                while (work[i] < pivot)
+                {
+                    i++;
+                }
+                while (work[j] > pivot)
+                {
+                    j--;
+                }
+                if (i <= j)
+                {
+                    (work[i], work[j]) = (work[j], work[i]);
+                    i++;
+                    j--;
+                }
+            }
+            if (k <= j)
+            {
+                right = j;
+            }
+            else if (k >= i)
+            {
+                left = i;
+            }
+            else
+            {
+                return work[k];
+            }
+        }
+        return work[k];
+    }
+}
