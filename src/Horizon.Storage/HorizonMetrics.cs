@@ -39,6 +39,21 @@ public sealed class HorizonMetrics
         RoombaPointsRemoved = f.CreateCounter("horizon_roomba_points_removed_total", "Points removed by Roomba (expired, duplicate timestamps, corrupt tails).");
         RoombaCorrupt = f.CreateCounter("horizon_roomba_keys_corrupt_total", "Series keys whose bytes were not valid msgpack points past some offset.");
         RoombaConflicts = f.CreateCounter("horizon_roomba_conflicts_total", "Trims skipped because the key was rewritten by someone else meanwhile (retried next pass).");
+        AnalyzerPasses = f.CreateCounter("horizon_analyzer_passes_total", "Analyzer passes completed.");
+        AnalyzerPassDuration = f.CreateHistogram("horizon_analyzer_pass_duration_seconds", "Duration of an analyzer pass (sync, analysis, publication).", new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.05, 2, 12) });
+        AnalyzerSyncDuration = f.CreateGauge("horizon_analyzer_last_sync_seconds", "Duration of the last pass's sync of the local copy.");
+        AnalyzerAnalysisDuration = f.CreateGauge("horizon_analyzer_last_analysis_seconds", "Duration of the last pass's analysis.");
+        AnalyzerMetrics = f.CreateGauge("horizon_analyzer_metrics", "Series this analyzer owns (its shard of metrics.unique_metrics).");
+        AnalyzerAnalysed = f.CreateGauge("horizon_analyzer_last_analysed", "Series the last pass judged (not skipped).");
+        AnalyzerSkipped = f.CreateCounter("horizon_analyzer_skipped_total", "Series skipped by a pass, by reason (too_short, stale, boring, corrupt).", "reason");
+        AnalyzerErrors = f.CreateCounter("horizon_analyzer_errors_total", "Series whose ensemble was void because an algorithm raised (Skyline's behaviour).");
+        AnalyzerVotes = f.CreateCounter("horizon_analyzer_votes_total", "Yes votes, by algorithm.", "algorithm");
+        AnalyzerAnomalies = f.CreateGauge("horizon_analyzer_anomalies", "Series anomalous in the last pass.");
+        AnalyzerAnomaliesTotal = f.CreateCounter("horizon_analyzer_anomalies_total", "Anomalous series over all passes.");
+        AnalyzerBytesFetched = f.CreateCounter("horizon_analyzer_bytes_fetched_total", "Bytes read from the store by the sync.");
+        AnalyzerFullReads = f.CreateCounter("horizon_analyzer_full_reads_total", "Series read whole (new, or rewritten by Roomba) rather than appended to.");
+        AnalyzerCacheBytes = f.CreateGauge("horizon_analyzer_cache_bytes", "Bytes of series held in the local copy.");
+        AnalyzerMappedBytes = f.CreateGauge("horizon_analyzer_mapped_bytes", "Bytes of memory-mapped arena files.");
         StatsdFlushes = f.CreateCounter("horizon_statsd_flushes_total", "StatsD flushes.");
         StatsdKeys = f.CreateGauge("horizon_statsd_keys", "StatsD keys held between flushes.");
         StatsdFlushPoints = f.CreateGauge("horizon_statsd_last_flush_points", "Points produced by the last StatsD flush.");
@@ -74,6 +89,21 @@ public sealed class HorizonMetrics
     public Counter RoombaPointsRemoved { get; }
     public Counter RoombaCorrupt { get; }
     public Counter RoombaConflicts { get; }
+    public Counter AnalyzerPasses { get; }
+    public Histogram AnalyzerPassDuration { get; }
+    public Gauge AnalyzerSyncDuration { get; }
+    public Gauge AnalyzerAnalysisDuration { get; }
+    public Gauge AnalyzerMetrics { get; }
+    public Gauge AnalyzerAnalysed { get; }
+    public Counter AnalyzerSkipped { get; }
+    public Counter AnalyzerErrors { get; }
+    public Counter AnalyzerVotes { get; }
+    public Gauge AnalyzerAnomalies { get; }
+    public Counter AnalyzerAnomaliesTotal { get; }
+    public Counter AnalyzerBytesFetched { get; }
+    public Counter AnalyzerFullReads { get; }
+    public Gauge AnalyzerCacheBytes { get; }
+    public Gauge AnalyzerMappedBytes { get; }
     public Counter StatsdFlushes { get; }
     public Gauge StatsdKeys { get; }
     public Gauge StatsdFlushPoints { get; }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Horizon.Analyzer;
 using Horizon.Core.Metrics;
 using Horizon.Core.Series;
 using Horizon.Ingest;
@@ -18,6 +19,9 @@ public enum HorizonRole
     /// <summary>Listeners, writer and Roomba.</summary>
     Ingest,
 
+    /// <summary>The analyzer (one shard of it, with --shard i/N).</summary>
+    Analyze,
+
     /// <summary>The HTTP endpoint only.</summary>
     Web,
 }
@@ -32,6 +36,7 @@ public static class HorizonApp
         ["--data"] = "Store:Embedded:DataDirectory",
         ["--bind"] = "Listeners:Bind",
         ["--web-port"] = "Web:Port",
+        ["--shard"] = "Analyzer:Shard",
     };
 
     /// <summary>Splits the role (first argument, if it is not a switch) from the switches.</summary>
@@ -45,6 +50,7 @@ public static class HorizonApp
         {
             "all" => HorizonRole.All,
             "ingest" => HorizonRole.Ingest,
+            "analyze" or "analyzer" => HorizonRole.Analyze,
             "web" => HorizonRole.Web,
             _ => null,
         };
@@ -87,6 +93,7 @@ public static class HorizonApp
         services.AddSingleton(options.Listeners);
         services.AddSingleton(options.Statsd);
         services.AddSingleton(options.Ingest);
+        services.AddSingleton(options.Analyzer);
         services.AddSingleton(options.Web);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ =>
@@ -105,6 +112,12 @@ public static class HorizonApp
         if (role is HorizonRole.All or HorizonRole.Ingest)
         {
             services.AddHorizonIngest();
+        }
+
+        if (role is HorizonRole.All or HorizonRole.Analyze)
+        {
+            services.AddSingleton<AnalyzerService>();
+            services.AddHostedService(sp => sp.GetRequiredService<AnalyzerService>());
         }
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -132,6 +145,7 @@ public static class HorizonApp
             knownMetrics = sp.GetService<MetricRegistry>()?.Count,
             bufferedPoints = sp.GetService<SeriesWriter>()?.BufferedPoints,
             inFlightPoints = sp.GetService<SeriesWriter>()?.InFlightPoints,
+            analyzer = sp.GetService<AnalyzerService>()?.LastPass,
         }, JsonOptions));
         app.MapGet("/api/series/{**name}", async (string name, StoreConnection store) =>
         {

@@ -1,3 +1,4 @@
+using Horizon.Analyzer;
 using Horizon.Core.Series;
 using Horizon.Core.Statsd;
 using Horizon.Ingest;
@@ -24,6 +25,7 @@ public sealed record HorizonOptions(
     ListenerOptions Listeners,
     StatsdOptions Statsd,
     IngestOptions Ingest,
+    AnalyzerOptions Analyzer,
     WebOptions Web)
 {
     /// <summary>Binds every section; lists replace their defaults rather than extend them.</summary>
@@ -42,6 +44,11 @@ public sealed record HorizonOptions(
         {
             statsd = statsd with { PercentThreshold = pct };
         }
+        var analyzer = Section<AnalyzerOptions>("Analyzer");
+        if (ExactList<string>("Analyzer:Skyline:Algorithms") is { } algorithms)
+        {
+            analyzer = analyzer with { Skyline = analyzer.Skyline with { Algorithms = algorithms } };
+        }
         var options = new HorizonOptions(
             Section<StoreOptions>("Store"),
             series,
@@ -50,6 +57,7 @@ public sealed record HorizonOptions(
             Section<ListenerOptions>("Listeners"),
             statsd,
             Section<IngestOptions>("Ingest"),
+            analyzer,
             Section<WebOptions>("Web"));
         options.Validate();
         return options;
@@ -64,6 +72,7 @@ public sealed record HorizonOptions(
         Roomba.Validate();
         Listeners.Validate();
         Statsd.Validate();
+        Analyzer.Validate();
         if (Web.Port is < 0 or > 65535 || !System.Net.IPAddress.TryParse(Web.Bind, out _))
         {
             throw new ArgumentException("Web:Bind must be an IP address and Web:Port 0-65535.");

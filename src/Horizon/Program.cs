@@ -4,10 +4,11 @@ var (role, switches) = HorizonApp.ParseRole(args);
 if (role is null)
 {
     Console.Error.WriteLine("""
-        usage: horizon [all|ingest|web] [--redis host:port] [--data dir] [--bind address] [--web-port port] [--Section:Key=value ...]
+        usage: horizon [all|ingest|analyze|web] [--redis host:port] [--data dir] [--bind address] [--web-port port] [--shard i/N] [--Section:Key=value ...]
 
           all     every role in one process (default); uses the embedded store unless --redis is given
           ingest  carbon plaintext (2003), carbon pickle (2024), StatsD (8125 UDP and TCP), msgpack (2025 UDP), Roomba
+          analyze the analyzer; --shard i/N analyses one of N shards of the metrics
           web     /metrics and the status API (port 1500)
 
         Settings come from appsettings.json, ./horizon.json, HORIZON_-prefixed environment variables

@@ -16,18 +16,28 @@ public sealed class HorizonHost : IAsyncDisposable
     private static readonly HttpClient Http = new();
     private readonly WebApplication _app;
     private readonly string? _ownedDataDirectory;
+    private readonly string _workDirectory;
+    private readonly bool _ownsWorkDirectory;
     private bool _stopped;
 
-    private HorizonHost(WebApplication app, string? ownedDataDirectory)
+    private HorizonHost(WebApplication app, string? ownedDataDirectory, string workDirectory, bool ownsWorkDirectory)
     {
         _app = app;
         _ownedDataDirectory = ownedDataDirectory;
+        _workDirectory = workDirectory;
+        _ownsWorkDirectory = ownsWorkDirectory;
     }
+
+    /// <summary>A temporary folder of this host (analyzer cache, anomalies file).</summary>
+    public string WorkDirectory => _workDirectory;
 
     /// <summary>Starts a host on <paramref name="redis"/> (null: the embedded store in
     /// <paramref name="dataDirectory"/>, a fresh temporary one by default).</summary>
-    public static async Task<HorizonHost> StartAsync(string? redis, IDictionary<string, string?>? overrides = null, string? dataDirectory = null)
+    public static async Task<HorizonHost> StartAsync(string? redis, IDictionary<string, string?>? overrides = null, string? dataDirectory = null,
+        HorizonRole role = HorizonRole.All, string? workDirectory = null)
     {
+        var ownsWork = workDirectory is null;
+        workDirectory ??= Path.Combine(Path.GetTempPath(), "horizon-work-" + Guid.NewGuid().ToString("N"));
         string? owned = null;
         if (redis is null && dataDirectory is null)
         {
@@ -50,15 +60,18 @@ public sealed class HorizonHost : IAsyncDisposable
             ["Web:Port"] = "0",
             ["Roomba:Enabled"] = "false",
             ["Statsd:FlushInterval"] = "00:00:01",
+            ["Analyzer:CacheDirectory"] = Path.Combine(workDirectory, "analyzer"),
+            ["Analyzer:AnomaliesFile"] = Path.Combine(workDirectory, "anomalies.json"),
+            ["Analyzer:MinPassInterval"] = "00:00:01",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (k, v) in overrides ?? new Dictionary<string, string?>())
         {
             settings[k] = v;
         }
-        var app = HorizonApp.Build(HorizonRole.All, [], c => c.AddInMemoryCollection(settings));
+        var app = HorizonApp.Build(role, [], c => c.AddInMemoryCollection(settings));
         await app.StartAsync();
-        return new HorizonHost(app, owned);
+        return new HorizonHost(app, owned, workDirectory, ownsWork);
     }
 
     /// <summary>The application's services.</summary>
@@ -95,11 +108,14 @@ public sealed class HorizonHost : IAsyncDisposable
     {
         await StopAsync();
         await _app.DisposeAsync();
-        if (_ownedDataDirectory is not null)
+        foreach (var dir in new[] { _ownedDataDirectory, _ownsWorkDirectory ? _workDirectory : null })
         {
             try
             {
-                Directory.Delete(_ownedDataDirectory, recursive: true);
+                if (dir is not null && Directory.Exists(dir))
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
             }
             catch (IOException)
             {

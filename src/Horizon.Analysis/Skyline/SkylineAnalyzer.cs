@@ -92,7 +92,7 @@ public sealed class SkylineAnalyzer
             details.StdPandas = shared.StdPandas;
             details.StdNumpy = shared.StdNumpy;
         }
-        foreach (var algorithm in _settings.Algorithms)
+        foreach (var algorithm in _settings.Selected)
         {
             var vote = algorithm switch
             {
@@ -109,7 +109,7 @@ public sealed class SkylineAnalyzer
             verdict.Votes[(int)algorithm] = vote;
         }
         var falseCount = 0;
-        foreach (var algorithm in _settings.Algorithms)
+        foreach (var algorithm in _settings.Selected)
         {
             var vote = verdict.Votes[(int)algorithm];
             if (vote == Vote.Error)
@@ -125,7 +125,7 @@ public sealed class SkylineAnalyzer
                 falseCount++;
             }
         }
-        var total = _settings.Algorithms.Count;
+        var total = _settings.Selected.Count;
         verdict.YesVotes = total - falseCount;
         verdict.Anomalous = falseCount <= total - _settings.Consensus;
     }

@@ -95,8 +95,26 @@ public sealed record SkylineSettings
     /// <summary>BOREDOM_SET_SIZE: a series is boring when its last values hold exactly this many distinct values.</summary>
     public int BoredomSetSize { get; init; } = 1;
 
-    /// <summary>ALGORITHMS, in order.</summary>
-    public IReadOnlyList<SkylineAlgorithm> Algorithms { get; init; } = Enum.GetValues<SkylineAlgorithm>();
+    /// <summary>ALGORITHMS, in order, by Skyline's function names.</summary>
+    public IReadOnlyList<string> Algorithms
+    {
+        get => _algorithms;
+        init
+        {
+            _algorithms = value;
+            _selected = null; // a 'with' copy must not keep the parsed list of the original
+        }
+    }
+
+    private readonly IReadOnlyList<string> _algorithms = [.. Enum.GetValues<SkylineAlgorithm>().Select(a => a.Name())];
+
+    /// <summary>The configured algorithms.</summary>
+    public IReadOnlyList<SkylineAlgorithm> Selected => _selected ??= [.. Algorithms.Select(Parse)];
+
+    private SkylineAlgorithm[]? _selected;
+
+    private static SkylineAlgorithm Parse(string name) => SkylineNames.TryParse(name, out var a) ? a
+        : throw new ArgumentException($"Analyzer:Skyline:Algorithms: unknown algorithm '{name}'.");
 
     /// <summary>Count median_absolute_deviation's None as a yes vote, as the original code does
     /// (it counts results that are not False). Off by default: None is no vote, as the code's
@@ -106,6 +124,7 @@ public sealed record SkylineSettings
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {
+        _ = Selected;
         if (Algorithms.Count == 0 || Consensus < 1 || Consensus > Algorithms.Count)
         {
             throw new ArgumentException("Analyzer:Skyline: CONSENSUS must be between 1 and the number of algorithms.");

@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using Horizon.Analysis.Skyline;
+using Horizon.Core.Series;
+
+namespace Horizon.Analyzer;
+
+/// <summary>One anomalous series, as a pass found it.</summary>
+public sealed record AnomalyRecord(
+    string Metric,
+    long Timestamp,
+    double Value,
+    int Votes,
+    int Consensus,
+    IReadOnlyList<string> Algorithms,
+    long DetectedAt);
+
+/// <summary>What a pass found, counted.</summary>
+public sealed class PassCounts
+{
+#pragma warning disable CS1591 // counters named for what they count
+    public int Analysed;
+    public long Points;
+    public readonly int[] Skipped = new int[4];
+    public int Corrupt;
+    public int Errored;
+    public readonly long[] YesVotes = new long[SkylineNames.Count];
+    public readonly List<AnomalyRecord> Anomalies = [];
+#pragma warning restore CS1591
+
+    internal void Add(PassCounts other)
+    {
+        Analysed += other.Analysed;
+        Points += other.Points;
+        for (var i = 0; i < Skipped.Length; i++)
+        {
+            Skipped[i] += other.Skipped[i];
+        }
+        Corrupt += other.Corrupt;
+        Errored += other.Errored;
+        for (var i = 0; i < YesVotes.Length; i++)
+        {
+            YesVotes[i] += other.YesVotes[i];
+        }
+        Anomalies.AddRange(other.Anomalies);
+    }
+}
+
+/// <summary>Analyses every series of the local copy: decode into pooled columns, Skyline's
+/// pre-checks and algorithms, consensus. Runs on every core, each thread with its own analyzer
+/// and buffers, so nothing is allocated per point or per normal series.</summary>
+public sealed class AnalysisPass(SkylineSettings settings, int parallelism, string keyPrefix)
+{
+    private readonly ConcurrentBag<Worker> _workers = [];
+
+    /// <summary>Analyses the entries; <paramref name="now"/> is the pass's clock.</summary>
+    public PassCounts Run(LocalSeriesCache cache, IReadOnlyList<LocalSeriesCache.Entry> entries, long now)
+    {
+        var total = new PassCounts();
+        if (entries.Count == 0)
+        {
+            return total;
+        }
+        var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism > 0 ? parallelism : Environment.ProcessorCount };
+        var gate = new object();
+        Parallel.ForEach(
+            System.Collections.Concurrent.Partitioner.Create(0, entries.Count, Math.Max(64, entries.Count / (options.MaxDegreeOfParallelism * 16) + 1)),
+            options,
+            () => _workers.TryTake(out var w) ? w.Reset() : new Worker(settings),
+            (range, _, worker) =>
+            {
+                for (var i = range.Item1; i < range.Item2; i++)
+                {
+                    worker.Analyse(cache, entries[i], now, keyPrefix);
+                }
+                return worker;
+            },
+            worker =>
+            {
+                lock (gate)
+                {
+                    total.Add(worker.Counts);
+                }
+                _workers.Add(worker);
+            });
+        return total;
+    }
+
+    private sealed class Worker(SkylineSettings settings)
+    {
+        private readonly SkylineAnalyzer _analyzer = new(settings);
+        private long[] _timestamps = new long[4096];
+        private double[] _values = new double[4096];
+
+        public PassCounts Counts { get; private set; } = new();
+
+        public Worker Reset()
+        {
+            Counts = new PassCounts();
+            return this;
+        }
+
+        public void Analyse(LocalSeriesCache cache, LocalSeriesCache.Entry entry, long now, string keyPrefix)
+        {
+            var bytes = cache.Read(entry);
+            // Three bytes is the smallest point, so this bounds the count.
+            var bound = bytes.Length / 3 + 1;
+            if (_timestamps.Length < bound)
+            {
+                _timestamps = new long[Math.Max(bound, _timestamps.Length * 2)];
+                _values = new double[_timestamps.Length];
+            }
+            var n = SeriesCodec.Decode(bytes, _timestamps, _values, out var status, out _);
+            if (status != PointReadStatus.Ok)
+            {
+                Counts.Corrupt++;
+                return;
+            }
+            var timestamps = _timestamps.AsSpan(0, n);
+            var values = _values.AsSpan(0, n);
+            Counts.Points += n;
+            var verdict = _analyzer.Analyze(timestamps, values, now);
+            if (verdict.Skipped != SkipReason.None)
+            {
+                Counts.Skipped[(int)verdict.Skipped]++;
+                return;
+            }
+            Counts.Analysed++;
+            if (verdict.Errored)
+            {
+                Counts.Errored++;
+                return;
+            }
+            for (var a = 0; a < SkylineNames.Count; a++)
+            {
+                if (verdict.Votes[a] == Vote.Yes)
+                {
+                    Counts.YesVotes[a]++;
+                }
+            }
+            if (!verdict.Anomalous)
+            {
+                return;
+            }
+            var voted = new List<string>(SkylineNames.Count);
+            foreach (var algorithm in settings.Selected)
+            {
+                var vote = verdict.Votes[(int)algorithm];
+                if (vote == Vote.Yes || (vote == Vote.NoneReturned && settings.MadNoneCountsAsYes))
+                {
+                    voted.Add(algorithm.Name());
+                }
+            }
+            var metric = entry.Key.StartsWith(keyPrefix, StringComparison.Ordinal) ? entry.Key[keyPrefix.Length..] : entry.Key;
+            Counts.Anomalies.Add(new AnomalyRecord(metric, timestamps[n - 1], values[n - 1], verdict.YesVotes, settings.Consensus, voted, now));
+        }
+    }
+}

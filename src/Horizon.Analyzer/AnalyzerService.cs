@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using Horizon.Analysis.Skyline;
+using Horizon.Core.Series;
+using Horizon.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Horizon.Analyzer;
+
+/// <summary>The analyzer's pass loop: sync the local copy, analyse every series, publish. The
+/// next pass starts when this one ends or <see cref="AnalyzerOptions.MinPassInterval"/> after it
+/// started, whichever is later, so an idle analyzer sleeps instead of spinning.</summary>
+public sealed partial class AnalyzerService : BackgroundService
+{
+    private readonly StoreConnection _store;
+    private readonly AnalyzerOptions _options;
+    private readonly SeriesOptions _series;
+    private readonly HorizonMetrics _metrics;
+    private readonly ILogger<AnalyzerService> _logger;
+    private readonly TimeProvider _time;
+    private readonly Shard _shard;
+    private long _passes;
+
+    /// <summary>Creates the service.</summary>
+    public AnalyzerService(StoreConnection store, AnalyzerOptions options, SeriesOptions series, HorizonMetrics metrics,
+        ILogger<AnalyzerService> logger, TimeProvider time)
+    {
+        options.Validate();
+        _store = store;
+        _options = options;
+        _series = series;
+        _metrics = metrics;
+        _logger = logger;
+        _time = time;
+        _shard = options.ParsedShard;
+    }
+
+    /// <summary>The last pass, or null before the first.</summary>
+    public PassSummary? LastPass { get; private set; }
+
+    /// <summary>Passes completed.</summary>
+    public long Passes => Interlocked.Read(ref _passes);
+
+    /// <summary>The local copy's folder for this shard.</summary>
+    public string CacheDirectory => Path.GetFullPath(Path.Combine(_options.CacheDirectory, $"shard-{_shard.Index}-of-{_shard.Count}"));
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        using var cache = LocalSeriesCache.Open(CacheDirectory);
+        var sync = new SeriesSync(_store, cache, _series.UniqueMetricsKey, _shard, _options.FetchBatch);
+        var pass = new AnalysisPass(_options.Skyline, _options.Parallelism, _series.FullNamespace);
+        var publisher = new AnomalyPublisher(_store, _options, _shard);
+        Log.Starting(_logger, _shard.ToString(), CacheDirectory, cache.Count);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    await RunPassAsync(cache, sync, pass, publisher, started, stoppingToken);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    Log.PassFailed(_logger, e.Message);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A bug must not take ingest down with it in the all-in-one process: log it
+                    // loudly and try again next pass.
+                    Log.PassCrashed(_logger, e);
+                }
+                var wait = _options.MinPassInterval - Stopwatch.GetElapsedTime(started);
+                if (wait > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await Task.Delay(wait, _time, stoppingToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            cache.SaveIndex();
+        }
+    }
+
+    private async Task RunPassAsync(LocalSeriesCache cache, SeriesSync sync, AnalysisPass pass, AnomalyPublisher publisher, long started, CancellationToken stoppingToken)
+    {
+        var synced = await sync.SyncAsync(stoppingToken);
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        var analysisStarted = Stopwatch.GetTimestamp();
+        var entries = cache.Entries.ToList();
+        var counts = await Task.Run(() => pass.Run(cache, entries, now), stoppingToken);
+        var analysis = Stopwatch.GetElapsedTime(analysisStarted);
+        var duration = Stopwatch.GetElapsedTime(started);
+        var skipped = new Dictionary<string, int>
+        {
+            [SkipReason.TooShort.Label()] = counts.Skipped[(int)SkipReason.TooShort],
+            [SkipReason.Stale.Label()] = counts.Skipped[(int)SkipReason.Stale],
+            [SkipReason.Boring.Label()] = counts.Skipped[(int)SkipReason.Boring],
+            ["corrupt"] = counts.Corrupt,
+        };
+        var votes = Enum.GetValues<SkylineAlgorithm>().ToDictionary(a => a.Name(), a => counts.YesVotes[(int)a]);
+        var summary = new PassSummary(_shard.ToString(), now, duration.TotalSeconds, synced.Duration.TotalSeconds, analysis.TotalSeconds,
+            synced.Keys, counts.Analysed, counts.Points, skipped, counts.Errored, votes, counts.Anomalies.Count, synced.BytesFetched, synced.FullReads);
+        await publisher.PublishAsync(counts.Anomalies, summary);
+
+        _metrics.AnalyzerPasses.Inc();
+        _metrics.AnalyzerPassDuration.Observe(duration.TotalSeconds);
+        _metrics.AnalyzerSyncDuration.Set(synced.Duration.TotalSeconds);
+        _metrics.AnalyzerAnalysisDuration.Set(analysis.TotalSeconds);
+        _metrics.AnalyzerMetrics.Set(synced.Keys);
+        _metrics.AnalyzerAnalysed.Set(counts.Analysed);
+        foreach (var (reason, count) in skipped)
+        {
+            _metrics.AnalyzerSkipped.WithLabels(reason).Inc(count);
+        }
+        _metrics.AnalyzerErrors.Inc(counts.Errored);
+        foreach (var (algorithm, count) in votes)
+        {
+            _metrics.AnalyzerVotes.WithLabels(algorithm).Inc(count);
+        }
+        _metrics.AnalyzerAnomalies.Set(counts.Anomalies.Count);
+        _metrics.AnalyzerAnomaliesTotal.Inc(counts.Anomalies.Count);
+        _metrics.AnalyzerBytesFetched.Inc(synced.BytesFetched);
+        _metrics.AnalyzerFullReads.Inc(synced.FullReads);
+        _metrics.AnalyzerCacheBytes.Set(cache.Bytes);
+        _metrics.AnalyzerMappedBytes.Set(cache.MappedBytes);
+        LastPass = summary;
+        Interlocked.Increment(ref _passes);
+        Log.Pass(_logger, _shard.ToString(), duration.TotalSeconds, synced.Duration.TotalSeconds, analysis.TotalSeconds, synced.Keys,
+            counts.Analysed, skipped[SkipReason.TooShort.Label()], skipped[SkipReason.Stale.Label()], skipped[SkipReason.Boring.Label()],
+            counts.Corrupt, counts.Errored, counts.Anomalies.Count, synced.BytesFetched, synced.FullReads,
+            string.Join(' ', votes.Select(v => $"{v.Key}={v.Value}")));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Analyzer shard {Shard} starting; local copy in {Directory} ({Series} series resumed)")]
+        public static partial void Starting(ILogger logger, string shard, string directory, int series);
+
+        [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "Pass (shard {Shard}) in {Seconds:F2} s (sync {Sync:F2} s, analysis {Analysis:F2} s): {Metrics} metrics, {Analysed} analysed; skipped: {TooShort} too short, {Stale} stale, {Boring} boring, {Corrupt} corrupt; {Errored} errored; {Anomalies} anomalies; {Bytes} bytes fetched, {FullReads} full reads; yes votes: {Votes}")]
+        public static partial void Pass(ILogger logger, string shard, double seconds, double sync, double analysis, int metrics, int analysed, int tooShort, int stale, int boring, int corrupt, int errored, int anomalies, long bytes, int fullReads, string votes);
+
+        [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "Analyzer pass failed, retrying after the interval: {Reason}")]
+        public static partial void PassFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 503, Level = LogLevel.Error, Message = "Analyzer pass crashed; retrying after the interval")]
+        public static partial void PassCrashed(ILogger logger, Exception exception);
+    }
+}

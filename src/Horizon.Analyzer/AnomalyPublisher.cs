@@ -1,0 +1,102 @@
+using System.Text.Json;
+using Horizon.Storage;
+using StackExchange.Redis;
+
+namespace Horizon.Analyzer;
+
+/// <summary>A pass, summarised for the log, the status API and <c>horizon.analyzer.passes</c>.</summary>
+public sealed record PassSummary(
+    string Shard,
+    long FinishedAt,
+    double DurationSeconds,
+    double SyncSeconds,
+    double AnalysisSeconds,
+    int Metrics,
+    int Analysed,
+    long Points,
+    IReadOnlyDictionary<string, int> Skipped,
+    int Errored,
+    IReadOnlyDictionary<string, long> Votes,
+    int Anomalies,
+    long BytesFetched,
+    int FullReads);
+
+/// <summary>Publishes each pass: the current anomalies in the hash <c>horizon.anomalies</c> (one
+/// field per metric, removed when it stops being anomalous), new anomalies at the head of the
+/// bounded list <c>horizon.anomalies.history</c>, the pass summary in <c>horizon.analyzer.passes</c>,
+/// and the current anomalies as a JSON file replaced atomically.</summary>
+public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions options, Shard shard)
+{
+    /// <summary>Hash of current anomalies, field = metric name.</summary>
+    public const string CurrentKey = "horizon.anomalies";
+
+    /// <summary>List of anomaly records, newest first.</summary>
+    public const string HistoryKey = "horizon.anomalies.history";
+
+    /// <summary>Hash of pass summaries, field = shard.</summary>
+    public const string PassesKey = "horizon.analyzer.passes";
+
+    /// <summary>JSON as written to the store and the file.</summary>
+    public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private readonly HashSet<string> _current = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _recorded = new(StringComparer.Ordinal);
+
+    /// <summary>The anomalies file of this shard (null when disabled).</summary>
+    public string? FilePath { get; } = string.IsNullOrWhiteSpace(options.AnomaliesFile) ? null
+        : shard.Count == 1 ? Path.GetFullPath(options.AnomaliesFile)
+        : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(options.AnomaliesFile) ?? ".",
+            $"{Path.GetFileNameWithoutExtension(options.AnomaliesFile)}-shard-{shard.Index}-of-{shard.Count}{Path.GetExtension(options.AnomaliesFile)}"));
+
+    /// <summary>Writes one pass's results.</summary>
+    public async Task PublishAsync(IReadOnlyList<AnomalyRecord> anomalies, PassSummary summary)
+    {
+        var db = store.Database;
+        var now = new HashSet<string>(anomalies.Select(a => a.Metric), StringComparer.Ordinal);
+        var gone = _current.Where(m => !now.Contains(m)).Select(m => (RedisValue)m).ToArray();
+        var tasks = new List<Task>();
+        if (anomalies.Count > 0)
+        {
+            tasks.Add(db.HashSetAsync(CurrentKey, [.. anomalies.Select(a => new HashEntry(a.Metric, JsonSerializer.Serialize(a, Json)))]));
+        }
+        if (gone.Length > 0)
+        {
+            tasks.Add(db.HashDeleteAsync(CurrentKey, gone));
+        }
+        // History: an anomaly enters once per (metric, timestamp), not once per pass.
+        var fresh = anomalies.Where(a => !_recorded.TryGetValue(a.Metric, out var ts) || ts != a.Timestamp).ToList();
+        if (fresh.Count > 0 && options.HistoryLength > 0)
+        {
+            tasks.Add(db.ListLeftPushAsync(HistoryKey, [.. fresh.Select(a => (RedisValue)JsonSerializer.Serialize(a, Json))]));
+            tasks.Add(db.ListTrimAsync(HistoryKey, 0, options.HistoryLength - 1));
+        }
+        tasks.Add(db.HashSetAsync(PassesKey, shard.ToString(), JsonSerializer.Serialize(summary, Json)));
+        await Task.WhenAll(tasks);
+
+        _current.Clear();
+        _current.UnionWith(now);
+        foreach (var metric in _recorded.Keys.Where(m => !now.Contains(m)).ToList())
+        {
+            _recorded.Remove(metric);
+        }
+        foreach (var a in anomalies)
+        {
+            _recorded[a.Metric] = a.Timestamp;
+        }
+        if (FilePath is not null)
+        {
+            await WriteFileAsync(FilePath, anomalies, summary);
+        }
+    }
+
+    private static async Task WriteFileAsync(string path, IReadOnlyList<AnomalyRecord> anomalies, PassSummary summary)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + ".tmp";
+        await using (var stream = File.Create(temp))
+        {
+            await JsonSerializer.SerializeAsync(stream, new { generated_at = summary.FinishedAt, shard = summary.Shard, anomalies }, Json);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+}

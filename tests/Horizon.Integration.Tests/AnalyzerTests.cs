@@ -1,0 +1,254 @@
+using System.Text.Json;
+using Horizon.Analyzer;
+using Horizon.Core.Series;
+using Horizon.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+using static Horizon.Integration.Tests.TestSupport;
+
+namespace Horizon.Integration.Tests;
+
+public abstract class AnalyzerTests(IStoreUnderTest store)
+{
+    internal static byte[] Encode(IEnumerable<(long Ts, double Value)> points)
+    {
+        var list = points.ToList();
+        var buffer = new byte[list.Count * SeriesCodec.MaxPointSize];
+        var n = 0;
+        foreach (var (ts, v) in list)
+        {
+            n += SeriesCodec.WritePoint(buffer.AsSpan(n), ts, v);
+        }
+        return buffer[..n];
+    }
+
+    internal static async Task SeedAsync(IDatabase db, string name, IEnumerable<(long Ts, double Value)> points)
+    {
+        await db.StringSetAsync("metrics." + name, Encode(points));
+        await db.SetAddAsync("metrics.unique_metrics", "metrics." + name);
+    }
+
+    internal static IEnumerable<(long, double)> Day(long now, Func<int, double> value, int points = 1440, int step = 60) =>
+        Enumerable.Range(0, points).Select(i => (now - (long)(points - 1 - i) * step, value(i)));
+
+    protected static async Task WaitForPassesAsync(HorizonHost host, int morePasses)
+    {
+        var analyzer = host.Services.GetRequiredService<AnalyzerService>();
+        var target = analyzer.Passes + morePasses;
+        await WaitUntilAsync(() => Task.FromResult(analyzer.Passes >= target), $"{morePasses} analyzer passes", 60);
+    }
+
+    [Fact]
+    public async Task TheLocalCopyEqualsTheStoreAfterConcurrentAppendsTrimsDeletesAndRecreations()
+    {
+        // Nothing but this test writes to the store (no StatsD flushes).
+        await using var host = await store.StartHostAsync(new Dictionary<string, string?>
+        {
+            ["Listeners:StatsdUdp:Enabled"] = "false",
+            ["Listeners:StatsdTcp:Enabled"] = "false",
+        });
+        var db = host.Db;
+        var roomba = host.Services.GetRequiredService<Roomba>();
+        var now = Now;
+        const int keys = 120;
+        for (var k = 0; k < keys; k++)
+        {
+            await SeedAsync(db, $"sync.k{k}", Enumerable.Range(0, 60).Select(i => (now - 100_000 + (long)i, (double)i))
+                .Concat(Enumerable.Range(0, 30).Select(i => (now - 3000 + (long)i * 10, (double)i))));
+        }
+        var directory = Path.Combine(host.WorkDirectory, "sync-test");
+        using var cache = LocalSeriesCache.Open(directory);
+        var sync = new SeriesSync(host.Store, cache, "metrics.unique_metrics", Shard.All, batchSize: 37);
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(4));
+        var random = new Random(99);
+        var nextTs = new long[keys];
+        Array.Fill(nextTs, now - 2000);
+        var appender = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var k = random.Next(keys);
+                var points = new List<(long, double)> { (nextTs[k]++, 1), (nextTs[k]++, 2.5) };
+                if (random.Next(5) == 0)
+                {
+                    points.Add((now - 200_000, -1)); // an expired point for Roomba to remove
+                }
+                await db.StringAppendAsync($"metrics.sync.k{k}", Encode(points));
+                await db.SetAddAsync("metrics.unique_metrics", $"metrics.sync.k{k}");
+            }
+        }, TestContext.Current.CancellationToken);
+        var trimmer = Task.Run(async () =>
+        {
+            var r = new Random(7);
+            while (!stop.IsCancellationRequested)
+            {
+                await roomba.TrimKeyAsync($"metrics.sync.k{r.Next(keys)}", now);
+            }
+        }, TestContext.Current.CancellationToken);
+        var recreator = Task.Run(async () =>
+        {
+            var r = new Random(3);
+            while (!stop.IsCancellationRequested)
+            {
+                var k = r.Next(keys);
+                await db.KeyDeleteAsync($"metrics.sync.k{k}");
+                await db.SetRemoveAsync("metrics.unique_metrics", $"metrics.sync.k{k}");
+                await Task.Delay(5);
+                await SeedAsync(db, $"sync.k{k}", [(now - 10 - r.Next(1000), r.Next(100))]);
+                await Task.Delay(20);
+            }
+        }, TestContext.Current.CancellationToken);
+
+        var results = new List<SyncResult>();
+        while (!stop.IsCancellationRequested)
+        {
+            results.Add(await sync.SyncAsync(TestContext.Current.CancellationToken));
+        }
+        await Task.WhenAll(appender, trimmer, recreator);
+        await sync.SyncAsync(TestContext.Current.CancellationToken);
+
+        var members = (await db.SetMembersAsync("metrics.unique_metrics")).Select(m => (string)m!).Where(m => db.KeyExists(m)).ToHashSet();
+        Assert.Equal(members.Order(), cache.Keys.Order());
+        foreach (var key in members)
+        {
+            byte[]? stored = await db.StringGetAsync(key);
+            Assert.True(stored.AsSpan().SequenceEqual(cache.Read(cache.Find(key)!)), $"{key} differs from the store");
+        }
+        Assert.True(results.Sum(r => r.Appended) > 50, "the syncs should have appended tails");
+        Assert.True(results.Sum(r => r.FullReads) > 10, "the syncs should have re-read rewritten keys");
+    }
+
+    [Fact]
+    public async Task APassFlagsAnInjectedSpikeAndPublishesIt()
+    {
+        await using var host = await store.StartHostAsync(new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            // No StatsD: its own counters would add series to the count below.
+            ["Listeners:StatsdUdp:Enabled"] = "false",
+            ["Listeners:StatsdTcp:Enabled"] = "false",
+        });
+        var db = host.Db;
+        var now = Now;
+        var random = new Random(2026);
+        for (var i = 0; i < 40; i++)
+        {
+            await SeedAsync(db, $"calm.m{i}", Day(now, _ => 100 + random.NextDouble() * 10));
+        }
+        await SeedAsync(db, "spiky.metric", Day(now, i => i >= 1437 ? 1000 : 100 + random.NextDouble() * 10));
+        await SeedAsync(db, "stale.metric", Day(now - 5000, _ => random.NextDouble()));
+        await SeedAsync(db, "boring.metric", Day(now, _ => 7));
+        await db.StringSetAsync("metrics.corrupt.metric", new byte[] { 0x92, 0xc0, 0xc0, 0x01 });
+        await db.SetAddAsync("metrics.unique_metrics", "metrics.corrupt.metric");
+
+        await WaitForPassesAsync(host, 2);
+
+        var current = await db.HashGetAllAsync(AnomalyPublisher.CurrentKey);
+        Assert.Equal(["spiky.metric"], current.Select(e => (string)e.Name!));
+        using var record = JsonDocument.Parse((string)current[0].Value!);
+        Assert.Equal(1000, record.RootElement.GetProperty("value").GetDouble());
+        Assert.Equal(now, record.RootElement.GetProperty("timestamp").GetInt64());
+        var algorithms = record.RootElement.GetProperty("algorithms").EnumerateArray().Select(a => a.GetString()).ToList();
+        Assert.True(algorithms.Count >= 6, string.Join(", ", algorithms));
+        Assert.Contains("grubbs", algorithms);
+        Assert.Equal(algorithms.Count, record.RootElement.GetProperty("votes").GetInt32());
+
+        // One history entry per (metric, timestamp), however many passes saw it.
+        Assert.Equal(1, await db.ListLengthAsync(AnomalyPublisher.HistoryKey));
+
+        var summary = host.Services.GetRequiredService<AnalyzerService>().LastPass!;
+        Assert.Equal(44, summary.Metrics);
+        Assert.Equal(1, summary.Skipped["stale"]);
+        Assert.Equal(1, summary.Skipped["boring"]);
+        Assert.Equal(1, summary.Skipped["corrupt"]);
+        Assert.Equal(41, summary.Analysed);
+        Assert.Equal(1, summary.Anomalies);
+        Assert.True((await db.HashGetAsync(AnomalyPublisher.PassesKey, "0/1")).HasValue);
+
+        using var file = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(host.WorkDirectory, "anomalies.json"), TestContext.Current.CancellationToken));
+        Assert.Equal("spiky.metric", Assert.Single(file.RootElement.GetProperty("anomalies").EnumerateArray()).GetProperty("metric").GetString());
+
+        var scraped = await host.ScrapeAsync();
+        Assert.Contains("horizon_analyzer_anomalies 1", scraped, StringComparison.Ordinal);
+        Assert.Contains("horizon_analyzer_skipped_total{reason=\"corrupt\"}", scraped, StringComparison.Ordinal);
+
+        // When the spike is gone, so is the current anomaly.
+        await SeedAsync(db, "spiky.metric", Day(now, _ => 100 + random.NextDouble() * 10));
+        await WaitUntilAsync(async () => (await db.HashLengthAsync(AnomalyPublisher.CurrentKey)) == 0, "the anomaly to clear", 30);
+    }
+}
+
+public sealed class AnalyzerOnRedisTests(RedisFixture redis) : AnalyzerTests(new RedisStoreUnderTest(redis)), IClassFixture<RedisFixture>
+{
+    [Fact]
+    public async Task AnAnalyzerRestartResumesFromItsLocalCopy()
+    {
+        var work = Path.Combine(Path.GetTempPath(), "horizon-resume-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var settings = new Dictionary<string, string?> { ["Analyzer:MinPassInterval"] = "00:00:00.5" };
+            var connection = redis.Server.ConnectionString;
+            await using (var mux = await redis.Server.ConnectAsync())
+            {
+                await mux.GetServers()[0].FlushAllDatabasesAsync();
+                var now = Now;
+                for (var i = 0; i < 100; i++)
+                {
+                    await SeedAsync(mux.GetDatabase(), $"resume.m{i}", Day(now, j => j % 17));
+                }
+            }
+            // The analyzer alone (no ingest host): both processes see the same redis-server.
+            await using (var first = await HorizonHost.StartAsync(connection, settings, role: HorizonRole.Analyze, workDirectory: work))
+            {
+                await WaitForPassesAsync(first, 1);
+                Assert.Equal(100, first.Services.GetRequiredService<AnalyzerService>().LastPass!.Metrics);
+            }
+            Assert.True(File.Exists(Directory.GetFiles(work, "index.bin", SearchOption.AllDirectories).Single()));
+            await using var second = await HorizonHost.StartAsync(connection, settings, role: HorizonRole.Analyze, workDirectory: work);
+            await WaitForPassesAsync(second, 1);
+            var pass = second.Services.GetRequiredService<AnalyzerService>().LastPass!;
+            Assert.Equal(0, pass.FullReads);
+            Assert.True(pass.BytesFetched < 100 * (SeriesSync.Overlap + 64), $"{pass.BytesFetched} bytes fetched after a restart");
+        }
+        finally
+        {
+            if (Directory.Exists(work))
+            {
+                Directory.Delete(work, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ShardsSplitTheMetricsWithoutOverlapAndThePassLoopIsPaced()
+    {
+        await using (var mux = await redis.Server.ConnectAsync())
+        {
+            await mux.GetServers()[0].FlushAllDatabasesAsync();
+            var db = mux.GetDatabase();
+            var now = Now;
+            for (var i = 0; i < 200; i++)
+            {
+                await SeedAsync(db, $"shard.m{i}", Day(now, j => j % 5, points: 100));
+            }
+        }
+        var settings = new Dictionary<string, string?> { ["Analyzer:MinPassInterval"] = "00:00:01" };
+        await using var a = await HorizonHost.StartAsync(redis.Server.ConnectionString, new Dictionary<string, string?>(settings) { ["Analyzer:Shard"] = "0/2" }, role: HorizonRole.Analyze);
+        await using var b = await HorizonHost.StartAsync(redis.Server.ConnectionString, new Dictionary<string, string?>(settings) { ["Analyzer:Shard"] = "1/2" }, role: HorizonRole.Analyze);
+        var started = DateTime.UtcNow;
+        var analyzerA = a.Services.GetRequiredService<AnalyzerService>();
+        var analyzerB = b.Services.GetRequiredService<AnalyzerService>();
+        await WaitUntilAsync(() => Task.FromResult(analyzerA.Passes >= 1 && analyzerB.Passes >= 1), "both shards to pass");
+        Assert.Equal(200, analyzerA.LastPass!.Metrics + analyzerB.LastPass!.Metrics);
+        Assert.InRange(analyzerA.LastPass.Metrics, 60, 140);
+        var owned = Enumerable.Range(0, 200).Count(i => Shard.Parse("0/2").Owns($"metrics.shard.m{i}"));
+        Assert.Equal(owned, analyzerA.LastPass.Metrics);
+
+        await Task.Delay(3000, TestContext.Current.CancellationToken);
+        var elapsed = (DateTime.UtcNow - started).TotalSeconds;
+        Assert.True(analyzerA.Passes <= elapsed + 2, $"{analyzerA.Passes} passes in {elapsed:F1} s with a 1 s minimum interval");
+    }
+}
+
+public sealed class AnalyzerOnGarnetTests() : AnalyzerTests(new GarnetStoreUnderTest());
