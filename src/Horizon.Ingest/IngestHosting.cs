@@ -64,7 +64,6 @@ public static class IngestHosting
             sp.GetRequiredService<SeriesOptions>(),
             sp.GetRequiredService<HorizonMetrics>(),
             sp.GetRequiredService<IngestOptions>(),
-            sp.GetRequiredService<StoreConnection>(),
             sp.GetRequiredService<ILogger<IngestPipeline>>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IHostedService>(sp => statsdEnabled(sp) ? sp.GetRequiredService<StatsdFlusher>() : new NothingService());

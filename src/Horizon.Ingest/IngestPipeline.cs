@@ -21,7 +21,7 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
 
     /// <summary>Creates the pipeline and exports its gauges.</summary>
     public IngestPipeline(SeriesWriter writer, StatsdFlusher? statsd, MetricRegistry registry, SeriesOptions series,
-        HorizonMetrics metrics, IngestOptions ingest, StoreConnection store, ILogger<IngestPipeline> logger, TimeProvider time)
+        HorizonMetrics metrics, IngestOptions ingest, ILogger<IngestPipeline> logger, TimeProvider time)
     {
         _writer = writer;
         _statsd = statsd;
@@ -35,9 +35,6 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
             metrics.PointsInFlight.Set(writer.InFlightPoints);
             metrics.KnownMetrics.Set(registry.Count);
         });
-        // A store that comes back may have come back empty: add every name to the unique set again
-        // on its next write.
-        store.Multiplexer.ConnectionRestored += (_, _) => registry.ForgetUniqueSetStamps();
         // Names silent for longer than a series is kept are forgotten, as Roomba forgets their keys.
         _sweep = new Timer(_ => Sweep(time), null, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10));
     }

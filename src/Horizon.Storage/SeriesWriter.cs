@@ -193,6 +193,7 @@ public sealed partial class SeriesWriter : IDisposable
             Volatile.Write(ref key.LastWritten, now);
             if (now - Volatile.Read(ref key.UniqueSetStamp) >= _refreshSeconds)
             {
+                u.SlotNamed[s] = true;
                 Volatile.Write(ref key.UniqueSetStamp, now);
                 u.NewNames.Add(key.RedisKey);
                 u.NewNameKeys.Add(key);
@@ -221,6 +222,7 @@ public sealed partial class SeriesWriter : IDisposable
                     var s = pending[i];
                     appends[i] = db.StringAppendAsync(u.Keys[s].RedisKey, u.Buffer.AsMemory(u.SlotOffsets[s], u.SlotLengths[s]));
                 }
+                var saddCount = addNames ? u.NewNames.Count : 0;
                 var sadd = addNames ? db.SetAddAsync(_uniqueSet, [.. u.NewNames]) : null;
                 try
                 {
@@ -236,6 +238,17 @@ public sealed partial class SeriesWriter : IDisposable
                 {
                     if (!appends[i].IsFaulted)
                     {
+                        // APPEND returns the new length: equal to what was appended means this
+                        // APPEND created the key (new, deleted by Roomba, or the store came back
+                        // empty), so the name must go into the set even if it was added before.
+                        var s = pending[i];
+                        if (appends[i].Result == u.SlotLengths[s] && !u.SlotNamed[s])
+                        {
+                            u.SlotNamed[s] = true;
+                            u.NewNameKeys.Add(u.Keys[s]);
+                            u.NewNames.Add(u.Keys[s].RedisKey);
+                            addNames = true;
+                        }
                         continue;
                     }
                     var error = appends[i].Exception!.GetBaseException();
@@ -261,13 +274,20 @@ public sealed partial class SeriesWriter : IDisposable
                     }
                     else
                     {
-                        addNames = false;
-                        _metrics.UniqueSetAdds.Inc(u.NewNames.Count);
+                        _metrics.UniqueSetAdds.Inc(saddCount);
+                        u.NewNames.RemoveRange(0, saddCount);
+                        addNames = u.NewNames.Count > 0;
                     }
                 }
                 if (failed.Count == 0 && !addNames)
                 {
                     break;
+                }
+                if (failed.Count == 0 && sadd is null)
+                {
+                    // Only names of keys these APPENDs created are left to add: no need to wait.
+                    pending = failed;
+                    continue;
                 }
                 if (_abandon)
                 {
@@ -352,6 +372,7 @@ public sealed partial class SeriesWriter : IDisposable
         public MetricKey[] Keys = new MetricKey[256];
         public int[] SlotOffsets = new int[256];
         public int[] SlotLengths = new int[256];
+        public bool[] SlotNamed = new bool[256];
         private int[] _heads = new int[256];
         private int[] _tails = new int[256];
         private readonly int[] _next = new int[capacity];
@@ -372,10 +393,12 @@ public sealed partial class SeriesWriter : IDisposable
                 Array.Resize(ref Keys, n);
                 Array.Resize(ref SlotOffsets, n);
                 Array.Resize(ref SlotLengths, n);
+                Array.Resize(ref SlotNamed, n);
                 Array.Resize(ref _heads, n);
                 Array.Resize(ref _tails, n);
             }
             Keys[SlotCount] = key;
+            SlotNamed[SlotCount] = false;
             _heads[SlotCount] = -1;
             return SlotCount++;
         }

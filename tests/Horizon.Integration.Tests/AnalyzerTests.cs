@@ -41,12 +41,7 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
     [Fact]
     public async Task TheLocalCopyEqualsTheStoreAfterConcurrentAppendsTrimsDeletesAndRecreations()
     {
-        // Nothing but this test writes to the store (no StatsD flushes).
-        await using var host = await store.StartHostAsync(new Dictionary<string, string?>
-        {
-            ["Listeners:StatsdUdp:Enabled"] = "false",
-            ["Listeners:StatsdTcp:Enabled"] = "false",
-        });
+        await using var host = await store.StartHostAsync();
         var db = host.Db;
         var roomba = host.Services.GetRequiredService<Roomba>();
         var now = Now;
@@ -125,9 +120,6 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         await using var host = await store.StartHostAsync(new Dictionary<string, string?>
         {
             ["Analyzer:MinPassInterval"] = "00:00:00.5",
-            // No StatsD: its own counters would add series to the count below.
-            ["Listeners:StatsdUdp:Enabled"] = "false",
-            ["Listeners:StatsdTcp:Enabled"] = "false",
         });
         var db = host.Db;
         var now = Now;

@@ -87,7 +87,7 @@ public sealed class UdpTests
     [Fact]
     public async Task SeveralReceiveLoopsShareOnePortAndTheKernelDropGaugeIsExported()
     {
-        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?> { ["Listeners:UdpReceiveLoops"] = "3" });
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?> { ["Listeners:UdpReceiveLoops"] = "3", ["Listeners:StatsdUdp:Enabled"] = "true" });
         var port = host.Endpoint("statsd_udp").Port;
         var hexPort = ":" + port.ToString("X4", CultureInfo.InvariantCulture);
         var sockets = File.ReadLines("/proc/net/udp").Count(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is var f && f.Length > 2 && f[1].EndsWith(hexPort, StringComparison.Ordinal));

@@ -57,6 +57,10 @@ public sealed class HorizonHost : IAsyncDisposable
             ["Listeners:StatsdTcp:Port"] = "0",
             ["Listeners:Msgpack:Port"] = "0",
             ["Listeners:UdpReceiveLoops"] = "2",
+            // StatsD flushes its own counters into the store every interval; tests that want
+            // StatsD turn it on, the others get a store holding only what they wrote.
+            ["Listeners:StatsdUdp:Enabled"] = "false",
+            ["Listeners:StatsdTcp:Enabled"] = "false",
             ["Web:Port"] = "0",
             ["Roomba:Enabled"] = "false",
             ["Statsd:FlushInterval"] = "00:00:01",

@@ -10,6 +10,12 @@ namespace Horizon.Integration.Tests;
 /// <summary>Real traffic over real sockets into a real store, read back byte for byte.</summary>
 public abstract class IngestEndToEndTests(IStoreUnderTest store)
 {
+    private static readonly Dictionary<string, string?> StatsdOn = new()
+    {
+        ["Listeners:StatsdUdp:Enabled"] = "true",
+        ["Listeners:StatsdTcp:Enabled"] = "true",
+    };
+
     private static byte[] ReferencePoint(long ts, object value)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -50,6 +56,22 @@ public abstract class IngestEndToEndTests(IStoreUnderTest store)
     }
 
     [Fact]
+    public async Task ANameWhoseKeyWasDeletedGoesBackIntoTheSetWithItsNextPoint()
+    {
+        await using var host = await store.StartHostAsync();
+        await SendTcpAsync(host.Endpoint("plaintext"), $"comes.back 1 {Now}\n");
+        await WaitForStoredAsync(host, "plaintext", 1);
+        // What Roomba does to a series that went silent.
+        await host.Db.KeyDeleteAsync("metrics.comes.back");
+        await host.Db.SetRemoveAsync("metrics.unique_metrics", "metrics.comes.back");
+
+        await SendTcpAsync(host.Endpoint("plaintext"), $"comes.back 2 {Now}\n");
+        await WaitForStoredAsync(host, "plaintext", 2);
+        Assert.Contains("metrics.comes.back", await UniqueMetricsAsync(host.Db));
+        Assert.Equal(2, Assert.Single(await ReadSeriesAsync(host.Db, "comes.back")).Value);
+    }
+
+    [Fact]
     public async Task AFinalLineWithoutNewlineIsAcceptedWhenThePeerCloses()
     {
         await using var host = await store.StartHostAsync();
@@ -80,7 +102,7 @@ public abstract class IngestEndToEndTests(IStoreUnderTest store)
     [Fact]
     public async Task StatsdOverUdpAndTcpIsAggregatedAndFlushedUnderStatsdNames()
     {
-        await using var host = await store.StartHostAsync();
+        await using var host = await store.StartHostAsync(StatsdOn);
         await SendUdpAsync(host.Endpoint("statsd_udp"), "api.hits:3|c\napi.latency:10|ms\napi.latency:30|ms"u8.ToArray());
         await SendUdpAsync(host.Endpoint("statsd_udp"), "api.hits:1|c|@0.5"u8.ToArray());
         await SendTcpAsync(host.Endpoint("statsd_tcp"), "api.hits:5|c\nqueue.depth:17|g\nusers:alice|s\nusers:bob|s\n");

@@ -77,14 +77,4 @@ public sealed class MetricRegistry
         }
         return removed;
     }
-
-    /// <summary>Makes every name be added to the unique set again on its next write (used after
-    /// the store reconnects, since it may have restarted empty).</summary>
-    public void ForgetUniqueSetStamps()
-    {
-        foreach (var pair in _keys)
-        {
-            Volatile.Write(ref pair.Value.UniqueSetStamp, 0);
-        }
-    }
 }
