@@ -96,6 +96,10 @@ public sealed class KernelAgreementTests
             Histogram.CountsScalar(y, edges, a);
             Histogram.Counts(y, edges, b);
             Assert.True(a.SequenceEqual(b), $"n={n} kind={kind}");
+            for (var bin = 0; bin < 15; bin++)
+            {
+                Assert.Equal(a[bin], Histogram.CountOf(y, edges, bin));
+            }
             var total = 0;
             foreach (var c in b)
             {

@@ -73,6 +73,14 @@ public static class Histogram
         }
     }
 
+    /// <summary>numpy's count of one bin (the last bin closed), by two vector counting passes.</summary>
+    public static int CountOf(ReadOnlySpan<double> x, ReadOnlySpan<double> edges, int bin)
+    {
+        var upper = bin == Bins - 1 ? x.Length : CountBelow(x, edges[bin + 1]);
+        var lower = bin == 0 ? 0 : CountBelow(x, edges[bin]);
+        return upper - lower;
+    }
+
     /// <summary>#(v &lt; threshold).</summary>
     public static int CountBelow(ReadOnlySpan<double> x, double threshold)
     {

@@ -12,6 +12,7 @@ public sealed class SkylineAnalyzer
 {
     private const double EwmaCom = 50;
     private readonly SkylineSettings _settings;
+    private readonly SkylineAlgorithm[] _algorithms;
     private readonly bool _scalar;
     private readonly Dictionary<int, double> _tCritical = [];
     private readonly DickeyFuller _adf = new();
@@ -25,6 +26,7 @@ public sealed class SkylineAnalyzer
     {
         settings.Validate();
         _settings = settings;
+        _algorithms = [.. settings.Selected];
         _scalar = scalarKernels;
     }
 
@@ -92,7 +94,7 @@ public sealed class SkylineAnalyzer
             details.StdPandas = shared.StdPandas;
             details.StdNumpy = shared.StdNumpy;
         }
-        foreach (var algorithm in _settings.Selected)
+        foreach (var algorithm in _algorithms)
         {
             var vote = algorithm switch
             {
@@ -109,7 +111,7 @@ public sealed class SkylineAnalyzer
             verdict.Votes[(int)algorithm] = vote;
         }
         var falseCount = 0;
-        foreach (var algorithm in _settings.Selected)
+        foreach (var algorithm in _algorithms)
         {
             var vote = verdict.Votes[(int)algorithm];
             if (vote == Vote.Error)
@@ -125,7 +127,7 @@ public sealed class SkylineAnalyzer
                 falseCount++;
             }
         }
-        var total = _settings.Selected.Count;
+        var total = _algorithms.Length;
         verdict.YesVotes = total - falseCount;
         verdict.Anomalous = falseCount <= total - _settings.Consensus;
     }
@@ -316,42 +318,53 @@ public sealed class SkylineAnalyzer
     {
         var (min, max) = _scalar ? Extremes.MinMaxScalar(values) : Extremes.MinMax(values);
         Span<double> edges = stackalloc double[Histogram.Bins + 1];
-        Span<int> counts = stackalloc int[Histogram.Bins];
         Histogram.Edges(min, max, edges);
-        if (_scalar)
+        var t = shared.TailAvg;
+        // Skyline walks the bins and answers for the first one with at most 20 values that holds
+        // tail_avg: bin 0 only when tail_avg <= edge 0, bin i when edge i <= tail_avg < edge i+1.
+        // Those ranges do not overlap, so only one bin can answer and only its count matters.
+        var candidate = -1;
+        if (t <= edges[0])
         {
-            Histogram.CountsScalar(values, edges, counts);
+            candidate = 0;
         }
         else
         {
-            Histogram.Counts(values, edges, counts);
-        }
-        var t = shared.TailAvg;
-        var hit = -1;
-        for (var index = 0; index < Histogram.Bins; index++)
-        {
-            if (counts[index] > 20)
+            for (var i = 1; i < Histogram.Bins; i++)
             {
-                continue;
-            }
-            if (index == 0)
-            {
-                if (t <= edges[0])
+                if (t >= edges[i] && t < edges[i + 1])
                 {
-                    hit = 0;
+                    candidate = i;
                     break;
                 }
             }
-            else if (t >= edges[index] && t < edges[index + 1])
+        }
+        int count;
+        if (details is not null || _scalar)
+        {
+            Span<int> counts = stackalloc int[Histogram.Bins];
+            if (_scalar)
             {
-                hit = index;
-                break;
+                Histogram.CountsScalar(values, edges, counts);
+            }
+            else
+            {
+                Histogram.Counts(values, edges, counts);
+            }
+            count = candidate >= 0 ? counts[candidate] : int.MaxValue;
+            if (details is not null)
+            {
+                counts.CopyTo(details.HistogramCounts);
+                edges.CopyTo(details.HistogramEdges);
             }
         }
+        else
+        {
+            count = candidate >= 0 ? Histogram.CountOf(values, edges, candidate) : int.MaxValue;
+        }
+        var hit = candidate >= 0 && count <= 20 ? candidate : -1;
         if (details is not null)
         {
-            counts.CopyTo(details.HistogramCounts);
-            edges.CopyTo(details.HistogramEdges);
             details.HistogramHitBin = hit;
         }
         return Of(hit >= 0);

@@ -78,10 +78,22 @@ public static class KolmogorovSmirnov
         var minj = 0;
         var maxj = (int)Math.Min((long)Math.Ceiling((double)h / mg), n + 1);
         var curlen = maxj - minj;
-        var lenA = Math.Min(2 * maxj + 2, n + 1);
-        var A = new double[Math.Max(lenA, 1)];
-        Array.Fill(A, 1.0);
-        Array.Clear(A, minj, maxj - minj);
+        var lenA = Math.Max(Math.Min(2 * maxj + 2, n + 1), 1);
+        var rented = System.Buffers.ArrayPool<double>.Shared.Rent(lenA);
+        try
+        {
+            return Inside(m, n, h, mg, ng, minj, maxj, curlen, rented.AsSpan(0, lenA));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(rented);
+        }
+    }
+
+    private static double Inside(int m, int n, long h, long mg, long ng, int minj, int maxj, int curlen, Span<double> A)
+    {
+        A.Fill(1.0);
+        A.Slice(minj, maxj - minj).Clear();
         for (var i = 1; i <= m; i++)
         {
             var lastminj = minj;
@@ -105,7 +117,7 @@ public static class KolmogorovSmirnov
             {
                 // numpy slicing stops at the end of the array
                 var from = maxj - minj;
-                Array.Fill(A, 1.0, from, Math.Min(lastlen - curlen, A.Length - from));
+                A.Slice(from, Math.Min(lastlen - curlen, A.Length - from)).Fill(1.0);
             }
         }
         return A[maxj - minj - 1];

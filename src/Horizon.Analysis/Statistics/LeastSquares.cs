@@ -10,8 +10,10 @@ public sealed class LeastSquares
     private double[] _qty = [];
     private double[] _rinv = [];
 
+    private double[] _coefficients = new double[16];
+
     /// <summary>Coefficients of the last fit.</summary>
-    public double[] Coefficients { get; private set; } = [];
+    public ReadOnlySpan<double> Coefficients => _coefficients.AsSpan(0, Columns);
 
     /// <summary>Residual sum of squares of the last fit.</summary>
     public double Ssr { get; private set; }
@@ -108,13 +110,14 @@ public sealed class LeastSquares
                 RankDeficient = true;
             }
         }
-        if (Coefficients.Length != columns)
+        if (_coefficients.Length < columns)
         {
-            Coefficients = new double[columns];
+            _coefficients = new double[columns];
         }
+        var coefficients = _coefficients.AsSpan(0, columns);
         if (RankDeficient)
         {
-            Array.Fill(Coefficients, double.NaN);
+            coefficients.Fill(double.NaN);
             Ssr = double.NaN;
             return;
         }
@@ -124,9 +127,9 @@ public sealed class LeastSquares
             var s = qty[k];
             for (var j = k + 1; j < columns; j++)
             {
-                s -= a[k * columns + j] * Coefficients[j];
+                s -= a[k * columns + j] * coefficients[j];
             }
-            Coefficients[k] = s / a[k * columns + k];
+            coefficients[k] = s / a[k * columns + k];
         }
         // Residuals from the original data, as statsmodels computes them.
         var ssr = 0.0;
@@ -135,7 +138,7 @@ public sealed class LeastSquares
             var fitted = 0.0;
             for (var j = 0; j < columns; j++)
             {
-                fitted += x[i * columns + j] * Coefficients[j];
+                fitted += x[i * columns + j] * coefficients[j];
             }
             var r = y[i] - fitted;
             ssr += r * r;
