@@ -101,15 +101,21 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
 
         public void Analyse(LocalSeriesCache cache, LocalSeriesCache.Entry entry, long now, string keyPrefix)
         {
-            var bytes = cache.Read(entry);
+            var head = cache.ReadBase(entry);
+            var tail = LocalSeriesCache.ReadTail(entry);
             // Three bytes is the smallest point, so this bounds the count.
-            var bound = bytes.Length / 3 + 1;
+            var bound = (head.Length + tail.Length) / 3 + 1;
             if (_timestamps.Length < bound)
             {
                 _timestamps = new long[Math.Max(bound, _timestamps.Length * 2)];
                 _values = new double[_timestamps.Length];
             }
-            var n = SeriesCodec.Decode(bytes, _timestamps, _values, out var status, out _);
+            // Both parts hold whole points (a tail is what APPENDs added), so they decode apart.
+            var n = SeriesCodec.Decode(head, _timestamps, _values, out var status, out _);
+            if (status == PointReadStatus.Ok && !tail.IsEmpty)
+            {
+                n += SeriesCodec.Decode(tail, _timestamps.AsSpan(n), _values.AsSpan(n), out status, out _);
+            }
             if (status != PointReadStatus.Ok)
             {
                 Counts.Corrupt++;

@@ -141,7 +141,7 @@ public sealed partial class AnalyzerService : BackgroundService
         _metrics.AnalyzerMappedBytes.Set(cache.MappedBytes);
         LastPass = summary;
         Interlocked.Increment(ref _passes);
-        Log.Pass(_logger, _shard.ToString(), duration.TotalSeconds, synced.Duration.TotalSeconds, analysis.TotalSeconds, synced.Keys,
+        Log.Pass(_logger, _shard.ToString(), duration.TotalSeconds, synced.Duration.TotalSeconds, synced.Membership.TotalSeconds, synced.Waiting.TotalSeconds, analysis.TotalSeconds, synced.Keys,
             counts.Analysed, skipped[SkipReason.TooShort.Label()], skipped[SkipReason.Stale.Label()], skipped[SkipReason.Boring.Label()],
             counts.Corrupt, counts.Errored, counts.Anomalies.Count, synced.BytesFetched, synced.FullReads,
             string.Join(' ', votes.Select(v => $"{v.Key}={v.Value}")));
@@ -152,8 +152,8 @@ public sealed partial class AnalyzerService : BackgroundService
         [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Analyzer shard {Shard} starting; local copy in {Directory} ({Series} series resumed)")]
         public static partial void Starting(ILogger logger, string shard, string directory, int series);
 
-        [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "Pass (shard {Shard}) in {Seconds:F2} s (sync {Sync:F2} s, analysis {Analysis:F2} s): {Metrics} metrics, {Analysed} analysed; skipped: {TooShort} too short, {Stale} stale, {Boring} boring, {Corrupt} corrupt; {Errored} errored; {Anomalies} anomalies; {Bytes} bytes fetched, {FullReads} full reads; yes votes: {Votes}")]
-        public static partial void Pass(ILogger logger, string shard, double seconds, double sync, double analysis, int metrics, int analysed, int tooShort, int stale, int boring, int corrupt, int errored, int anomalies, long bytes, int fullReads, string votes);
+        [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "Pass (shard {Shard}) in {Seconds:F2} s (sync {Sync:F2} s of which membership {Membership:F2} s and waiting for the store {Waiting:F2} s, analysis {Analysis:F2} s): {Metrics} metrics, {Analysed} analysed; skipped: {TooShort} too short, {Stale} stale, {Boring} boring, {Corrupt} corrupt; {Errored} errored; {Anomalies} anomalies; {Bytes} bytes fetched, {FullReads} full reads; yes votes: {Votes}")]
+        public static partial void Pass(ILogger logger, string shard, double seconds, double sync, double membership, double waiting, double analysis, int metrics, int analysed, int tooShort, int stale, int boring, int corrupt, int errored, int anomalies, long bytes, int fullReads, string votes);
 
         [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "Analyzer pass failed, retrying after the interval: {Reason}")]
         public static partial void PassFailed(ILogger logger, string reason);

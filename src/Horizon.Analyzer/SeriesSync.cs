@@ -5,7 +5,7 @@ using StackExchange.Redis;
 namespace Horizon.Analyzer;
 
 /// <summary>What one sync did.</summary>
-public sealed record SyncResult(int Keys, int NewKeys, int Appended, int Unchanged, int FullReads, int Removed, long BytesFetched, TimeSpan Duration);
+public sealed record SyncResult(int Keys, int NewKeys, int Appended, int Unchanged, int FullReads, int Removed, long BytesFetched, TimeSpan Duration, TimeSpan Membership = default, TimeSpan Waiting = default);
 
 /// <summary>Brings the local copy up to date without re-reading the series: for a known key it
 /// asks only for the bytes past what it holds, starting a few bytes early so that the overlap can
@@ -16,6 +16,8 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
 {
     /// <summary>Bytes re-read before the local end, to detect rewrites; more than one whole point.</summary>
     public const int Overlap = 32;
+
+    private readonly byte[] _local = new byte[Overlap];
 
     /// <summary>Syncs every key this shard owns.</summary>
     public async Task<SyncResult> SyncAsync(CancellationToken cancellationToken)
@@ -34,6 +36,8 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
                 mine.Add(key);
             }
         }
+        var membership = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        var waiting = TimeSpan.Zero;
         var removed = 0;
         foreach (var key in cache.Keys.Where(k => !mine.Contains(k)).ToList())
         {
@@ -58,7 +62,9 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
                     ? db.StringGetAsync(batch[i])
                     : db.StringGetRangeAsync(batch[i], Math.Max(0, entry.Length - Overlap), -1);
             }
+            var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             await Task.WhenAll(requests);
+            waiting += System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted);
             for (var i = 0; i < batch.Count; i++)
             {
                 byte[]? bytes = requests[i].Result;
@@ -73,10 +79,8 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
                     }
                     continue;
                 }
-                var overlapStart = Math.Max(0, entry.Length - Overlap);
-                var overlap = entry.Length - overlapStart;
-                var local = cache.Read(entry)[overlapStart..];
-                if (bytes is null || bytes.Length < overlap || !bytes.AsSpan(0, overlap).SequenceEqual(local))
+                var overlap = cache.CopyLast(entry, _local);
+                if (bytes is null || bytes.Length < overlap || !bytes.AsSpan(0, overlap).SequenceEqual(_local.AsSpan(0, overlap)))
                 {
                     reread.Add(batch[i]);
                     continue;
@@ -118,6 +122,6 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
                 fullReads++;
             }
         }
-        return new SyncResult(mine.Count, newKeys, appended, unchanged, fullReads, removed, fetched, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return new SyncResult(mine.Count, newKeys, appended, unchanged, fullReads, removed, fetched, System.Diagnostics.Stopwatch.GetElapsedTime(started), membership, waiting);
     }
 }

@@ -112,8 +112,8 @@ public sealed class KernelAgreementTests
     [Fact]
     public void MediansAndAbsoluteDeviationsAgreeExactly()
     {
-        var scratch = new double[90000];
-        var deviations = new double[90000];
+        var scratch = new double[180000];
+        var deviations = new double[180000];
         foreach (var (n, kind, x) in Inputs().Where(i => i.N > 0))
         {
             var reference = Selection.MedianScalar(x, scratch);

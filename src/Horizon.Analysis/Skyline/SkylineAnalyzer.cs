@@ -67,7 +67,9 @@ public sealed class SkylineAnalyzer
             return SkipReason.Stale;
         }
         var window = values[Math.Max(0, n - _settings.MaxTolerableBoredom)..];
-        var distinct = CountDistinct(window, _settings.BoredomSetSize + 1);
+        // Skyline's len(set(last values)) == BOREDOM_SET_SIZE; for the usual size 1 that is "all
+        // equal" (0.0 and -0.0 compare equal, as in a Python set), which needs no sort.
+        var distinct = _settings.BoredomSetSize == 1 ? (AllEqual(window) ? 1 : 2) : CountDistinct(window, _settings.BoredomSetSize + 1);
         if (details is not null)
         {
             details.BoredomDistinct = CountDistinct(window, int.MaxValue);
@@ -443,13 +445,30 @@ public sealed class SkylineAnalyzer
 
     private void EnsureCapacity(int n)
     {
-        if (_a.Length < n)
+        // _a doubles as selection scratch, which wants two buffers of n.
+        if (_a.Length < 2 * n)
         {
-            var size = Math.Max(n, _a.Length * 2);
-            _a = new double[size];
+            _a = new double[Math.Max(2 * n, _a.Length * 2)];
+        }
+        if (_b.Length < n)
+        {
+            var size = Math.Max(n, _b.Length * 2);
             _b = new double[size];
             _c = new double[size];
         }
+    }
+
+    private static bool AllEqual(ReadOnlySpan<double> window)
+    {
+        var first = window[0];
+        foreach (var v in window)
+        {
+            if (v != first)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     // Distinct values (0.0 and -0.0 equal, as in a Python set), counting no further than 'stop'.

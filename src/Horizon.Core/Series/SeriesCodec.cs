@@ -258,6 +258,42 @@ public static class SeriesCodec
         var pos = 0;
         status = PointReadStatus.Ok;
         var limit = Math.Min(timestamps.Length, values.Length);
+        // Fast path for what Horizon itself writes, nearly every point: [uint32 ts, fixint or
+        // float64]; anything else goes through the general reader.
+        while (pos <= series.Length - 15 && count < limit)
+        {
+            if (series[pos] != 0x92 || series[pos + 1] != 0xce)
+            {
+                break;
+            }
+            var tag = series[pos + 6];
+            if (tag <= 0x7f)
+            {
+                timestamps[count] = BinaryPrimitives.ReadUInt32BigEndian(series.Slice(pos + 2, 4));
+                values[count] = tag;
+                pos += 7;
+            }
+            else if (tag == 0xcb)
+            {
+                timestamps[count] = BinaryPrimitives.ReadUInt32BigEndian(series.Slice(pos + 2, 4));
+                values[count] = BinaryPrimitives.ReadDoubleBigEndian(series.Slice(pos + 7, 8));
+                pos += 15;
+            }
+            else
+            {
+                var general = TryReadPoint(series[pos..], out var ts, out var v, out var n);
+                if (general != PointReadStatus.Ok)
+                {
+                    status = general;
+                    consumed = pos;
+                    return count;
+                }
+                timestamps[count] = ts;
+                values[count] = v;
+                pos += n;
+            }
+            count++;
+        }
         while (pos < series.Length && count < limit)
         {
             status = TryReadPoint(series[pos..], out var ts, out var v, out var n);
