@@ -49,6 +49,8 @@ public sealed record HorizonOptions(
         {
             analyzer = analyzer with { Skyline = analyzer.Skyline with { Algorithms = algorithms } };
         }
+        // One FULL_DURATION for Roomba and the analyzer, as in Skyline's settings.py.
+        analyzer = analyzer with { Skyline = analyzer.Skyline with { FullDuration = series.FullDuration } };
         var options = new HorizonOptions(
             Section<StoreOptions>("Store"),
             series,

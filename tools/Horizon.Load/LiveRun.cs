@@ -266,6 +266,9 @@ public sealed class LiveRun
             report.LatencyMax = latencies.Length > 0 ? latencies[^1] : double.NaN;
         }
         report.FalseAlarmMetrics = _falseAlarms.Count;
+        report.FalseAlarmsByShape = _falseAlarms.Keys
+            .GroupBy(name => _protocolOf[ByNameIndex(name)] is Protocol.StatsdUdp or Protocol.StatsdTcp ? "statsd" : _kindOf[ByNameIndex(name)].ToString().ToLowerInvariant())
+            .ToDictionary(g => g.Key, g => g.Count());
         report.CleanMetrics = _metrics - _injections.Count;
         if (db is not null)
         {
@@ -281,6 +284,8 @@ public sealed class LiveRun
     }
 
     private volatile bool _detectionDone;
+
+    private static int ByNameIndex(string name) => int.Parse(name.AsSpan(name.LastIndexOf(".m", StringComparison.Ordinal) + 2), System.Globalization.CultureInfo.InvariantCulture);
 
     private static readonly JsonSerializerOptions ReportJson = new()
     {
@@ -567,6 +572,7 @@ public sealed class Report
     public double LatencyP99 { get; set; } = double.NaN;
     public double LatencyMax { get; set; } = double.NaN;
     public int FalseAlarmMetrics { get; set; }
+    public Dictionary<string, int> FalseAlarmsByShape { get; set; } = [];
     public int CleanMetrics { get; set; }
     public long HistoryEntries { get; set; }
 #pragma warning restore CS1591
@@ -604,5 +610,9 @@ public sealed class Report
             Row("detection latency p50 / p99 (s)", $"{LatencyP50:F1} / {LatencyP99:F1}");
         }
         Row("clean metrics flagged (false alarms)", $"{FalseAlarmMetrics:N0} of {CleanMetrics:N0}");
+        foreach (var (shape, count) in FalseAlarmsByShape.OrderByDescending(p => p.Value))
+        {
+            Row($"  of shape {shape}", count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
+        }
     }
 }

@@ -129,9 +129,9 @@ public sealed record SkylineSettings
         {
             throw new ArgumentException("Analyzer:Skyline: CONSENSUS must be between 1 and the number of algorithms.");
         }
-        if (FullDuration < 3600 || StalePeriod < 0 || MinTolerableLength < 0 || MaxTolerableBoredom < 1 || BoredomSetSize < 1)
+        if (FullDuration < 60 || StalePeriod < 0 || MinTolerableLength < 0 || MaxTolerableBoredom < 1 || BoredomSetSize < 1)
         {
-            throw new ArgumentException("Analyzer:Skyline: FULL_DURATION must be at least 3600 and the other settings positive.");
+            throw new ArgumentException("Analyzer:Skyline: FULL_DURATION must be at least 60 seconds and the other settings positive.");
         }
     }
 }

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Reproduces the capacity report in docs/PERFORMANCE.md on this machine (loopback only).
+#
+#   perf/capacity.sh [stage ...]        stages: ceiling ingest analyzer embedded (default: all four)
+#
+# Environment: METRICS (250000), BIG_METRICS (1000000), REPEATS (3), DURATION (60 s per ingest run),
+# STEADY (300 s of live traffic for the analyzer), OUT (perf/results/<date>), PORT (6395).
+# Needs redis-server and redis-benchmark (apt-get install redis-server), about 12 GB of free
+# memory and 15 GB of free disk for 250k metrics. Results: one JSON or log file per run in $OUT,
+# and $OUT/summary.md with the medians.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+METRICS=${METRICS:-250000}
+BIG_METRICS=${BIG_METRICS:-1000000}
+REPEATS=${REPEATS:-3}
+DURATION=${DURATION:-60}
+STEADY=${STEADY:-300}
+PORT=${PORT:-6395}
+OUT=${OUT:-perf/results/$(date -u +%F)}
+STAGES=${*:-ceiling ingest analyzer embedded}
+WORK=$(mktemp -d /tmp/horizon-capacity.XXXXXX)
+mkdir -p "$OUT"
+SUMMARY="$OUT/summary.md"
+
+dotnet build src/Horizon -c Release -v q -nologo >/dev/null
+dotnet build tools/Horizon.Load -c Release -v q -nologo >/dev/null
+HORIZON="dotnet $(pwd)/src/Horizon/bin/Release/net10.0/horizon.dll"
+LOAD=$(pwd)/tools/Horizon.Load/bin/Release/net10.0/horizon-load
+
+pids=()
+cleanup() {
+  for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
+  redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+note() { echo "$*" | tee -a "$SUMMARY"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# A top-level number from the harness's indented JSON summary.
+json() { sed -n "s/^  \"$2\": *\([^,]*\),*$/\1/p" "$1" | head -1; }
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+
+start_redis() {
+  redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true
+  rm -rf "$WORK/redis" && mkdir -p "$WORK/redis"
+  redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK/redis" --daemonize yes --logfile "$WORK/redis/log"
+  until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.1; done
+}
+
+# Starts a horizon role in the background; extra arguments are passed on.
+start_horizon() {
+  local name=$1; shift
+  $HORIZON "$@" >"$OUT/$name.log" 2>&1 &
+  pids+=($!)
+  local web
+  web=$(printf '%s\n' "$@" | sed -n 's/^--web-port=//p')
+  until curl -sf "127.0.0.1:${web:-1500}/health" >/dev/null 2>&1; do sleep 0.2; done
+}
+
+stop_horizons() {
+  for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+
+echo "# Capacity run $(date -u +'%F %T') UTC on $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB" >"$SUMMARY"
+note "$(lscpu | sed -n 's/^Model name: *//p'); $(dotnet --version); $(redis-server --version | cut -d' ' -f3)"
+note ""
+
+if [[ " $STAGES " == *" ceiling "* ]]; then
+  note "## Redis's own ceiling: pipelined APPEND of a 15-byte point to $METRICS keys"
+  start_redis
+  for i in $(seq "$REPEATS"); do
+    redis-cli -p "$PORT" flushall >/dev/null
+    redis-benchmark -p "$PORT" -n 5000000 -r "$METRICS" -P 64 -c 16 --csv \
+      APPEND "metrics.bench.__rand_int__" "123456789012345" | tail -1 | cut -d, -f2 | tr -d '"' >>"$OUT/ceiling.txt"
+  done
+  CEILING=$(median <"$OUT/ceiling.txt")
+  note "redis-benchmark -n 5000000 -r $METRICS -P 64 -c 16 APPEND ...: $(paste -sd' ' "$OUT/ceiling.txt") requests/s; median $CEILING"
+  note ""
+fi
+
+if [[ " $STAGES " == *" ingest "* ]]; then
+  CEILING=${CEILING:-$(median <"$OUT/ceiling.txt")}
+  note "## Sustained ingest as fast as Horizon takes it, every point read back"
+  for metrics in "$METRICS" "$BIG_METRICS"; do
+    for protocol in plaintext pickle msgpack statsd-udp; do
+      rm -f "$OUT/ingest-$protocol-$metrics.rates"
+      for i in $(seq "$REPEATS"); do
+        start_redis
+        start_horizon ingest ingest --redis "127.0.0.1:$PORT" --web-port=1510 --Roomba:Enabled=false \
+          --Listeners:Pickle:Port=2124 --Listeners:StatsdTcp:Enabled=false
+        file="$OUT/ingest-$protocol-$metrics-$i.json"
+        $LOAD run --metrics "$metrics" --protocol "$protocol" --max --connections 4 --duration "${DURATION}s" \
+          --target-pickle 127.0.0.1:2124 --metrics-url http://127.0.0.1:1510/metrics --redis "127.0.0.1:$PORT" \
+          --json "$file" >"$OUT/ingest-$protocol-$metrics-$i.log" 2>&1 || true
+        stop_horizons
+        echo "$(json "$file" achieved_rate) $(json "$file" lost)" >>"$OUT/ingest-$protocol-$metrics.rates"
+      done
+      rate=$(cut -d' ' -f1 "$OUT/ingest-$protocol-$metrics.rates" | median)
+      lost=$(awk '{ s += $2 } END { print s }' "$OUT/ingest-$protocol-$metrics.rates")
+      note "$protocol, $metrics metrics: $(cut -d' ' -f1 "$OUT/ingest-$protocol-$metrics.rates" | xargs printf '%.0f ') points/s; median $(calc "$rate" 0) = $(calc "$rate / $CEILING") of the ceiling; points lost over all runs: $lost"
+    done
+  done
+  note ""
+fi
+
+if [[ " $STAGES " == *" analyzer "* ]]; then
+  note "## Analyzer: $METRICS metrics x 1440 points (a day at 60 s)"
+  start_redis
+  $LOAD seed --metrics "$METRICS" --redis "127.0.0.1:$PORT" --json "$OUT/seed.json" >"$OUT/seed.log"
+  note "seed through the writer: $(json "$OUT/seed.json" points) points in $(printf '%.1f' "$(json "$OUT/seed.json" seconds)") s; Redis used_memory $(redis-cli -p "$PORT" info memory | sed -n 's/^used_memory_human:\(.*\)\r*$/\1/p' | tr -d '\r')"
+  start_horizon analyze analyze --redis "127.0.0.1:$PORT" --web-port=1511 \
+    --Analyzer:CacheDirectory="$WORK/analyzer" --Analyzer:AnomaliesFile="$WORK/anomalies.json"
+  analyzer_pid=${pids[-1]}
+  until grep -q "Pass (shard" "$OUT/analyze.log"; do sleep 1; done
+  note "first pass (cold local copy): $(grep -m1 'Pass (shard' "$OUT/analyze.log" | sed 's/.*Pass (shard 0\/1) in \([0-9.]*\) s (sync \([0-9.]*\) s.*analysis \([0-9.]*\) s).*; \([0-9]*\) bytes fetched.*/\1 s (sync \2 s, analysis \3 s), \4 bytes fetched/')"
+  start_horizon ingest ingest --redis "127.0.0.1:$PORT" --web-port=1512 --Roomba:Enabled=false \
+    --Listeners:Pickle:Enabled=false --Listeners:StatsdUdp:Enabled=false --Listeners:StatsdTcp:Enabled=false
+  passes_before=$(grep -c "Pass (shard" "$OUT/analyze.log")
+  $LOAD run --metrics "$METRICS" --resolution 10 --protocol plaintext --connections 4 --duration "${STEADY}s" \
+    --metrics-url http://127.0.0.1:1512/metrics --redis "127.0.0.1:$PORT" --inject 50 --inject-after 60s \
+    --detect-wait 60s --json "$OUT/steady.json" >"$OUT/steady.log" 2>&1 || true
+  grep "Pass (shard" "$OUT/analyze.log" | tail -n +"$((passes_before + 3))" |
+    sed 's/.*in \([0-9.]*\) s (sync \([0-9.]*\) s.*analysis \([0-9.]*\) s): \([0-9]*\) metrics.* \([0-9]*\) bytes fetched.*/\1 \2 \3 \4 \5/' >"$OUT/steady-passes.txt"
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$analyzer_pid/status"); anon=$(awk '/RssAnon/ {print $2}' "/proc/$analyzer_pid/status")
+  used=$(redis-cli -p "$PORT" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p' | tr -d '\r')
+  note "steady state with $((METRICS / 10)) points/s arriving for $STEADY s: $(wc -l <"$OUT/steady-passes.txt") passes; pass seconds min/median/max $(cut -d' ' -f1 "$OUT/steady-passes.txt" | sort -g | sed -n '1p') / $(cut -d' ' -f1 "$OUT/steady-passes.txt" | median) / $(cut -d' ' -f1 "$OUT/steady-passes.txt" | sort -g | tail -1); sync median $(cut -d' ' -f2 "$OUT/steady-passes.txt" | median) s; bytes fetched per pass median $(cut -d' ' -f5 "$OUT/steady-passes.txt" | median) ($(calc "100 * $(cut -d' ' -f5 "$OUT/steady-passes.txt" | median) / $used" 3) % of Redis's used_memory)"
+  note "analyzer resident memory: $((rss / 1024)) MiB, of which $((anon / 1024)) MiB anonymous (the rest: pages of the memory-mapped local copy)"
+  note "detection: $(json "$OUT/steady.json" detected) of $(json "$OUT/steady.json" injected) injected anomalies, latency p50 $(json "$OUT/steady.json" latency_p50) s, p99 $(json "$OUT/steady.json" latency_p99) s; points lost $(json "$OUT/steady.json" lost)"
+  stop_horizons
+  note ""
+fi
+
+if [[ " $STAGES " == *" embedded "* ]]; then
+  note "## The embedded store (Garnet)"
+  redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true
+  for keys in 5000 50000; do
+    rm -rf "$WORK/garnet"
+    start_horizon embedded-$keys all --data "$WORK/garnet" --Store:Embedded:Port=6396 --web-port=1513 \
+      --Analyzer:CacheDirectory="$WORK/analyzer-e" --Analyzer:AnomaliesFile="$WORK/anomalies-e.json" --Roomba:Enabled=false \
+      --Listeners:Pickle:Port=2124
+    $LOAD seed --metrics "$keys" --redis 127.0.0.1:6396 --json "$OUT/embedded-seed-$keys.json" >"$OUT/embedded-seed-$keys.log" 2>&1 || true
+    pid=${pids[-1]}
+    note "$keys keys x 1440 points: seeded at $(printf '%.0f' "$(json "$OUT/embedded-seed-$keys.json" points_per_second)") points/s; horizon (with Garnet inside) resident $(( $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") / 1024 )) MiB; data directory $(du -sh "$WORK/garnet" | cut -f1)"
+    stop_horizons
+  done
+  note ""
+fi
+
+echo "summary: $SUMMARY"
