@@ -1,0 +1,672 @@
+using Horizon.Analysis.Kernels;
+
+namespace Horizon.Analysis.Detection;
+
+/// <summary>How the ensemble turns detector scores into one.</summary>
+public enum Combination : byte
+{
+    /// <summary>Mean of the detector scores: every detector has a say.</summary>
+    Mean,
+
+    /// <summary>Median of the detector scores: half must agree.</summary>
+    Median,
+
+    /// <summary>The highest detector score.</summary>
+    Max,
+
+    /// <summary>Level-led: the level score, scaled from half to full by the strongest of the other
+    /// detectors, so forecasts confirm or temper what the distribution says.</summary>
+    Gate,
+}
+
+/// <summary>
+/// Keeps a metric's recent scores (a ring of the last N judgements) and halves a score that does
+/// not exceed all of them: an anomaly is news when it starts or worsens, not on every point while
+/// it lasts. One per metric; 2 bytes per remembered judgement.
+/// </summary>
+public sealed class NoveltyFilter(int points = 200, double damping = 0.5)
+{
+    private readonly Half[] _ring = new Half[Math.Max(points, 1)];
+    private int _next;
+
+    /// <summary>The score to report for a new judgement with raw score <paramref name="score"/>.</summary>
+    public double Apply(double score)
+    {
+        var max = 0.0;
+        foreach (var h in _ring)
+        {
+            max = Math.Max(max, (double)h);
+        }
+        _ring[_next] = (Half)score;
+        _next = (_next + 1) % _ring.Length;
+        return score > max ? score : score * damping;
+    }
+}
+
+/// <summary>Settings of the ensemble (one configuration for every series; metadata adjusts per metric).</summary>
+public sealed record EnsembleSettings
+{
+    /// <summary>Points of the window judged against (the most recent); the series may be longer.</summary>
+    public int Window { get; init; } = 1440;
+
+    /// <summary>Fewer points than this: no judgement.</summary>
+    public int MinPoints { get; init; } = 30;
+
+    /// <summary>Deviation (in robust sigmas) that scores 0.5; the score is z / (z + this).</summary>
+    public double HalfScoreSigma { get; init; } = 6.0;
+
+    /// <summary>Score from which a point is an anomaly.</summary>
+    public double Threshold { get; init; } = 0.6;
+
+    /// <summary>How detector scores combine.</summary>
+    public Combination Combination { get; init; } = Combination.Gate;
+
+    /// <summary>Judgements a metric's novelty filter remembers (0: no filter).</summary>
+    public int NoveltyPoints { get; init; } = 200;
+
+    /// <summary>Factor applied to a score that is not above the remembered ones.</summary>
+    public double NoveltyDamping { get; init; } = 0.5;
+
+    /// <summary>Points of the recent window the regression line is fitted to.</summary>
+    public int RegressionPoints { get; init; } = 120;
+
+    /// <summary>Order of the autoregressive model.</summary>
+    public int ArOrder { get; init; } = 3;
+
+    /// <summary>Holt-Winters level, trend and deviation smoothing.</summary>
+    public double Alpha { get; init; } = 0.3;
+
+    /// <summary>Holt-Winters trend smoothing.</summary>
+    public double Beta { get; init; } = 0.02;
+
+    /// <summary>Brutlag deviation smoothing.</summary>
+    public double Gamma { get; init; } = 0.1;
+
+    /// <summary>Autocorrelation at the seasonal lag from which a metric counts as seasonal.</summary>
+    public double SeasonalCorrelation { get; init; } = 0.6;
+
+    /// <summary>Days of roll-ups needed before a drift is reported.</summary>
+    public double DriftMinDays { get; init; } = 2;
+
+    /// <summary>Robust z of the change between the first and last quarter of the roll-ups that counts as drift.</summary>
+    public double DriftZ { get; init; } = 4;
+
+    /// <summary>Forecast residuals are measured in at least this share of the window's own robust
+    /// sigma, so a very smooth fit does not turn a tiny wobble into a large deviation.</summary>
+    public double ForecastScaleFloor { get; init; }
+
+    /// <summary>Detectors in the default set.</summary>
+    public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.Change, Detector.HoltWinters, Detector.Regression, Detector.AutoRegressive];
+}
+
+/// <summary>
+/// Horizon's ensemble: each detector scores the last point of a series against a baseline built only
+/// from the points before it (causal); the scores combine into one in [0, 1] with the reasons kept.
+/// Baselines are robust (median, MAD, tail quantiles, winsorised fits), so earlier spikes do not
+/// inflate them; seasonal metrics are judged on their residual from the same time of day or week
+/// in the long-term roll-ups. One instance per thread: it owns its scratch buffers.
+/// </summary>
+public sealed class EnsembleDetector
+{
+    private const double MadToSigma = 1.4826;
+    private const double MeanAbsToSigma = 1.2533;
+    private const double Q99Sigma = 2.3263;
+
+    private readonly EnsembleSettings _settings;
+    private double[] _y = [];
+    private double[] _work = [];
+    private double[] _scratch = [];
+    private double[] _steps = [];
+    private double _levelSigma;
+    private readonly double[] _combine = new double[DetectorNames.Count];
+
+    /// <summary>An ensemble with the given settings.</summary>
+    public EnsembleDetector(EnsembleSettings? settings = null)
+    {
+        _settings = settings ?? new EnsembleSettings();
+        if (_settings.Window < _settings.MinPoints || _settings.MinPoints < 10 || _settings.ArOrder is < 1 or > 8)
+        {
+            throw new ArgumentException("Ensemble: Window must be at least MinPoints, MinPoints at least 10, ArOrder 1-8.");
+        }
+    }
+
+    /// <summary>The settings.</summary>
+    public EnsembleSettings Settings => _settings;
+
+    /// <summary>
+    /// Judges the last point of <paramref name="values"/> (timestamps ascending). <paramref name="history"/>
+    /// is the metric's roll-up history (for seasonality and drift), or null.
+    /// </summary>
+    public void Judge(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory? history, MetricMetadata metadata, Judgement judgement, NoveltyFilter? novelty = null)
+    {
+        judgement.Reset();
+        if (history is not null)
+        {
+            judgement.Drift = Drift(history, values.Length > 0 ? values[^1] : double.NaN, metadata);
+        }
+        if (values.Length < _settings.MinPoints)
+        {
+            return;
+        }
+        var n = Math.Min(values.Length, _settings.Window);
+        timestamps = timestamps[^n..];
+        values = values[^n..];
+        Ensure(n);
+        var y = _y.AsSpan(0, n);
+        var period = history is null ? 0 : SeasonalPeriod(history, metadata.Seasonality);
+        if (period > 0 && Deseasonalise(timestamps, values, history!, period, y))
+        {
+            judgement.SeasonalPeriod = period;
+        }
+        else
+        {
+            values.CopyTo(y);
+        }
+
+        var past = y[..^1];
+        var x = y[^1];
+        _levelSigma = Robust(past).Sigma * _settings.ForecastScaleFloor;
+        var sensitivity = metadata.Sensitivity;
+        foreach (var detector in _settings.Detectors)
+        {
+            if (!metadata.Uses(detector))
+            {
+                continue;
+            }
+            var (expected, z) = detector switch
+            {
+                Detector.Level => Level(past, x),
+                Detector.Change => Change(past, x),
+                Detector.HoltWinters => HoltWinters(past, x),
+                Detector.Regression => Regression(past, x),
+                _ => AutoRegressive(past, x),
+            };
+            if (!double.IsFinite(z))
+            {
+                continue;
+            }
+            var bad = metadata.BadDirection switch
+            {
+                BadDirection.Up => Math.Max(z, 0),
+                BadDirection.Down => Math.Max(-z, 0),
+                _ => Math.Abs(z),
+            } * sensitivity;
+            var seasonalOffset = values[^1] - x;
+            judgement.Add(new DetectorScore(detector, bad / (bad + _settings.HalfScoreSigma), expected + seasonalOffset, z));
+        }
+        judgement.RawScore = Combine(judgement.Scores);
+        judgement.Score = novelty?.Apply(judgement.RawScore) ?? judgement.RawScore;
+        judgement.Anomalous = judgement.Score >= _settings.Threshold;
+    }
+
+    private double Combine(ReadOnlySpan<DetectorScore> scores)
+    {
+        if (scores.Length == 0)
+        {
+            return 0;
+        }
+        var s = _combine.AsSpan(0, scores.Length);
+        for (var i = 0; i < s.Length; i++)
+        {
+            s[i] = scores[i].Score;
+        }
+        switch (_settings.Combination)
+        {
+            case Combination.Max:
+                return TensorMax(s);
+            case Combination.Gate:
+                var level = -1.0;
+                var others = 0.0;
+                foreach (var score in scores)
+                {
+                    if (score.Detector == Detector.Level)
+                    {
+                        level = score.Score;
+                    }
+                    else
+                    {
+                        others = Math.Max(others, score.Score);
+                    }
+                }
+                return level < 0 ? others : level * (1 + others) / 2;
+            case Combination.Median:
+                s.Sort();
+                return s.Length % 2 == 1 ? s[s.Length / 2] : (s[(s.Length / 2) - 1] + s[s.Length / 2]) / 2;
+            default:
+                double sum = 0;
+                foreach (var v in s)
+                {
+                    sum += v;
+                }
+                return sum / s.Length;
+        }
+    }
+
+    private static double TensorMax(ReadOnlySpan<double> s)
+    {
+        var max = 0.0;
+        foreach (var v in s)
+        {
+            max = Math.Max(max, v);
+        }
+        return max;
+    }
+
+    private void Ensure(int n)
+    {
+        if (_y.Length < n)
+        {
+            _y = new double[n];
+            _work = new double[n];
+            _scratch = new double[2 * n];
+            _steps = new double[n];
+        }
+    }
+
+    // ---- robust scale -------------------------------------------------------------------------
+
+    /// <summary>Median and a robust sigma of <paramref name="x"/>: 1.4826 MAD, or, when most values are
+    /// equal (sparse series), the mean absolute deviation from the median, or a floor relative to
+    /// the level.</summary>
+    private (double Median, double Sigma) Robust(ReadOnlySpan<double> x)
+    {
+        var median = Selection.Median(x, _scratch);
+        var mad = Selection.AbsoluteDeviationMedian(x, median, _work, _scratch);
+        var sigma = MadToSigma * mad;
+        if (!(sigma > 0))
+        {
+            double sum = 0;
+            foreach (var v in x)
+            {
+                sum += Math.Abs(v - median);
+            }
+            sigma = MeanAbsToSigma * sum / x.Length;
+        }
+        return (median, Math.Max(sigma, Floor(median)));
+    }
+
+    private static double Floor(double level) => 1e-9 + (1e-4 * Math.Abs(level));
+
+    private double Quantile(ReadOnlySpan<double> x, double q)
+    {
+        var work = _work.AsSpan(0, x.Length);
+        x.CopyTo(work);
+        return Selection.QuickSelect(work, (int)Math.Round(q * (x.Length - 1)));
+    }
+
+    // ---- detectors: each returns the expected value and the signed deviation in sigmas ----------
+
+    /// <summary>Distribution-aware bounds: the spread above the median comes from the upper tail,
+    /// the spread below from the lower tail, so a skewed metric (latency, counters) is not judged by
+    /// one symmetric sigma.</summary>
+    private (double, double) Level(ReadOnlySpan<double> past, double x)
+    {
+        var (median, sigma) = Robust(past);
+        if (x >= median)
+        {
+            var tail = (Quantile(past, 0.99) - median) / Q99Sigma;
+            return (median, (x - median) / Math.Max(sigma, tail));
+        }
+        var low = (median - Quantile(past, 0.01)) / Q99Sigma;
+        return (median, (x - median) / Math.Max(sigma, low));
+    }
+
+    private (double, double) Change(ReadOnlySpan<double> past, double x)
+    {
+        var d = _steps.AsSpan(0, past.Length - 1);
+        if (d.Length < _settings.MinPoints / 2)
+        {
+            return (x, double.NaN);
+        }
+        for (var i = 0; i < d.Length; i++)
+        {
+            d[i] = past[i + 1] - past[i];
+        }
+        var (median, sigma) = Robust(d);
+        var last = past[^1];
+        return (last + median, (x - last - median) / Math.Max(sigma, _levelSigma));
+    }
+
+    /// <summary>Holt's linear smoothing over the window with Brutlag's deviation; an error beyond 4
+    /// deviations is clipped before it updates the state, so an anomaly does not drag the baseline.</summary>
+    private (double, double) HoltWinters(ReadOnlySpan<double> past, double x)
+    {
+        var (_, sigma) = Robust(past[^Math.Min(past.Length, 60)..]);
+        double level = past[0], trend = 0, deviation = sigma / MeanAbsToSigma;
+        double a = _settings.Alpha, b = _settings.Beta, g = _settings.Gamma;
+        for (var i = 1; i < past.Length; i++)
+        {
+            var forecast = level + trend;
+            var error = past[i] - forecast;
+            var limit = 4 * Math.Max(deviation, Floor(forecast));
+            error = Math.Clamp(error, -limit, limit);
+            deviation = (g * Math.Abs(error)) + ((1 - g) * deviation);
+            var next = forecast + (a * error);
+            trend = (b * (next - level)) + ((1 - b) * trend);
+            level = next;
+        }
+        var expected = level + trend;
+        return (expected, (x - expected) / Math.Max(Math.Max(MeanAbsToSigma * deviation, Floor(expected)), _levelSigma));
+    }
+
+    /// <summary>Least-squares line through the recent points, refitted once with outliers clipped to
+    /// 3 sigma; the judged point against its extrapolation.</summary>
+    private (double, double) Regression(ReadOnlySpan<double> past, double x)
+    {
+        var k = Math.Min(past.Length, _settings.RegressionPoints);
+        var y = past[^k..];
+        var (slope, intercept) = Line(y, default);
+        var residuals = _work.AsSpan(0, k);
+        for (var i = 0; i < k; i++)
+        {
+            residuals[i] = y[i] - (intercept + (slope * i));
+        }
+        var (_, sigma) = Robust(residuals);
+        (slope, intercept) = Line(y, (slope, intercept, 3 * sigma));
+        for (var i = 0; i < k; i++)
+        {
+            residuals[i] = y[i] - (intercept + (slope * i));
+        }
+        (_, sigma) = Robust(residuals);
+        var expected = intercept + (slope * k);
+        return (expected, (x - expected) / Math.Max(sigma, _levelSigma));
+    }
+
+    private static (double Slope, double Intercept) Line(ReadOnlySpan<double> y, (double Slope, double Intercept, double Limit) clip)
+    {
+        var n = y.Length;
+        double st = 0, sy = 0, stt = 0, sty = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var v = y[i];
+            if (clip.Limit > 0)
+            {
+                var fit = clip.Intercept + (clip.Slope * i);
+                v = Math.Clamp(v, fit - clip.Limit, fit + clip.Limit);
+            }
+            st += i;
+            sy += v;
+            stt += (double)i * i;
+            sty += i * v;
+        }
+        var denominator = (n * stt) - (st * st);
+        var slope = denominator == 0 ? 0 : ((n * sty) - (st * sy)) / denominator;
+        return (slope, (sy - (slope * st)) / n);
+    }
+
+    /// <summary>AR(p) around the median, fitted by least squares (normal equations) to the window with
+    /// values clipped to the robust 5-sigma band; the judged point against the one-step forecast.</summary>
+    private (double, double) AutoRegressive(ReadOnlySpan<double> past, double x)
+    {
+        var p = _settings.ArOrder;
+        if (past.Length < 4 * p + 10)
+        {
+            return (x, double.NaN);
+        }
+        var (median, sigma) = Robust(past);
+        var z = _work.AsSpan(0, past.Length);
+        for (var i = 0; i < past.Length; i++)
+        {
+            z[i] = Math.Clamp(past[i] - median, -5 * sigma, 5 * sigma);
+        }
+        Span<double> a = stackalloc double[p * p];
+        Span<double> r = stackalloc double[p];
+        a.Clear();
+        r.Clear();
+        for (var t = p; t < z.Length; t++)
+        {
+            for (var i = 0; i < p; i++)
+            {
+                var zi = z[t - 1 - i];
+                r[i] += zi * z[t];
+                for (var j = 0; j <= i; j++)
+                {
+                    a[(i * p) + j] += zi * z[t - 1 - j];
+                }
+            }
+        }
+        for (var i = 0; i < p; i++)
+        {
+            a[(i * p) + i] *= 1 + 1e-9; // ridge against singular (flat) windows
+            for (var j = 0; j < i; j++)
+            {
+                a[(j * p) + i] = a[(i * p) + j];
+            }
+        }
+        Span<double> phi = stackalloc double[p];
+        if (!Solve(a, r, phi, p))
+        {
+            return (median, double.NaN);
+        }
+        // Residual spread of the fit, then the forecast of the judged point.
+        var residuals = _steps;
+        var count = z.Length - p;
+        for (var t = p; t < z.Length; t++)
+        {
+            var f = 0.0;
+            for (var i = 0; i < p; i++)
+            {
+                f += phi[i] * z[t - 1 - i];
+            }
+            residuals[t - p] = z[t] - f;
+        }
+        var forecast = 0.0;
+        for (var i = 0; i < p; i++)
+        {
+            forecast += phi[i] * z[z.Length - 1 - i];
+        }
+        var (_, residualSigma) = Robust(residuals.AsSpan(0, count));
+        var expected = median + forecast;
+        return (expected, (x - expected) / Math.Max(Math.Max(residualSigma, Floor(expected)), _levelSigma));
+    }
+
+    /// <summary>Solves the p x p system by Gaussian elimination with partial pivoting (in place).</summary>
+    private static bool Solve(Span<double> a, Span<double> b, Span<double> x, int p)
+    {
+        for (var c = 0; c < p; c++)
+        {
+            var pivot = c;
+            for (var r = c + 1; r < p; r++)
+            {
+                if (Math.Abs(a[(r * p) + c]) > Math.Abs(a[(pivot * p) + c]))
+                {
+                    pivot = r;
+                }
+            }
+            if (Math.Abs(a[(pivot * p) + c]) < 1e-12)
+            {
+                return false;
+            }
+            if (pivot != c)
+            {
+                for (var k = 0; k < p; k++)
+                {
+                    (a[(c * p) + k], a[(pivot * p) + k]) = (a[(pivot * p) + k], a[(c * p) + k]);
+                }
+                (b[c], b[pivot]) = (b[pivot], b[c]);
+            }
+            for (var r = c + 1; r < p; r++)
+            {
+                var f = a[(r * p) + c] / a[(c * p) + c];
+                for (var k = c; k < p; k++)
+                {
+                    a[(r * p) + k] -= f * a[(c * p) + k];
+                }
+                b[r] -= f * b[c];
+            }
+        }
+        for (var r = p - 1; r >= 0; r--)
+        {
+            var s = b[r];
+            for (var k = r + 1; k < p; k++)
+            {
+                s -= a[(r * p) + k] * x[k];
+            }
+            x[r] = s / a[(r * p) + r];
+        }
+        return true;
+    }
+
+    // ---- seasonality and drift from the roll-ups --------------------------------------------------
+
+    /// <summary>The seasonal period (seconds) to judge against: from metadata, or detected as a lag
+    /// (one day, one week) at which the roll-ups correlate strongly with themselves.</summary>
+    public long SeasonalPeriod(RollupHistory history, SeasonalityMode mode)
+    {
+        const long day = 86400, week = 7 * day;
+        var slotsPerDay = day / history.SlotSeconds;
+        switch (mode)
+        {
+            case SeasonalityMode.None:
+                return 0;
+            case SeasonalityMode.Daily:
+                return history.Count >= 2 * slotsPerDay ? day : 0;
+            case SeasonalityMode.Weekly:
+                return history.Count >= 2 * 7 * slotsPerDay ? week : 0;
+        }
+        if (history.Count < 3 * slotsPerDay)
+        {
+            return 0;
+        }
+        var daily = Autocorrelation(history.Slots, (int)slotsPerDay);
+        var weekly = history.Count >= 2 * 7 * slotsPerDay ? Autocorrelation(history.Slots, (int)(7 * slotsPerDay)) : double.NaN;
+        if (weekly >= _settings.SeasonalCorrelation && !(daily >= weekly - 0.1))
+        {
+            return week;
+        }
+        return daily >= _settings.SeasonalCorrelation ? day : 0;
+    }
+
+    /// <summary>Pearson correlation of the slot series with itself <paramref name="lag"/> slots later (empty slots skipped).</summary>
+    public static double Autocorrelation(ReadOnlySpan<float> slots, int lag)
+    {
+        double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+        var n = 0;
+        for (var i = lag; i < slots.Length; i++)
+        {
+            double a = slots[i - lag], b = slots[i];
+            if (double.IsNaN(a) || double.IsNaN(b))
+            {
+                continue;
+            }
+            n++;
+            sx += a;
+            sy += b;
+            sxx += a * a;
+            syy += b * b;
+            sxy += a * b;
+        }
+        if (n < 10)
+        {
+            return double.NaN;
+        }
+        var cov = sxy - (sx * sy / n);
+        var varX = sxx - (sx * sx / n);
+        var varY = syy - (sy * sy / n);
+        return varX > 0 && varY > 0 ? cov / Math.Sqrt(varX * varY) : double.NaN;
+    }
+
+    /// <summary>y = value minus the median of the same slot one, two, ... periods before (up to 4);
+    /// false when the judged point has fewer than two such slots.</summary>
+    private static bool Deseasonalise(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory history, long period, Span<double> y)
+    {
+        Span<double> same = stackalloc double[4];
+        var back = period / history.SlotSeconds;
+        var lastSlot = long.MinValue;
+        var baseline = double.NaN;
+        var known = false;
+        for (var i = 0; i < values.Length; i++)
+        {
+            var slot = history.SlotOf(timestamps[i]);
+            if (slot != lastSlot)
+            {
+                lastSlot = slot;
+                var count = 0;
+                for (var k = 1; k <= same.Length; k++)
+                {
+                    var v = history.At(slot - (k * back));
+                    if (!float.IsNaN(v))
+                    {
+                        same[count++] = v;
+                    }
+                }
+                known = count >= 2;
+                if (known)
+                {
+                    var s = same[..count];
+                    s.Sort();
+                    baseline = count % 2 == 1 ? s[count / 2] : (s[(count / 2) - 1] + s[count / 2]) / 2;
+                }
+            }
+            // A slot without enough history keeps the last known baseline.
+            y[i] = values[i] - baseline;
+        }
+        if (!known)
+        {
+            return false;
+        }
+        // Points before the first known baseline take the first one.
+        var first = 0;
+        while (double.IsNaN(y[first]))
+        {
+            first++;
+        }
+        for (var i = 0; i < first; i++)
+        {
+            y[i] = values[i] - (values[first] - y[first]);
+        }
+        return true;
+    }
+
+    /// <summary>A slow trend: the median of the last quarter of the roll-ups against the first
+    /// quarter, in robust sigmas of the quarters' own spread; with a capacity, when it is reached.</summary>
+    private DriftFinding? Drift(RollupHistory history, double last, MetricMetadata metadata)
+    {
+        if (history.Days < _settings.DriftMinDays)
+        {
+            return null;
+        }
+        var slots = history.Slots;
+        var quarter = slots.Length / 4;
+        Ensure(slots.Length);
+        var first = Known(slots[..quarter], _y);
+        var recent = Known(slots[^quarter..], _steps);
+        if (first.Length < quarter / 2 || recent.Length < quarter / 2)
+        {
+            return null;
+        }
+        var (m1, s1) = Robust(first);
+        var (m2, s2) = Robust(recent);
+        var z = (m2 - m1) / Math.Sqrt((s1 * s1) + (s2 * s2));
+        if (!(Math.Abs(z) >= _settings.DriftZ))
+        {
+            return null;
+        }
+        // Quarters' centres are 3/4 of the history apart.
+        var slopePerDay = (m2 - m1) / (0.75 * history.Days);
+        var level = double.IsFinite(last) ? last : m2;
+        double? eta = null;
+        if (metadata.Capacity is { } capacity && slopePerDay != 0 && Math.Sign(capacity - level) == Math.Sign(slopePerDay))
+        {
+            eta = (capacity - level) / slopePerDay * 86400;
+        }
+        else if (metadata.Capacity is { } reached && Math.Sign(reached - level) != Math.Sign(slopePerDay) && level == reached)
+        {
+            eta = 0;
+        }
+        return new DriftFinding(slopePerDay, z, level, eta);
+    }
+
+    private static Span<double> Known(ReadOnlySpan<float> slots, double[] into)
+    {
+        var n = 0;
+        foreach (var v in slots)
+        {
+            if (!float.IsNaN(v))
+            {
+                into[n++] = v;
+            }
+        }
+        return into.AsSpan(0, n);
+    }
+}

@@ -1,0 +1,191 @@
+using Horizon.Analysis.Detection;
+
+namespace Horizon.Analysis.Tests;
+
+public sealed class EnsembleTests
+{
+    private const long Start = 1_700_000_000 - (1_700_000_000 % 86400); // midnight UTC
+
+    private static (long[] Ts, double[] Values) Series(int n, int step, Func<int, long, double> value)
+    {
+        var ts = new long[n];
+        var values = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            ts[i] = Start + ((long)i * step);
+            values[i] = value(i, ts[i]);
+        }
+        return (ts, values);
+    }
+
+    private static double Noise(int i) => Math.Sin(i * 12.9898) * 43758.5453 % 1; // deterministic, in (-1, 1)
+
+    private static Judgement Judge(long[] ts, double[] values, RollupHistory? history = null, MetricMetadata? metadata = null, EnsembleSettings? settings = null)
+    {
+        var judgement = new Judgement();
+        new EnsembleDetector(settings).Judge(ts, values, history, metadata ?? MetricMetadata.Default, judgement);
+        return judgement;
+    }
+
+    private static RollupHistory HistoryOf(long[] ts, double[] values, int upTo)
+    {
+        var history = new RollupHistory();
+        for (var i = 0; i < upTo; i++)
+        {
+            history.Add(ts[i], values[i]);
+        }
+        return history;
+    }
+
+    [Fact]
+    public void A_spike_on_noise_is_anomalous_and_an_ordinary_point_is_not()
+    {
+        var (ts, values) = Series(1440, 60, (i, _) => 100 + (5 * Noise(i)));
+        var calm = Judge(ts, values);
+        Assert.False(calm.Anomalous);
+        Assert.True(calm.Score < 0.4, $"score {calm.Score}");
+
+        values[^1] = 160;
+        var spike = Judge(ts, values);
+        Assert.True(spike.Anomalous, $"score {spike.Score}");
+        Assert.Equal(DetectorNames.Count, spike.Count);
+        var level = spike.Scores.ToArray().Single(s => s.Detector == Detector.Level);
+        Assert.InRange(level.Expected, 99, 101);
+        Assert.True(level.Deviation > 10);
+        Assert.Contains("level: expected", level.Reason(null), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Earlier_spikes_do_not_inflate_the_baseline()
+    {
+        // Seven huge spikes in the window: a mean and 3-sigma baseline would be pulled up so far that
+        // a fresh 40-sigma excursion looks normal. The robust baselines still see it.
+        var (ts, values) = Series(1440, 60, (i, _) => 100 + Noise(i) + (i % 200 == 5 ? 1000 : 0));
+        var mean = values.Average();
+        var sigma = Math.Sqrt(values.Select(v => (v - mean) * (v - mean)).Average());
+        values[^1] = 140;
+        Assert.True(Math.Abs(140 - mean) < 3 * sigma, "the premise: a 3-sigma rule misses it");
+        Assert.True(Judge(ts, values).Anomalous);
+    }
+
+    [Fact]
+    public void A_daily_spike_at_the_same_time_is_normal_but_the_same_spike_at_another_time_is_not()
+    {
+        // Eight days at 60 s: a batch job lifts the metric from 01:00 to 01:30 every day.
+        static double Daily(int i, long t) => 50 + (2 * Noise(i)) + ((t % 86400) is >= 3600 and < 5400 ? 400 : 0);
+        var (ts, values) = Series(8 * 1440, 60, Daily);
+        var judgeAt = (7 * 1440) + 70; // day 8, 01:10
+        var history = HistoryOf(ts, values, judgeAt);
+        var window = (ts[(judgeAt - 1439)..(judgeAt + 1)], values[(judgeAt - 1439)..(judgeAt + 1)]);
+        var usual = Judge(window.Item1, window.Item2, history);
+        Assert.Equal(86400, usual.SeasonalPeriod);
+        Assert.False(usual.Anomalous, $"score {usual.Score}");
+
+        // The same lift at 13:10 on day 8 is not the batch job.
+        var at = (7 * 1440) + 790;
+        var (ts2, values2) = Series(8 * 1440, 60, (i, t) => Daily(i, t) + (i == at ? 400 : 0));
+        var history2 = HistoryOf(ts2, values2, at);
+        var odd = Judge(ts2[(at - 1439)..(at + 1)], values2[(at - 1439)..(at + 1)], history2);
+        Assert.Equal(86400, odd.SeasonalPeriod);
+        Assert.True(odd.Anomalous, $"score {odd.Score}");
+    }
+
+    [Fact]
+    public void Metadata_direction_ignores_good_news_and_skip_leaves_detectors_out()
+    {
+        var (ts, values) = Series(600, 60, (i, _) => 20 + Noise(i));
+        values[^1] = 5; // latency dropped: good news
+        var upIsBad = new MetricMetadata { BadDirection = BadDirection.Up, Skip = ["autoregressive"] };
+        var judged = Judge(ts, values, metadata: upIsBad);
+        Assert.Equal(0, judged.Score);
+        Assert.Equal(DetectorNames.Count - 1, judged.Count);
+        Assert.True(Judge(ts, values).Anomalous);
+    }
+
+    [Fact]
+    public void Sensitivity_scales_the_judgement()
+    {
+        var (ts, values) = Series(600, 60, (i, _) => 20 + Noise(i));
+        values[^1] = 24;
+        var normal = Judge(ts, values).Score;
+        var keen = Judge(ts, values, metadata: new MetricMetadata { Sensitivity = 4 }).Score;
+        Assert.True(keen > normal);
+    }
+
+    [Fact]
+    public void Sparse_and_heavy_tailed_metrics_are_judged_by_their_own_distribution()
+    {
+        // Mostly zero, an occasional 1 or 2 (errors per 10 s): another 1 is ordinary.
+        var (ts, values) = Series(1440, 10, (i, _) => i % 37 == 0 ? 1 + (i % 2) : 0);
+        values[^1] = 1;
+        Assert.False(Judge(ts, values).Anomalous);
+        values[^1] = 40;
+        Assert.True(Judge(ts, values).Anomalous);
+
+        // Log-normal latency: a value at the usual 99th percentile is ordinary.
+        var (lt, lv) = Series(1440, 60, (i, _) => Math.Exp(3 + (0.8 * Noise(i) * Noise(i + 7) * 3)));
+        var sorted = lv[..^1].Order().ToArray();
+        lv[^1] = sorted[(int)(0.99 * (sorted.Length - 1))];
+        Assert.False(Judge(lt, lv).Anomalous);
+    }
+
+    [Fact]
+    public void A_slowly_filling_disk_is_reported_with_the_time_left()
+    {
+        // 10 days at 10-minute roll-ups: 40 % -> 70 % full, +3 points a day, with noise.
+        var history = new RollupHistory();
+        for (var t = 0L; t <= 10 * 86400; t += 60)
+        {
+            history.Add(Start + t, 40 + (3.0 * t / 86400) + Noise((int)(t / 60)));
+        }
+        var (ts, values) = Series(600, 60, (i, _) => 70 + Noise(i));
+        var metadata = new MetricMetadata { Capacity = 100, Unit = "%" };
+        var judged = Judge(ts, values, history, metadata);
+        var drift = Assert.NotNull(judged.Drift);
+        Assert.InRange(drift.SlopePerDay, 2.7, 3.3);
+        var days = Assert.NotNull(drift.SecondsToCapacity) / 86400;
+        Assert.InRange(days, 9, 11.5); // (100 - 70) / 3
+        Assert.Null(Judge(ts, values, HistoryOf(ts, values, ts.Length)).Drift); // too little history
+    }
+
+    [Fact]
+    public void Rollups_keep_slot_means_mark_gaps_and_survive_a_store_round_trip()
+    {
+        var history = new RollupHistory(slotSeconds: 600, retentionSlots: 8);
+        history.Add(6000, 1);
+        history.Add(6300, 3);
+        history.Add(7800, 10); // slot 13; slot 11 had nothing
+        history.Add(8400, 4);  // closes slot 13
+        Assert.Equal(10, history.FirstSlot);
+        Assert.Equal([2f, float.NaN, float.NaN, 10f], history.Slots.ToArray());
+        Assert.Equal(2f, history.At(10));
+        Assert.True(float.IsNaN(history.At(11)));
+        Assert.Equal(10f, history.At(13));
+
+        var copy = new RollupHistory(slotSeconds: 600, retentionSlots: 8);
+        Assert.True(copy.TryLoad(history.Serialize(history.FirstSlot, withHeader: true)));
+        Assert.Equal(history.Slots.ToArray(), copy.Slots.ToArray());
+        Assert.Equal(history.FirstSlot, copy.FirstSlot);
+        Assert.False(new RollupHistory(slotSeconds: 300).TryLoad(history.Serialize(history.FirstSlot, withHeader: true)));
+
+        for (var t = 9000L; t < 9000 + (40 * 600); t += 600)
+        {
+            history.Add(t, 1);
+        }
+        Assert.InRange(history.Count, 1, 8);
+        Assert.Equal(history.SlotOf(9000 + (39 * 600)), history.EndSlot);
+    }
+
+    [Fact]
+    public void Metadata_is_validated_and_round_trips_as_json()
+    {
+        var metadata = MetricMetadata.Parse("""{"unit":"ms","owner":"payments","capacity":500,"badDirection":"Up","seasonality":"Daily","skip":["change"],"sensitivity":2}""");
+        Assert.Equal(BadDirection.Up, metadata.BadDirection);
+        Assert.Equal(SeasonalityMode.Daily, metadata.Seasonality);
+        Assert.False(metadata.Uses(Detector.Change));
+        Assert.True(metadata.Uses(Detector.Level));
+        Assert.Equal(metadata.ToJson(), MetricMetadata.Parse(metadata.ToJson()).ToJson());
+        Assert.Throws<ArgumentException>(() => MetricMetadata.Parse("""{"sensitivity":0}"""));
+        Assert.Throws<ArgumentException>(() => MetricMetadata.Parse("""{"detectors":["fourier"]}"""));
+    }
+}

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using Horizon.Analysis.Detection;
+using Horizon.Analysis.Evaluation;
+using Horizon.Analysis.Skyline;
+
+namespace Horizon.Nab;
+
+/// <summary>Turns a file's rows, fed one at a time, into one anomaly score per row.</summary>
+internal interface IScoreStream
+{
+    double[] Score(NabFile file);
+}
+
+/// <summary>A named detector configuration.</summary>
+internal sealed record Configuration(string Name, Func<IScoreStream> NewStream)
+{
+    public static Configuration Create(string name, EnsembleSettings settings, long fullDuration)
+    {
+        if (name == "skyline")
+        {
+            var skyline = new SkylineSettings { FullDuration = fullDuration };
+            skyline.Validate();
+            return new(name, () => new SkylineStream(new SkylineAnalyzer(skyline), fullDuration));
+        }
+        if (name == "ensemble")
+        {
+            return new(name, () => new EnsembleStream(new EnsembleDetector(settings), fullDuration));
+        }
+        if (DetectorNames.TryParse(name, out var detector))
+        {
+            var alone = settings with { Detectors = [detector] };
+            return new(name, () => new EnsembleStream(new EnsembleDetector(alone), fullDuration));
+        }
+        throw new ArgumentException($"unknown detector configuration '{name}'; known: skyline, ensemble, {string.Join(", ", DetectorNames.All)}");
+    }
+}
+
+/// <summary>
+/// What the analyzer would see at each row: the points of the last FULL_DURATION (as Roomba keeps
+/// them in Redis), the judged point last.
+/// </summary>
+internal abstract class WindowedStream(long fullDuration) : IScoreStream
+{
+    public double[] Score(NabFile file)
+    {
+        var scores = new double[file.Values.Length];
+        var start = 0;
+        for (var i = 0; i < scores.Length; i++)
+        {
+            var now = file.Timestamps[i];
+            while (file.Timestamps[start] <= now - fullDuration)
+            {
+                start++;
+            }
+            Observe(now, file.Values[i]);
+            scores[i] = Judge(file.Timestamps.AsSpan(start, i + 1 - start), file.Values.AsSpan(start, i + 1 - start), now);
+        }
+        return scores;
+    }
+
+    protected virtual void Observe(long timestamp, double value)
+    {
+    }
+
+    protected abstract double Judge(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now);
+}
+
+/// <summary>Skyline's nine algorithms: the score is the share of yes votes (0 when a pre-check skips the series).</summary>
+internal sealed class SkylineStream(SkylineAnalyzer analyzer, long fullDuration) : WindowedStream(fullDuration)
+{
+    protected override double Judge(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now)
+    {
+        var verdict = analyzer.Analyze(timestamps, values, now);
+        return verdict.Skipped != SkipReason.None || verdict.Errored ? 0 : (double)verdict.YesVotes / analyzer.Settings.Selected.Count;
+    }
+}
+
+/// <summary>Horizon's ensemble (or one detector of it), with the metric's roll-up history grown row by row.</summary>
+internal sealed class EnsembleStream(EnsembleDetector detector, long fullDuration) : WindowedStream(fullDuration)
+{
+    private readonly RollupHistory _history = new();
+    private readonly Judgement _judgement = new();
+    private readonly NoveltyFilter? _novelty = detector.Settings.NoveltyPoints > 0 ? new(detector.Settings.NoveltyPoints, detector.Settings.NoveltyDamping) : null;
+
+    protected override void Observe(long timestamp, double value) => _history.Add(timestamp, value);
+
+    protected override double Judge(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now)
+    {
+        detector.Judge(timestamps, values, _history, MetricMetadata.Default, _judgement, _novelty);
+        return _judgement.Score;
+    }
+}
+
+/// <summary>The score tables: all profiles overall, then each category per profile.</summary>
+internal static class Report
+{
+    public static string Build(IReadOnlyList<NabFile> files, IReadOnlyList<string> names, double[][][] scores)
+    {
+        var text = new StringBuilder();
+        var results = new Dictionary<(int Config, NabProfile Profile), (NabThresholdScore Best, NabResult[] PerFile)>();
+        for (var c = 0; c < names.Count; c++)
+        {
+            foreach (var profile in NabProfile.All)
+            {
+                results[(c, profile)] = NabScorer.ScoreCorpus(files, scores[c], profile);
+            }
+        }
+        var windows = files.Sum(f => f.Windows.Count);
+        text.AppendLine(CultureInfo.InvariantCulture, $"## NAB scores: {files.Count} files, {windows} windows (threshold optimised per detector and profile over the corpus)");
+        text.AppendLine();
+        text.AppendLine("| detector | " + string.Join(" | ", NabProfile.All.Select(p => p.Name)) + " | windows hit (standard) | FP rows (standard) |");
+        text.AppendLine("|---|" + string.Concat(NabProfile.All.Select(_ => "---:|")) + "---:|---:|");
+        for (var c = 0; c < names.Count; c++)
+        {
+            var cells = NabProfile.All.Select(p => Total(results[(c, p)].PerFile).Normalized.ToString("F2", CultureInfo.InvariantCulture));
+            var standard = Total(results[(c, NabProfile.Standard)].PerFile);
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {names[c]} | {string.Join(" | ", cells)} | {standard.WindowsHit}/{standard.Windows} | {standard.FalsePositiveRows} |");
+        }
+        foreach (var profile in NabProfile.All)
+        {
+            text.AppendLine();
+            text.AppendLine(CultureInfo.InvariantCulture, $"### {profile.Name} (tp {profile.TpWeight}, fn {profile.FnWeight}, fp {profile.FpWeight}) by category");
+            text.AppendLine();
+            text.AppendLine("| category | detector | threshold | score | windows hit | TP rows | FP rows |");
+            text.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+            foreach (var category in files.Select(f => f.Category).Distinct())
+            {
+                for (var c = 0; c < names.Count; c++)
+                {
+                    var (best, perFile) = results[(c, profile)];
+                    var total = Total(perFile.Where((_, f) => files[f].Category == category));
+                    var score = total.Windows == 0 ? "-" : total.Normalized.ToString("F2", CultureInfo.InvariantCulture);
+                    text.AppendLine(CultureInfo.InvariantCulture, $"| {category} | {names[c]} | {best.Threshold:G6} | {score} | {total.WindowsHit}/{total.Windows} | {total.TruePositiveRows} | {total.FalsePositiveRows} |");
+                }
+            }
+        }
+        return text.ToString();
+    }
+
+    private static NabResult Total(IEnumerable<NabResult> results) => results.Aggregate((a, b) => a + b);
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Horizon.Analysis.Detection;
+using Horizon.Analysis.Evaluation;
+using Horizon.Nab;
+
+const string Usage = """
+    horizon-nab: runs detectors over NAB-layout labelled data, row by row as a live stream, and scores them
+
+      horizon-nab [--data ../shared/nab] [--out nab-results] [--detectors skyline,ensemble,level,...]
+                  [--combination gate|mean|median|max] [--window 1440] [--full-duration 2592000] [--score-only]
+
+      --data       a folder in NAB's layout: data/<category>/<file>.csv and combined_windows.json
+      --out        results root: <out>/<detector>/<category>/<detector>_<file>.csv (NAB's results layout),
+                   and <out>/scores.md with the tables printed at the end
+      --detectors  configurations to run (default: all): skyline (Skyline's nine algorithms, score =
+                   yes votes / 9), ensemble (Horizon's ensemble), and each Horizon detector alone:
+                   level, change, holt_winters, regression, autoregressive
+      --score-only score results already in --out instead of running the detectors
+    """;
+
+try
+{
+    var options = Args.Parse(args);
+    if (options.ContainsKey("help"))
+    {
+        Console.WriteLine(Usage);
+        return 0;
+    }
+    var data = options.GetValueOrDefault("data", Path.Combine("..", "shared", "nab"));
+    var output = options.GetValueOrDefault("out", "nab-results");
+    var names = options.GetValueOrDefault("detectors", "skyline,ensemble," + string.Join(',', DetectorNames.All))
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    var settings = new EnsembleSettings
+    {
+        Combination = Enum.Parse<Combination>(options.GetValueOrDefault("combination", "gate"), ignoreCase: true),
+        Window = int.Parse(options.GetValueOrDefault("window", "1440"), CultureInfo.InvariantCulture),
+        ForecastScaleFloor = double.Parse(options.GetValueOrDefault("floor", "0"), CultureInfo.InvariantCulture),
+    };
+    var fullDuration = long.Parse(options.GetValueOrDefault("full-duration", "2592000"), CultureInfo.InvariantCulture);
+    var configurations = names.Select(n => Configuration.Create(n, settings, fullDuration)).ToList();
+
+    var files = NabCorpus.Load(data);
+    Console.Error.WriteLine($"{files.Count} files, {files.Sum(f => f.Values.Length):N0} rows, {files.Sum(f => f.Windows.Count)} windows in {data}");
+    var scores = new double[configurations.Count][][];
+    if (options.ContainsKey("score-only"))
+    {
+        for (var c = 0; c < configurations.Count; c++)
+        {
+            var name = configurations[c].Name;
+            scores[c] = [.. files.Select(f => NabCorpus.ReadScores(Path.Combine(output, name, f.Category, $"{name}_{f.Name}.csv"), f))];
+        }
+    }
+    else
+    {
+        var watch = Stopwatch.StartNew();
+        Runner.Run(files, configurations, scores, output);
+        Console.Error.WriteLine($"ran {configurations.Count} configurations in {watch.Elapsed.TotalSeconds:F1} s");
+    }
+
+    var report = Report.Build(files, configurations.Select(c => c.Name).ToList(), scores);
+    Console.WriteLine(report);
+    Directory.CreateDirectory(output);
+    File.WriteAllText(Path.Combine(output, "scores.md"), report);
+    return 0;
+}
+catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or FormatException)
+{
+    Console.Error.WriteLine("horizon-nab: " + e.Message);
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
+namespace Horizon.Nab
+{
+    internal static class Args
+    {
+        public static Dictionary<string, string> Parse(string[] args)
+        {
+            var options = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i < args.Length; i++)
+            {
+                var arg = args[i];
+                if (arg is "-h" or "--help")
+                {
+                    options["help"] = "";
+                    continue;
+                }
+                if (!arg.StartsWith("--", StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"unexpected argument '{arg}'");
+                }
+                var name = arg[2..];
+                var eq = name.IndexOf('=', StringComparison.Ordinal);
+                if (eq >= 0)
+                {
+                    options[name[..eq]] = name[(eq + 1)..];
+                }
+                else if (name == "score-only")
+                {
+                    options[name] = "";
+                }
+                else if (i + 1 < args.Length)
+                {
+                    options[name] = args[++i];
+                }
+                else
+                {
+                    throw new ArgumentException($"--{name} needs a value");
+                }
+            }
+            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor"];
+            var unknown = options.Keys.Except(known).ToList();
+            return unknown.Count == 0 ? options : throw new ArgumentException("unknown option(s): --" + string.Join(", --", unknown));
+        }
+    }
+
+    internal static class Runner
+    {
+        public static void Run(IReadOnlyList<NabFile> files, IReadOnlyList<Configuration> configurations, double[][][] scores, string output)
+        {
+            for (var c = 0; c < configurations.Count; c++)
+            {
+                scores[c] = new double[files.Count][];
+            }
+            var jobs = (from c in Enumerable.Range(0, configurations.Count) from f in Enumerable.Range(0, files.Count) select (c, f))
+                .OrderByDescending(j => files[j.f].Values.Length).ToList();
+            var totalRows = (long)jobs.Sum(j => files[j.f].Values.Length);
+            long doneRows = 0;
+            var progress = new Progress(totalRows);
+            Parallel.ForEach(jobs, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, job =>
+            {
+                var (c, f) = job;
+                var file = files[f];
+                var result = configurations[c].NewStream().Score(file);
+                scores[c][f] = result;
+                Write(Path.Combine(output, configurations[c].Name), configurations[c].Name, file, result);
+                progress.Report(Interlocked.Add(ref doneRows, file.Values.Length));
+            });
+            progress.Done();
+        }
+
+        private static void Write(string root, string name, NabFile file, double[] result)
+        {
+            var dir = Path.Combine(root, file.Category);
+            Directory.CreateDirectory(dir);
+            var text = new StringBuilder("timestamp,value,anomaly_score,label\n");
+            var window = 0;
+            for (var i = 0; i < result.Length; i++)
+            {
+                var ts = file.Timestamps[i];
+                while (window < file.Windows.Count && file.Windows[window].End < ts)
+                {
+                    window++;
+                }
+                var label = window < file.Windows.Count && file.Windows[window].Start <= ts ? 1 : 0;
+                text.Append(CultureInfo.InvariantCulture, $"{file.TimestampText[i]},{file.Values[i]:R},{result[i]:R},{label}\n");
+            }
+            File.WriteAllText(Path.Combine(dir, $"{name}_{file.Name}.csv"), text.ToString());
+        }
+    }
+
+    internal sealed class Progress(long total)
+    {
+        private readonly Stopwatch _watch = Stopwatch.StartNew();
+        private long _lastTick;
+
+        public void Report(long done)
+        {
+            var now = _watch.ElapsedMilliseconds;
+            if (now - Interlocked.Read(ref _lastTick) < 250 && done < total)
+            {
+                return;
+            }
+            Interlocked.Exchange(ref _lastTick, now);
+            var fraction = (double)done / total;
+            var bar = new string('#', (int)(fraction * 40)).PadRight(40, '.');
+            var eta = fraction > 0 ? (now / fraction - now) / 1000 : 0;
+            lock (this)
+            {
+                Console.Error.Write($"\r[{bar}] {fraction,6:P1}  {done:N0}/{total:N0} rows  {now / 1000.0:F0} s elapsed, ~{eta:F0} s left ");
+            }
+        }
+
+        public void Done()
+        {
+            Report(total);
+            Console.Error.WriteLine();
+        }
+    }
+}
