@@ -1,10 +1,13 @@
 using System.Collections.Concurrent;
+using Horizon.Analysis.Detection;
 using Horizon.Analysis.Skyline;
 using Horizon.Core.Series;
 
 namespace Horizon.Analyzer;
 
-/// <summary>One anomalous series, as a pass found it.</summary>
+/// <summary>One finding of a pass: an anomalous series (kind "anomaly": Skyline's votes and/or the
+/// ensemble's score with its reasons) or a forecast that a metric reaches its capacity (kind
+/// "exhaustion"), with the metric's metadata.</summary>
 public sealed record AnomalyRecord(
     string Metric,
     long Timestamp,
@@ -12,7 +15,15 @@ public sealed record AnomalyRecord(
     int Votes,
     int Consensus,
     IReadOnlyList<string> Algorithms,
-    long DetectedAt);
+    long DetectedAt,
+    string Kind = "anomaly",
+    double? Score = null,
+    IReadOnlyList<string>? Reasons = null,
+    long? SeasonalPeriod = null,
+    double? SecondsToCapacity = null,
+    double? Capacity = null,
+    string? Unit = null,
+    string? Owner = null);
 
 /// <summary>What a pass found, counted.</summary>
 public sealed class PassCounts
@@ -23,6 +34,7 @@ public sealed class PassCounts
     public readonly int[] Skipped = new int[4];
     public int Corrupt;
     public int Errored;
+    public int Exhaustions;
     public readonly long[] YesVotes = new long[SkylineNames.Count];
     public readonly List<AnomalyRecord> Anomalies = [];
 #pragma warning restore CS1591
@@ -37,6 +49,7 @@ public sealed class PassCounts
         }
         Corrupt += other.Corrupt;
         Errored += other.Errored;
+        Exhaustions += other.Exhaustions;
         for (var i = 0; i < YesVotes.Length; i++)
         {
             YesVotes[i] += other.YesVotes[i];
@@ -48,7 +61,7 @@ public sealed class PassCounts
 /// <summary>Analyses every series of the local copy: decode into pooled columns, Skyline's
 /// pre-checks and algorithms, consensus. Runs on every core, each thread with its own analyzer
 /// and buffers, so nothing is allocated per point or per normal series.</summary>
-public sealed class AnalysisPass(SkylineSettings settings, int parallelism, string keyPrefix)
+public sealed class AnalysisPass(SkylineSettings settings, int parallelism, string keyPrefix, DetectionContext? detection = null)
 {
     private readonly ConcurrentBag<Worker> _workers = [];
 
@@ -65,7 +78,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
         Parallel.ForEach(
             System.Collections.Concurrent.Partitioner.Create(0, entries.Count, Math.Max(64, entries.Count / (options.MaxDegreeOfParallelism * 16) + 1)),
             options,
-            () => _workers.TryTake(out var w) ? w.Reset() : new Worker(settings),
+            () => _workers.TryTake(out var w) ? w.Reset() : new Worker(settings, detection),
             (range, _, worker) =>
             {
                 for (var i = range.Item1; i < range.Item2; i++)
@@ -85,9 +98,11 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
         return total;
     }
 
-    private sealed class Worker(SkylineSettings settings)
+    private sealed class Worker(SkylineSettings settings, DetectionContext? detection)
     {
         private readonly SkylineAnalyzer _analyzer = new(settings);
+        private readonly EnsembleDetector? _ensemble = detection is { Mode: not DetectionMode.Skyline } ? new(detection.Ensemble) : null;
+        private readonly Judgement _judgement = new();
         private long[] _timestamps = new long[4096];
         private double[] _values = new double[4096];
 
@@ -124,7 +139,16 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
             var timestamps = _timestamps.AsSpan(0, n);
             var values = _values.AsSpan(0, n);
             Counts.Points += n;
-            var verdict = _analyzer.Analyze(timestamps, values, now);
+            var skyline = _ensemble is null || detection!.Mode == DetectionMode.Both;
+            var verdict = default(SkylineVerdict);
+            if (skyline)
+            {
+                verdict = _analyzer.Analyze(timestamps, values, now);
+            }
+            else
+            {
+                verdict.Skipped = _analyzer.PreCheck(timestamps, values, now);
+            }
             if (verdict.Skipped != SkipReason.None)
             {
                 Counts.Skipped[(int)verdict.Skipped]++;
@@ -134,30 +158,95 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
             if (verdict.Errored)
             {
                 Counts.Errored++;
-                return;
             }
-            for (var a = 0; a < SkylineNames.Count; a++)
+            var voted = new List<string>(0);
+            if (skyline && !verdict.Errored)
             {
-                if (verdict.Votes[a] == Vote.Yes)
+                for (var a = 0; a < SkylineNames.Count; a++)
                 {
-                    Counts.YesVotes[a]++;
+                    if (verdict.Votes[a] == Vote.Yes)
+                    {
+                        Counts.YesVotes[a]++;
+                    }
                 }
-            }
-            if (!verdict.Anomalous)
-            {
-                return;
-            }
-            var voted = new List<string>(SkylineNames.Count);
-            foreach (var algorithm in settings.Selected)
-            {
-                var vote = verdict.Votes[(int)algorithm];
-                if (vote == Vote.Yes || (vote == Vote.NoneReturned && settings.MadNoneCountsAsYes))
+                if (verdict.Anomalous)
                 {
-                    voted.Add(algorithm.Name());
+                    foreach (var algorithm in settings.Selected)
+                    {
+                        var vote = verdict.Votes[(int)algorithm];
+                        if (vote == Vote.Yes || (vote == Vote.NoneReturned && settings.MadNoneCountsAsYes))
+                        {
+                            voted.Add(algorithm.Name());
+                        }
+                    }
                 }
             }
             var metric = entry.Key.StartsWith(keyPrefix, StringComparison.Ordinal) ? entry.Key[keyPrefix.Length..] : entry.Key;
-            Counts.Anomalies.Add(new AnomalyRecord(metric, timestamps[n - 1], values[n - 1], verdict.YesVotes, settings.Consensus, voted, now));
+            var skylineAnomalous = skyline && verdict.Anomalous && !verdict.Errored;
+            if (_ensemble is null)
+            {
+                if (skylineAnomalous)
+                {
+                    Counts.Anomalies.Add(new AnomalyRecord(metric, timestamps[n - 1], values[n - 1], verdict.YesVotes, settings.Consensus, voted, now));
+                }
+                return;
+            }
+            Judge(metric, timestamps, values, now, skylineAnomalous ? verdict.YesVotes : 0, voted);
+        }
+
+        /// <summary>The ensemble's judgement of a metric's newest point (once per point: a pass that
+        /// brought nothing new repeats the last finding), plus its exhaustion forecast.</summary>
+        private void Judge(string metric, ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now, int votes, List<string> voted)
+        {
+            var state = detection!.StateFor(metric);
+            var last = timestamps[^1];
+            var metadata = detection.MetadataFor(metric);
+            if (last != state.JudgedTimestamp || votes > 0)
+            {
+                var rollup = state.Rollup;
+                var from = timestamps.Length;
+                while (from > 0 && timestamps[from - 1] > rollup.LastTimestamp)
+                {
+                    from--;
+                }
+                for (var i = from; i < timestamps.Length; i++)
+                {
+                    rollup.Add(timestamps[i], values[i]);
+                }
+                var fresh = last != state.JudgedTimestamp;
+                _ensemble!.Judge(timestamps, values, rollup, metadata, _judgement, fresh ? state.Novelty : null);
+                state.JudgedTimestamp = last;
+                var found = new List<AnomalyRecord>(0);
+                if (_judgement.Anomalous || votes > 0)
+                {
+                    var reasons = new List<string>(_judgement.Count);
+                    foreach (var score in _judgement.Scores)
+                    {
+                        if (score.Score >= 0.25)
+                        {
+                            reasons.Add(score.Reason(metadata.Unit));
+                        }
+                    }
+                    found.Add(new AnomalyRecord(metric, last, values[^1], votes, settings.Consensus, voted, now,
+                        Score: Math.Round(_judgement.Score, 4), Reasons: reasons, SeasonalPeriod: _judgement.SeasonalPeriod,
+                        Capacity: metadata.Capacity, Unit: metadata.Unit, Owner: metadata.Owner));
+                }
+                if (_judgement.Drift is { SecondsToCapacity: { } eta } drift && eta <= detection.ExhaustionHorizonSeconds)
+                {
+                    found.Add(new AnomalyRecord(metric, last, values[^1], 0, settings.Consensus, [], now, Kind: "exhaustion",
+                        Reasons: [FormattableString.Invariant($"drift: {drift.SlopePerDay:G4}{metadata.Unit} a day ({drift.TrendZ:F1} sigma over the roll-ups); reaches {metadata.Capacity:G6}{metadata.Unit} in {eta / 86400:F1} days")],
+                        SecondsToCapacity: Math.Round(eta), Capacity: metadata.Capacity, Unit: metadata.Unit, Owner: metadata.Owner));
+                }
+                state.Found = found;
+            }
+            foreach (var record in state.Found)
+            {
+                if (record.Kind == "exhaustion")
+                {
+                    Counts.Exhaustions++;
+                }
+                Counts.Anomalies.Add(record);
+            }
         }
     }
 }

@@ -71,6 +71,21 @@ public sealed record AnalyzerOptions
     /// <summary>Skyline's analyzer settings (CONSENSUS, STALE_PERIOD, ...).</summary>
     public SkylineSettings Skyline { get; init; } = new();
 
+    /// <summary>What decides that a metric is anomalous: skyline (consensus), ensemble, or both.</summary>
+    public DetectionMode Mode { get; init; } = DetectionMode.Skyline;
+
+    /// <summary>The ensemble's settings (threshold, window, combination, detectors).</summary>
+    public Horizon.Analysis.Detection.EnsembleSettings Ensemble { get; init; } = new();
+
+    /// <summary>Seconds per long-term roll-up slot (horizon.rollup.&lt;name&gt;).</summary>
+    public int RollupSlotSeconds { get; init; } = 600;
+
+    /// <summary>How much roll-up history is kept per metric (bounded: 4 bytes per slot).</summary>
+    public TimeSpan RollupRetention { get; init; } = TimeSpan.FromDays(14);
+
+    /// <summary>Exhaustion forecasts (a metric with a capacity reaching it) nearer than this are reported.</summary>
+    public TimeSpan ExhaustionHorizon { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>The parsed shard.</summary>
     public Shard ParsedShard => Analyzer.Shard.Parse(Shard);
 
@@ -79,6 +94,11 @@ public sealed record AnalyzerOptions
     {
         _ = ParsedShard;
         Skyline.Validate();
+        if (RollupSlotSeconds < 1 || RollupRetention.TotalSeconds < 2 * RollupSlotSeconds || ExhaustionHorizon < TimeSpan.Zero)
+        {
+            throw new ArgumentException("Analyzer: RollupSlotSeconds must be positive, RollupRetention at least two slots, ExhaustionHorizon not negative.");
+        }
+        _ = new Horizon.Analysis.Detection.EnsembleDetector(Ensemble);
         if (MinPassInterval < TimeSpan.Zero || HistoryLength < 0 || Parallelism < 0 || FetchBatch < 1)
         {
             throw new ArgumentException("Analyzer: MinPassInterval, HistoryLength and Parallelism must not be negative, FetchBatch positive.");

@@ -51,7 +51,8 @@ public sealed partial class AnalyzerService : BackgroundService
         await Task.Yield();
         using var cache = LocalSeriesCache.Open(CacheDirectory);
         var sync = new SeriesSync(_store, cache, _series.UniqueMetricsKey, _shard, _options.FetchBatch);
-        var pass = new AnalysisPass(_options.Skyline, _options.Parallelism, _series.FullNamespace);
+        var detection = _options.Mode == DetectionMode.Skyline ? null : new DetectionContext(_store, _options, _logger);
+        var pass = new AnalysisPass(_options.Skyline, _options.Parallelism, _series.FullNamespace, detection);
         var publisher = new AnomalyPublisher(_store, _options, _shard);
         Log.Starting(_logger, _shard.ToString(), CacheDirectory, cache.Count);
         try
@@ -61,7 +62,7 @@ public sealed partial class AnalyzerService : BackgroundService
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    await RunPassAsync(cache, sync, pass, publisher, started, stoppingToken);
+                    await RunPassAsync(cache, sync, pass, publisher, detection, started, stoppingToken);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -97,13 +98,24 @@ public sealed partial class AnalyzerService : BackgroundService
         }
     }
 
-    private async Task RunPassAsync(LocalSeriesCache cache, SeriesSync sync, AnalysisPass pass, AnomalyPublisher publisher, long started, CancellationToken stoppingToken)
+    private async Task RunPassAsync(LocalSeriesCache cache, SeriesSync sync, AnalysisPass pass, AnomalyPublisher publisher, DetectionContext? detection, long started, CancellationToken stoppingToken)
     {
         var synced = await sync.SyncAsync(stoppingToken);
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
-        var analysisStarted = Stopwatch.GetTimestamp();
         var entries = cache.Entries.ToList();
+        var prefix = _series.FullNamespace;
+        var metrics = entries.Select(e => e.Key.StartsWith(prefix, StringComparison.Ordinal) ? e.Key[prefix.Length..] : e.Key).ToHashSet(StringComparer.Ordinal);
+        if (detection is not null)
+        {
+            await detection.PrepareAsync(metrics);
+        }
+        var analysisStarted = Stopwatch.GetTimestamp();
         var counts = await Task.Run(() => pass.Run(cache, entries, now), stoppingToken);
+        if (detection is not null)
+        {
+            await detection.PersistAsync(metrics);
+            _metrics.AnalyzerExhaustions.Set(counts.Exhaustions);
+        }
         var analysis = Stopwatch.GetElapsedTime(analysisStarted);
         var duration = Stopwatch.GetElapsedTime(started);
         var skipped = new Dictionary<string, int>

@@ -52,19 +52,19 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
     public async Task PublishAsync(IReadOnlyList<AnomalyRecord> anomalies, PassSummary summary)
     {
         var db = store.Database;
-        var now = new HashSet<string>(anomalies.Select(a => a.Metric), StringComparer.Ordinal);
+        var now = new HashSet<string>(anomalies.Select(Field), StringComparer.Ordinal);
         var gone = _current.Where(m => !now.Contains(m)).Select(m => (RedisValue)m).ToArray();
         var tasks = new List<Task>();
         if (anomalies.Count > 0)
         {
-            tasks.Add(db.HashSetAsync(CurrentKey, [.. anomalies.Select(a => new HashEntry(a.Metric, JsonSerializer.Serialize(a, Json)))]));
+            tasks.Add(db.HashSetAsync(CurrentKey, [.. anomalies.Select(a => new HashEntry(Field(a), JsonSerializer.Serialize(a, Json)))]));
         }
         if (gone.Length > 0)
         {
             tasks.Add(db.HashDeleteAsync(CurrentKey, gone));
         }
         // History: an anomaly enters once per (metric, timestamp), not once per pass.
-        var fresh = anomalies.Where(a => !_recorded.TryGetValue(a.Metric, out var ts) || ts != a.Timestamp).ToList();
+        var fresh = anomalies.Where(a => !_recorded.TryGetValue(Field(a), out var ts) || ts != a.Timestamp).ToList();
         if (fresh.Count > 0 && options.HistoryLength > 0)
         {
             tasks.Add(db.ListLeftPushAsync(HistoryKey, [.. fresh.Select(a => (RedisValue)JsonSerializer.Serialize(a, Json))]));
@@ -81,13 +81,17 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
         }
         foreach (var a in anomalies)
         {
-            _recorded[a.Metric] = a.Timestamp;
+            _recorded[Field(a)] = a.Timestamp;
         }
         if (FilePath is not null)
         {
             await WriteFileAsync(FilePath, anomalies, summary);
         }
     }
+
+    /// <summary>The field of a finding in <c>horizon.anomalies</c>: the metric name for an anomaly,
+    /// <c>exhaustion:&lt;name&gt;</c> for an exhaustion forecast.</summary>
+    public static string Field(AnomalyRecord record) => record.Kind == "anomaly" ? record.Metric : record.Kind + ":" + record.Metric;
 
     private static async Task WriteFileAsync(string path, IReadOnlyList<AnomalyRecord> anomalies, PassSummary summary)
     {

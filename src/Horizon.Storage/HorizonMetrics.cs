@@ -49,6 +49,7 @@ public sealed class HorizonMetrics
         AnalyzerErrors = f.CreateCounter("horizon_analyzer_errors_total", "Series whose ensemble was void because an algorithm raised (Skyline's behaviour).");
         AnalyzerVotes = f.CreateCounter("horizon_analyzer_votes_total", "Yes votes, by algorithm.", "algorithm");
         AnalyzerAnomalies = f.CreateGauge("horizon_analyzer_anomalies", "Series anomalous in the last pass.");
+        AnalyzerExhaustions = f.CreateGauge("horizon_analyzer_exhaustion_forecasts", "Metrics forecast (ensemble mode) to reach their capacity within the exhaustion horizon, in the last pass.");
         AnalyzerAnomaliesTotal = f.CreateCounter("horizon_analyzer_anomalies_total", "Anomalous series over all passes.");
         AnalyzerBytesFetched = f.CreateCounter("horizon_analyzer_bytes_fetched_total", "Bytes read from the store by the sync.");
         AnalyzerFullReads = f.CreateCounter("horizon_analyzer_full_reads_total", "Series read whole (new, or rewritten by Roomba) rather than appended to.");
@@ -100,6 +101,7 @@ public sealed class HorizonMetrics
     public Counter AnalyzerVotes { get; }
     public Gauge AnalyzerAnomalies { get; }
     public Counter AnalyzerAnomaliesTotal { get; }
+    public Gauge AnalyzerExhaustions { get; }
     public Counter AnalyzerBytesFetched { get; }
     public Counter AnalyzerFullReads { get; }
     public Gauge AnalyzerCacheBytes { get; }

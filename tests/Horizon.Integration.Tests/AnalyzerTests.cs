@@ -169,6 +169,79 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         await SeedAsync(db, "spiky.metric", Day(now, _ => 100 + random.NextDouble() * 10));
         await WaitUntilAsync(async () => (await db.HashLengthAsync(AnomalyPublisher.CurrentKey)) == 0, "the anomaly to clear", 30);
     }
+
+    [Fact]
+    public async Task TheEnsembleModeExplainsAnomaliesFollowsMetadataAndForecastsExhaustion()
+    {
+        await using var host = await store.StartHostAsync(new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            ["Analyzer:Mode"] = "ensemble",
+        });
+        var db = host.Db;
+        var ct = TestContext.Current.CancellationToken;
+        var api = $"http://{host.Endpoint("web")}/api/metadata/";
+        using var http = new HttpClient();
+        using (var disk = new StringContent("""{"unit":"%","owner":"storage","capacity":100}"""))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.PutAsync(api + "disk.used", disk, ct)).StatusCode);
+        }
+        using (var latency = new StringContent("""{"unit":"ms","badDirection":"Up"}"""))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.PutAsync(api + "latency.drop", latency, ct)).StatusCode);
+        }
+        using (var bad = new StringContent("""{"sensitivity":-1}"""))
+        {
+            var rejected = await http.PutAsync(api + "bad.metric", bad, ct);
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, rejected.StatusCode);
+            Assert.Contains("sensitivity", await rejected.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        }
+        using (var stored = JsonDocument.Parse(await http.GetStringAsync(api + "disk.used", ct)))
+        {
+            Assert.Equal("storage", stored.RootElement.GetProperty("owner").GetString());
+        }
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync(api + "bad.metric", ct)).StatusCode);
+
+        var now = Now;
+        var random = new Random(7);
+        for (var i = 0; i < 10; i++)
+        {
+            await SeedAsync(db, $"calm.m{i}", Day(now, _ => 100 + random.NextDouble() * 10));
+        }
+        await SeedAsync(db, "spiky.metric", Day(now, i => i == 1439 ? 1000 : 100 + random.NextDouble() * 10));
+        // A latency that drops is good news for its owners.
+        await SeedAsync(db, "latency.drop", Day(now, i => i == 1439 ? 5 : 100 + random.NextDouble() * 10));
+        // Three days at 10 minutes, filling from 40 % to 70 %: 100 % in about three days.
+        await SeedAsync(db, "disk.used", Day(now, i => 40 + (30.0 * i / 431) + random.NextDouble(), points: 432, step: 600));
+
+        await WaitForPassesAsync(host, 2);
+
+        var current = (await db.HashGetAllAsync(AnomalyPublisher.CurrentKey)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        Assert.Contains("spiky.metric", current.Keys);
+        Assert.Contains("exhaustion:disk.used", current.Keys);
+        Assert.DoesNotContain("latency.drop", current.Keys);
+        Assert.DoesNotContain(current.Keys, k => k.StartsWith("calm.", StringComparison.Ordinal));
+
+        using var spike = JsonDocument.Parse(current["spiky.metric"]);
+        Assert.True(spike.RootElement.GetProperty("score").GetDouble() >= 0.31);
+        Assert.Contains(spike.RootElement.GetProperty("reasons").EnumerateArray(), r => r.GetString()!.StartsWith("level: expected", StringComparison.Ordinal));
+        Assert.Equal("anomaly", spike.RootElement.GetProperty("kind").GetString());
+
+        using var exhaustion = JsonDocument.Parse(current["exhaustion:disk.used"]);
+        var days = exhaustion.RootElement.GetProperty("seconds_to_capacity").GetDouble() / 86400;
+        Assert.InRange(days, 1.5, 4.5);
+        Assert.Equal("storage", exhaustion.RootElement.GetProperty("owner").GetString());
+        Assert.Equal("%", exhaustion.RootElement.GetProperty("unit").GetString());
+
+        // The roll-up of every metric is kept in the store: header + 4 bytes per closed 10-minute slot.
+        byte[] rollup = (await db.StringGetAsync(DetectionContext.RollupPrefix + "disk.used"))!;
+        Assert.InRange((rollup.Length - 12) / 4, 430, 433);
+        Assert.Equal(600, BitConverter.ToInt32(rollup, 0));
+
+        Assert.Contains("horizon_analyzer_exhaustion_forecasts 1", await host.ScrapeAsync(), StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await http.DeleteAsync(api + "disk.used", ct)).StatusCode);
+        Assert.False(await db.HashExistsAsync(DetectionContext.MetadataKey, "disk.used"));
+    }
 }
 
 public sealed class AnalyzerOnRedisTests(RedisFixture redis) : AnalyzerTests(new RedisStoreUnderTest(redis)), IClassFixture<RedisFixture>

@@ -55,8 +55,8 @@ public sealed record EnsembleSettings
     /// <summary>Deviation (in robust sigmas) that scores 0.5; the score is z / (z + this).</summary>
     public double HalfScoreSigma { get; init; } = 6.0;
 
-    /// <summary>Score from which a point is an anomaly.</summary>
-    public double Threshold { get; init; } = 0.6;
+    /// <summary>Score from which a point is an anomaly (0.31: the NAB standard-profile optimum, docs/DETECTION.md).</summary>
+    public double Threshold { get; init; } = 0.31;
 
     /// <summary>How detector scores combine.</summary>
     public Combination Combination { get; init; } = Combination.Gate;
@@ -118,6 +118,7 @@ public sealed class EnsembleDetector
     private double[] _scratch = [];
     private double[] _steps = [];
     private double _levelSigma;
+    private (double Median, double Sigma) _past;
     private readonly double[] _combine = new double[DetectorNames.Count];
 
     /// <summary>An ensemble with the given settings.</summary>
@@ -153,7 +154,16 @@ public sealed class EnsembleDetector
         values = values[^n..];
         Ensure(n);
         var y = _y.AsSpan(0, n);
-        var period = history is null ? 0 : SeasonalPeriod(history, metadata.Seasonality);
+        var period = 0L;
+        if (history is not null)
+        {
+            if (history.CachedPeriodAt != (history.EndSlot, metadata.Seasonality))
+            {
+                history.CachedPeriod = SeasonalPeriod(history, metadata.Seasonality);
+                history.CachedPeriodAt = (history.EndSlot, metadata.Seasonality);
+            }
+            period = history.CachedPeriod;
+        }
         if (period > 0 && Deseasonalise(timestamps, values, history!, period, y))
         {
             judgement.SeasonalPeriod = period;
@@ -165,10 +175,13 @@ public sealed class EnsembleDetector
 
         var past = y[..^1];
         var x = y[^1];
-        _levelSigma = Robust(past).Sigma * _settings.ForecastScaleFloor;
+        _past = Robust(past);
+        _levelSigma = _past.Sigma * _settings.ForecastScaleFloor;
         var sensitivity = metadata.Sensitivity;
-        foreach (var detector in _settings.Detectors)
+        var detectors = _settings.Detectors;
+        for (var d = 0; d < detectors.Count; d++)
         {
+            var detector = detectors[d];
             if (!metadata.Uses(detector))
             {
                 continue;
@@ -301,7 +314,7 @@ public sealed class EnsembleDetector
     /// one symmetric sigma.</summary>
     private (double, double) Level(ReadOnlySpan<double> past, double x)
     {
-        var (median, sigma) = Robust(past);
+        var (median, sigma) = _past;
         if (x >= median)
         {
             var tail = (Quantile(past, 0.99) - median) / Q99Sigma;
@@ -403,7 +416,7 @@ public sealed class EnsembleDetector
         {
             return (x, double.NaN);
         }
-        var (median, sigma) = Robust(past);
+        var (median, sigma) = _past;
         var z = _work.AsSpan(0, past.Length);
         for (var i = 0; i < past.Length; i++)
         {
@@ -626,18 +639,12 @@ public sealed class EnsembleDetector
         {
             return null;
         }
-        var slots = history.Slots;
-        var quarter = slots.Length / 4;
-        Ensure(slots.Length);
-        var first = Known(slots[..quarter], _y);
-        var recent = Known(slots[^quarter..], _steps);
-        if (first.Length < quarter / 2 || recent.Length < quarter / 2)
+        if (history.CachedDriftAt != history.EndSlot)
         {
-            return null;
+            history.CachedDriftAt = history.EndSlot;
+            history.CachedDrift = DriftStatistics(history);
         }
-        var (m1, s1) = Robust(first);
-        var (m2, s2) = Robust(recent);
-        var z = (m2 - m1) / Math.Sqrt((s1 * s1) + (s2 * s2));
+        var (m1, m2, z) = history.CachedDrift;
         if (!(Math.Abs(z) >= _settings.DriftZ))
         {
             return null;
@@ -655,6 +662,22 @@ public sealed class EnsembleDetector
             eta = 0;
         }
         return new DriftFinding(slopePerDay, z, level, eta);
+    }
+
+    private (double First, double Recent, double Z) DriftStatistics(RollupHistory history)
+    {
+        var slots = history.Slots;
+        var quarter = slots.Length / 4;
+        Ensure(slots.Length);
+        var first = Known(slots[..quarter], _y);
+        var recent = Known(slots[^quarter..], _steps);
+        if (first.Length < quarter / 2 || recent.Length < quarter / 2)
+        {
+            return (double.NaN, double.NaN, double.NaN);
+        }
+        var (m1, s1) = Robust(first);
+        var (m2, s2) = Robust(recent);
+        return (m1, m2, (m2 - m1) / Math.Sqrt((s1 * s1) + (s2 * s2)));
     }
 
     private static Span<double> Known(ReadOnlySpan<float> slots, double[] into)

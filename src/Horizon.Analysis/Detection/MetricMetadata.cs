@@ -105,6 +105,10 @@ public sealed record MetricMetadata
     /// <summary>Whether <paramref name="detector"/> runs for this metric.</summary>
     public bool Uses(Detector detector)
     {
+        if (Detectors.Count == 0 && Skip.Count == 0)
+        {
+            return true;
+        }
         var name = detector.Name();
         return (Detectors.Count == 0 || Detectors.Contains(name, StringComparer.OrdinalIgnoreCase))
             && !Skip.Contains(name, StringComparer.OrdinalIgnoreCase);

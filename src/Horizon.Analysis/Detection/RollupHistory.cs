@@ -34,6 +34,12 @@ public sealed class RollupHistory
         _slots = new float[Math.Min(retentionSlots, 256)];
     }
 
+    // The ensemble's per-history results, valid while no slot closes.
+    internal (long EndSlot, SeasonalityMode Mode) CachedPeriodAt { get; set; } = (long.MinValue, SeasonalityMode.Auto);
+    internal long CachedPeriod { get; set; }
+    internal long CachedDriftAt { get; set; } = long.MinValue;
+    internal (double First, double Recent, double Z) CachedDrift { get; set; }
+
     /// <summary>Seconds per slot.</summary>
     public int SlotSeconds { get; }
 

@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using Horizon.Analysis.Detection;
+using Horizon.Storage;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Horizon.Analyzer;
+
+/// <summary>What decides that a metric is anomalous.</summary>
+public enum DetectionMode
+{
+    /// <summary>Skyline's nine algorithms and CONSENSUS (the drop-in behaviour).</summary>
+    Skyline,
+
+    /// <summary>Horizon's ensemble (seasonal, robust, forecasting detectors; metadata; drift).</summary>
+    Ensemble,
+
+    /// <summary>Both run; either one flags.</summary>
+    Both,
+}
+
+/// <summary>Per-pass context of the ensemble: metadata, roll-ups and each metric's novelty state.</summary>
+public sealed partial class DetectionContext(StoreConnection store, AnalyzerOptions options, ILogger logger)
+{
+    /// <summary>Hash of metric metadata: field = metric name, value = JSON (<see cref="MetricMetadata"/>).</summary>
+    public const string MetadataKey = "horizon.metadata";
+
+    /// <summary>Prefix of the roll-up keys (<see cref="RollupHistory"/> layout).</summary>
+    public const string RollupPrefix = "horizon.rollup.";
+
+    private readonly ConcurrentDictionary<string, MetricState> _states = new(StringComparer.Ordinal);
+    private IReadOnlyDictionary<string, MetricMetadata> _metadata = new Dictionary<string, MetricMetadata>();
+
+    /// <summary>The mode.</summary>
+    public DetectionMode Mode => options.Mode;
+
+    /// <summary>Ensemble settings.</summary>
+    public EnsembleSettings Ensemble => options.Ensemble;
+
+    /// <summary>Exhaustion forecasts nearer than this are reported.</summary>
+    public double ExhaustionHorizonSeconds => options.ExhaustionHorizon.TotalSeconds;
+
+    /// <summary>Metadata entries that did not parse in the last load.</summary>
+    public int InvalidMetadata { get; private set; }
+
+    /// <summary>The metadata of a metric (the default when none is stored).</summary>
+    public MetricMetadata MetadataFor(string metric) => _metadata.GetValueOrDefault(metric, MetricMetadata.Default);
+
+    /// <summary>State of one metric kept between passes.</summary>
+    public sealed class MetricState(int slotSeconds, int retentionSlots, EnsembleSettings settings)
+    {
+        /// <summary>Long-term roll-ups.</summary>
+        public RollupHistory Rollup { get; } = new(slotSeconds, retentionSlots);
+
+        /// <summary>Recent scores.</summary>
+        public NoveltyFilter Novelty { get; } = new(Math.Max(settings.NoveltyPoints, 1), settings.NoveltyPoints > 0 ? settings.NoveltyDamping : 1);
+
+        /// <summary>Timestamp of the last judged point.</summary>
+        public long JudgedTimestamp { get; set; } = long.MinValue;
+
+        /// <summary>What the last judgement found (null: nothing).</summary>
+        public IReadOnlyList<AnomalyRecord> Found { get; set; } = [];
+
+        /// <summary>Roll-up slots already in the store (end slot), and how many the key holds.</summary>
+        public long PersistedEnd { get; set; } = long.MinValue;
+
+        /// <summary>Slots the stored key holds.</summary>
+        public long StoredSlots { get; set; }
+    }
+
+    /// <summary>The state of a metric, created (empty) on first sight.</summary>
+    public MetricState StateFor(string metric) =>
+        _states.GetOrAdd(metric, _ => new MetricState(options.RollupSlotSeconds, RetentionSlots, options.Ensemble));
+
+    private int RetentionSlots => (int)Math.Max(2, options.RollupRetention.TotalSeconds / options.RollupSlotSeconds);
+
+    /// <summary>Before a pass: reloads metadata, and restores the roll-ups of metrics seen for the first time.</summary>
+    public async Task PrepareAsync(IEnumerable<string> metrics)
+    {
+        var db = store.Database;
+        var entries = await db.HashGetAllAsync(MetadataKey);
+        var parsed = new Dictionary<string, MetricMetadata>(StringComparer.Ordinal);
+        var invalid = 0;
+        foreach (var entry in entries)
+        {
+            try
+            {
+                parsed[entry.Name!] = MetricMetadata.Parse(entry.Value!);
+            }
+            catch (Exception e) when (e is ArgumentException or System.Text.Json.JsonException)
+            {
+                invalid++;
+                Log.BadMetadata(logger, entry.Name!, e.Message);
+            }
+        }
+        _metadata = parsed;
+        InvalidMetadata = invalid;
+
+        var fresh = metrics.Where(m => !_states.ContainsKey(m)).ToList();
+        foreach (var chunk in fresh.Chunk(options.FetchBatch))
+        {
+            var stored = await Task.WhenAll(chunk.Select(m => db.StringGetAsync(RollupPrefix + m)));
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var state = StateFor(chunk[i]);
+                if (stored[i].HasValue && state.Rollup.TryLoad((byte[])stored[i]!))
+                {
+                    state.PersistedEnd = state.Rollup.EndSlot;
+                    state.StoredSlots = state.Rollup.Count;
+                }
+            }
+        }
+    }
+
+    /// <summary>After a pass: appends newly closed roll-up slots to <c>horizon.rollup.&lt;name&gt;</c>
+    /// (rewriting a key that grew past its retention), and forgets metrics no longer present.</summary>
+    public async Task PersistAsync(IReadOnlySet<string> present)
+    {
+        var db = store.Database;
+        var writes = new List<Task>();
+        foreach (var (metric, state) in _states)
+        {
+            if (!present.Contains(metric))
+            {
+                _states.TryRemove(metric, out _);
+                continue;
+            }
+            var rollup = state.Rollup;
+            if (rollup.Count == 0 || rollup.EndSlot <= state.PersistedEnd)
+            {
+                continue;
+            }
+            var key = RollupPrefix + metric;
+            var contiguous = state.PersistedEnd != long.MinValue && state.PersistedEnd >= rollup.FirstSlot;
+            if (contiguous && state.StoredSlots + (rollup.EndSlot - state.PersistedEnd) <= RetentionSlots * 5 / 4)
+            {
+                writes.Add(db.StringAppendAsync(key, rollup.Serialize(state.PersistedEnd, withHeader: false)));
+                state.StoredSlots += rollup.EndSlot - state.PersistedEnd;
+            }
+            else
+            {
+                writes.Add(db.StringSetAsync(key, rollup.Serialize(rollup.FirstSlot, withHeader: true)));
+                state.StoredSlots = rollup.Count;
+            }
+            state.PersistedEnd = rollup.EndSlot;
+            if (writes.Count >= options.FetchBatch)
+            {
+                await Task.WhenAll(writes);
+                writes.Clear();
+            }
+        }
+        await Task.WhenAll(writes);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 510, Level = LogLevel.Warning, Message = "Metadata of {Metric} in horizon.metadata ignored: {Reason}")]
+        public static partial void BadMetadata(ILogger logger, string metric, string reason);
+    }
+}
