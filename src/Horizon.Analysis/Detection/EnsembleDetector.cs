@@ -652,14 +652,12 @@ public sealed class EnsembleDetector
         // Quarters' centres are 3/4 of the history apart.
         var slopePerDay = (m2 - m1) / (0.75 * history.Days);
         var level = double.IsFinite(last) ? last : m2;
+        // A drift has a non-zero slope; it reaches the capacity only when heading towards it.
         double? eta = null;
-        if (metadata.Capacity is { } capacity && slopePerDay != 0 && Math.Sign(capacity - level) == Math.Sign(slopePerDay))
+        if (metadata.Capacity is { } capacity)
         {
-            eta = (capacity - level) / slopePerDay * 86400;
-        }
-        else if (metadata.Capacity is { } reached && Math.Sign(reached - level) != Math.Sign(slopePerDay) && level == reached)
-        {
-            eta = 0;
+            var left = capacity - level;
+            eta = left == 0 ? 0 : Math.Sign(left) == Math.Sign(slopePerDay) ? left / slopePerDay * 86400 : null;
         }
         return new DriftFinding(slopePerDay, z, level, eta);
     }
