@@ -22,6 +22,7 @@ public sealed class LiveRun
     private readonly int _connections;
     private readonly int _resolution;
     private readonly bool _max;
+    private readonly double _rate; // with --rate: points/s over all senders, paced like --max otherwise
     private readonly TimeSpan _duration;
     private readonly long _countLimit;
     private readonly string _prefix;
@@ -58,17 +59,23 @@ public sealed class LiveRun
         _metrics = (int)options.GetLong("metrics", 1000);
         _protocols = options.Protocols("plaintext");
         _connections = (int)options.GetLong("connections", 4);
-        _max = options.Flag("max");
+        _rate = options.GetDouble("rate", 0);
+        _max = options.Flag("max") || _rate > 0;
         _resolution = (int)options.GetLong("resolution", 10);
         _duration = options.GetDuration("duration", TimeSpan.FromSeconds(60));
         _countLimit = options.GetLong("count", long.MaxValue);
         _prefix = options.Get("prefix", "load");
         _shape = options.Get("shape") is { } s ? Enum.Parse<ShapeKind>(s, ignoreCase: true) : null;
         var host = options.Get("host", "127.0.0.1");
-        foreach (var p in _protocols)
+        // Every --target-<protocol> is read, so one script can name all ports whatever it sends.
+        foreach (var p in Enum.GetValues<Protocol>())
         {
-            var explicitTarget = options.Get("target-" + p.ToString().ToLowerInvariant()) ?? (_protocols.Count == 1 ? options.Get("target") : null);
-            _targets[p] = Options.LoopbackEndpoint(explicitTarget ?? $"{host}:{Options.DefaultPort(p)}");
+            var explicitTarget = options.Get("target-" + Options.ProtocolName(p));
+            if (_protocols.Contains(p))
+            {
+                explicitTarget ??= _protocols.Count == 1 ? options.Get("target") : null;
+                _targets[p] = Options.LoopbackEndpoint(explicitTarget ?? $"{host}:{Options.DefaultPort(p)}");
+            }
         }
         _probe = new HorizonProbe(options.Get("metrics-url", "http://127.0.0.1:1500/metrics"));
         _redis = options.Get("redis", "127.0.0.1:6389");
@@ -170,7 +177,7 @@ public sealed class LiveRun
         var kernelBefore = HorizonProbe.KernelUdpReceiveErrors();
 
         Console.WriteLine($"running {_metrics:N0} metrics over {string.Join(", ", _protocols)} with {_connections} connection(s) each, " +
-                          (_max ? "as fast as possible" : $"one point per metric every {_resolution} s ({_metrics / (double)_resolution:N0} points/s)") +
+                          (_rate > 0 ? $"{_rate:N0} points/s in all" : _max ? "as fast as possible" : $"one point per metric every {_resolution} s ({_metrics / (double)_resolution:N0} points/s)") +
                           $", for {_duration.TotalSeconds:N0} s" + (_inject > 0 ? $"; injecting {_injected.Count(b => b)} anomalies after {_injectAfter.TotalSeconds:N0} s" : ""));
         _startSecond = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         _base = _max ? _startSecond - 900 : _startSecond / _resolution * _resolution;
@@ -185,7 +192,7 @@ public sealed class LiveRun
                 var share = mine.Where((_, i) => i % _connections == c).ToArray();
                 var sender = await Sender.OpenAsync(protocol, _targets[protocol], _names);
                 senderObjects.Add(sender);
-                senders.Add(Task.Run(() => SendLoopAsync(sender, protocol, share)));
+                senders.Add(Task.Run(() => SendLoopAsync(sender, protocol, share, _rate / (_protocols.Count * _connections))));
             }
         }
         var detection = db is null ? Task.CompletedTask : Task.Run(() => DetectLoopAsync(db));
@@ -241,7 +248,7 @@ public sealed class LiveRun
             Metrics = _metrics,
             Protocols = [.. _protocols.Select(p => p.ToString())],
             Connections = _connections,
-            Mode = _max ? "max" : $"resolution {_resolution} s",
+            Mode = _rate > 0 ? $"rate {_rate:N0}/s" : _max ? "max" : $"resolution {_resolution} s",
             SendSeconds = sendSeconds,
             Sent = _sentByProtocol.Sum(),
             SendErrors = senderObjects.Sum(s => s.SendErrors),
@@ -297,13 +304,16 @@ public sealed class LiveRun
     private static double Percentile(double[] sorted, double q) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
 
-    private async Task SendLoopAsync(Sender sender, Protocol protocol, int[] metrics)
+    // rate: this sender's share of --rate in points/s, or 0 for unpaced.
+    private async Task SendLoopAsync(Sender sender, Protocol protocol, int[] metrics, double rate)
     {
         if (metrics.Length == 0)
         {
             return;
         }
-        var buffer = new LoadPoint[Math.Min(metrics.Length, 4096)];
+        // Paced senders send in slices of about 5 ms, so a rate is not a train of bursts.
+        var buffer = new LoadPoint[Math.Min(metrics.Length, rate > 0 ? Math.Clamp((int)(rate / 200), 16, 4096) : 4096)];
+        var sentHere = 0L;
         for (var k = 0; !_stop; k++)
         {
             if (_max && k >= 950)
@@ -343,6 +353,11 @@ public sealed class LiveRun
                     }
                     await sender.SendAsync(buffer.AsMemory(0, n));
                     var sentAt = _clock.Elapsed.TotalSeconds;
+                    sentHere += n;
+                    if (rate > 0 && sentHere / rate > sentAt)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(sentHere / rate - sentAt));
+                    }
                     foreach (var m in injectedHere)
                     {
                         _injections[m] = (_injections[m].Ts, sentAt);

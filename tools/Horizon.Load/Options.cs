@@ -168,6 +168,16 @@ public sealed class Options
         _ => throw new ArgumentException($"unknown protocol '{text}' (plaintext, pickle, statsd-udp, statsd-tcp, msgpack)"),
     };
 
+    /// <summary>A protocol's name on the command line (the inverse of <see cref="ParseProtocol"/>).</summary>
+    public static string ProtocolName(Protocol protocol) => protocol switch
+    {
+        Protocol.Plaintext => "plaintext",
+        Protocol.Pickle => "pickle",
+        Protocol.StatsdUdp => "statsd-udp",
+        Protocol.StatsdTcp => "statsd-tcp",
+        _ => "msgpack",
+    };
+
     /// <summary>Horizon's default port for a protocol.</summary>
     public static int DefaultPort(Protocol protocol) => protocol switch
     {

@@ -11,13 +11,14 @@ const string Usage = """
           covers it (e.g. --Series:MaxResolution=90000).
 
       horizon-load run --metrics N [--protocol plaintext,pickle,statsd-udp,statsd-tcp,msgpack]
-                       [--resolution 10 | --max] [--connections 4] [--duration 60s] [--count K]
+                       [--resolution 10 | --max | --rate R] [--connections 4] [--duration 60s] [--count K]
                        [--host 127.0.0.1] [--target host:port] [--target-<protocol> host:port]
                        [--metrics-url http://127.0.0.1:1500/metrics] [--redis 127.0.0.1:6389]
                        [--inject K] [--inject-after 30s] [--inject-points 3] [--detect-wait 60s]
                        [--settle 3s] [--no-verify] [--json file] [--prefix load] [--shape kind]
-          Sends live traffic: each metric one point per resolution period (or as fast as the
-          target takes it with --max), metrics split over the protocols and connections. Shows
+          Sends live traffic: each metric one point per resolution period, or as fast as the
+          target takes it (--max), or at R points/s in all (--rate, timestamps as with --max:
+          how UDP's loss-free ceiling is found); metrics split over the protocols and connections. Shows
           progress every second (sent, received and stored by Horizon, lag), injects K labelled
           anomalies, then reads every point back from Redis and reports loss per protocol, UDP
           drops (kernel vs Horizon), detection recall and latency, and false alarms.
