@@ -4,7 +4,7 @@
 #   perf/capacity.sh [stage ...]        stages: ceiling ingest analyzer embedded (default: all four)
 #
 # Environment: METRICS (250000), BIG_METRICS (1000000), REPEATS (3), DURATION (60 s per ingest run),
-# STEADY (300 s of live traffic for the analyzer), OUT (perf/results/<date>), PORT (6395).
+# STEADY (300 s of live traffic for the analyzer), LADDER (the UDP rates tried, points/s), OUT (perf/results/<date>), PORT (6395).
 # Needs redis-server and redis-benchmark (apt-get install redis-server), about 12 GB of free
 # memory and 15 GB of free disk for 250k metrics. Results: one JSON or log file per run in $OUT,
 # and $OUT/summary.md with the medians.
@@ -16,6 +16,7 @@ BIG_METRICS=${BIG_METRICS:-1000000}
 REPEATS=${REPEATS:-3}
 DURATION=${DURATION:-60}
 STEADY=${STEADY:-300}
+LADDER=${LADDER:-25000 50000 100000 200000 400000 800000}
 PORT=${PORT:-6395}
 OUT=${OUT:-perf/results/$(date -u +%F)}
 STAGES=${*:-ceiling ingest analyzer embedded}
@@ -27,6 +28,7 @@ dotnet build src/Horizon -c Release -v q -nologo >/dev/null
 dotnet build tools/Horizon.Load -c Release -v q -nologo >/dev/null
 HORIZON="dotnet $(pwd)/src/Horizon/bin/Release/net10.0/horizon.dll"
 LOAD=$(pwd)/tools/Horizon.Load/bin/Release/net10.0/horizon-load
+dotnet build-server shutdown >/dev/null 2>&1 || true # idle compiler servers off the measured cores
 
 pids=()
 cleanup() {
@@ -64,6 +66,17 @@ stop_horizons() {
   pids=()
 }
 
+# One harness run against a fresh Redis and ingest role; $1 is the output path without extension.
+ingest_run() {
+  local file=$1; shift
+  start_redis
+  start_horizon ingest ingest --redis "127.0.0.1:$PORT" --web-port=1510 --Roomba:Enabled=false \
+    --Listeners:Pickle:Port=2124 --Listeners:StatsdTcp:Enabled=false
+  $LOAD run "$@" --connections 4 --target-pickle 127.0.0.1:2124 --metrics-url http://127.0.0.1:1510/metrics \
+    --redis "127.0.0.1:$PORT" --json "$file.json" >"$file.log" 2>&1 || true
+  stop_horizons
+}
+
 echo "# Capacity run $(date -u +'%F %T') UTC on $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB" >"$SUMMARY"
 note "$(lscpu | sed -n 's/^Model name: *//p'); $(dotnet --version); $(redis-server --version | cut -d' ' -f3)"
 note ""
@@ -83,24 +96,38 @@ fi
 
 if [[ " $STAGES " == *" ingest "* ]]; then
   CEILING=${CEILING:-$(median <"$OUT/ceiling.txt")}
-  note "## Sustained ingest as fast as Horizon takes it, every point read back"
+  note "## Sustained ingest, every point read back"
+  note "TCP (plaintext, pickle): as fast as Horizon takes it (--max), $REPEATS runs of $DURATION s."
+  note "UDP (msgpack, StatsD): a rate ladder (--rate $LADDER points/s, $((DURATION / 2)) s each), up to the first rate with any loss."
   for metrics in "$METRICS" "$BIG_METRICS"; do
-    for protocol in plaintext pickle msgpack statsd-udp; do
+    for protocol in plaintext pickle; do
       rm -f "$OUT/ingest-$protocol-$metrics.rates"
       for i in $(seq "$REPEATS"); do
-        start_redis
-        start_horizon ingest ingest --redis "127.0.0.1:$PORT" --web-port=1510 --Roomba:Enabled=false \
-          --Listeners:Pickle:Port=2124 --Listeners:StatsdTcp:Enabled=false
-        file="$OUT/ingest-$protocol-$metrics-$i.json"
-        $LOAD run --metrics "$metrics" --protocol "$protocol" --max --connections 4 --duration "${DURATION}s" \
-          --target-pickle 127.0.0.1:2124 --metrics-url http://127.0.0.1:1510/metrics --redis "127.0.0.1:$PORT" \
-          --json "$file" >"$OUT/ingest-$protocol-$metrics-$i.log" 2>&1 || true
-        stop_horizons
-        echo "$(json "$file" achieved_rate) $(json "$file" lost)" >>"$OUT/ingest-$protocol-$metrics.rates"
+        ingest_run "$OUT/ingest-$protocol-$metrics-$i" --metrics "$metrics" --protocol "$protocol" --max --duration "${DURATION}s"
+        echo "$(json "$OUT/ingest-$protocol-$metrics-$i.json" achieved_rate) $(json "$OUT/ingest-$protocol-$metrics-$i.json" lost)" >>"$OUT/ingest-$protocol-$metrics.rates"
       done
-      rate=$(cut -d' ' -f1 "$OUT/ingest-$protocol-$metrics.rates" | median)
-      lost=$(awk '{ s += $2 } END { print s }' "$OUT/ingest-$protocol-$metrics.rates")
-      note "$protocol, $metrics metrics: $(cut -d' ' -f1 "$OUT/ingest-$protocol-$metrics.rates" | xargs printf '%.0f ') points/s; median $(calc "$rate" 0) = $(calc "$rate / $CEILING") of the ceiling; points lost over all runs: $lost"
+      rates=$(awk '$1 != "" && $2 != "" {print $1}' "$OUT/ingest-$protocol-$metrics.rates")
+      if [[ -z "$rates" ]]; then
+        note "$protocol, $metrics metrics: no run finished (see $OUT/ingest-$protocol-$metrics-*.log)"
+        continue
+      fi
+      rate=$(echo "$rates" | median)
+      lost=$(awk '{ s += ($2 == "" ? 0 : $2) } END { print s + 0 }' "$OUT/ingest-$protocol-$metrics.rates")
+      note "$protocol, $metrics metrics: $(echo "$rates" | xargs printf '%.0f ') points/s; median $(calc "$rate" 0) = $(calc "$rate / $CEILING") of the ceiling; points lost over all runs: $lost"
+    done
+    for protocol in msgpack statsd-udp; do
+      best=""
+      for rate in $LADDER; do
+        file="$OUT/ingest-$protocol-$metrics-rate$rate"
+        ingest_run "$file" --metrics "$metrics" --protocol "$protocol" --rate "$rate" --duration "$((DURATION / 2))s"
+        lost=$(json "$file.json" lost)
+        achieved=$(json "$file.json" achieved_rate)
+        [[ -z "$lost" || -z "$achieved" ]] && break
+        echo "$rate $achieved $lost $(json "$file.json" kernel_udp_receive_errors)" >>"$OUT/ingest-$protocol-$metrics.ladder"
+        [[ "$lost" != "0" ]] && break
+        best=$achieved
+      done
+      note "$protocol, $metrics metrics, rate ladder (asked, achieved, lost, kernel drops): $(awk '{printf "%s/%.0f/%s/%s; ", $1, $2, $3, $4}' "$OUT/ingest-$protocol-$metrics.ladder" 2>/dev/null)highest loss-free: $([[ -n "$best" ]] && echo "$(calc "$best" 0) points/s = $(calc "$best / $CEILING") of the ceiling" || echo none)"
     done
   done
   note ""
