@@ -73,6 +73,32 @@ public sealed class NamesAndDatagramTests
         Assert.Equal(1, registry.Sweep(150));
         Assert.Null(registry.Find("old"u8));
         Assert.Same(fresh, registry.Find("new"u8));
+        Assert.Equal(1, registry.Count);
+    }
+
+    [Fact]
+    public void RegistryCountsNamesAddedConcurrentlyOnceEach()
+    {
+        // Four listeners meeting the same 20k new names at once: each name gets one key, and the
+        // count (kept apart from the table) is exact, so the bound holds.
+        var registry = new MetricRegistry(maxMetrics: 20_000);
+        var keys = new MetricKey?[4][];
+        Parallel.For(0, 4, t =>
+        {
+            keys[t] = new MetricKey?[20_000];
+            for (var i = 0; i < 20_000; i++)
+            {
+                var n = (i + (t * 5_000)) % 20_000;
+                registry.GetOrAdd(Encoding.UTF8.GetBytes($"m.{n}"), out keys[t][n]);
+            }
+        });
+        Assert.Equal(20_000, registry.Count);
+        for (var n = 0; n < 20_000; n++)
+        {
+            Assert.NotNull(keys[0][n]);
+            Assert.All(keys, k => Assert.Same(keys[0][n], k[n]));
+        }
+        Assert.Equal(RejectReason.TooManyMetrics, registry.GetOrAdd("one.more"u8, out _));
     }
 
     private static byte[] Datagram(Action<MessagePackWriter> body)
