@@ -226,8 +226,9 @@ public sealed class LiveRun
         {
             await s.DisposeAsync();
         }
-        Console.WriteLine($"sending stopped after {sendSeconds:F1} s; letting Horizon settle for {_settle.TotalSeconds:N0} s");
+        Console.WriteLine($"sending stopped after {sendSeconds:F1} s; letting Horizon settle for {_settle.TotalSeconds:N0} s, longer while it is still storing");
         await Task.Delay(_settle);
+        await WaitWhileStoringAsync(before);
         if (_injections.Count > _detectedAt.Count)
         {
             var deadline = _clock.Elapsed + _detectWait;
@@ -300,6 +301,29 @@ public sealed class LiveRun
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
+
+    // What was sent may still sit in socket buffers and Horizon's writer: wait (up to two minutes)
+    // until its stored count stops moving, so slow draining is not mistaken for loss.
+    private async Task WaitWhileStoringAsync(Dictionary<string, double> before)
+    {
+        var deadline = _clock.Elapsed + TimeSpan.FromMinutes(2);
+        var last = double.NaN;
+        while (_clock.Elapsed < deadline)
+        {
+            var now = await _probe.ScrapeAsync();
+            var stored = HorizonProbe.Sum(now, "horizon_points_stored_total") - HorizonProbe.Sum(before, "horizon_points_stored_total");
+            if (stored == last)
+            {
+                return;
+            }
+            if (!double.IsNaN(last))
+            {
+                Console.WriteLine($"  still storing: {stored:N0} stored");
+            }
+            last = stored;
+            await Task.Delay(1000);
+        }
+    }
 
     private static double Percentile(double[] sorted, double q) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
