@@ -90,6 +90,38 @@ public sealed class EnsembleTests
         Assert.True(odd.Anomalous, $"score {odd.Score}");
     }
 
+
+    [Fact]
+    public void A_short_daily_spike_on_a_noisy_metric_recurs_and_is_damped_but_a_new_one_is_not()
+    {
+        // Six days at 300 s: heavy noise and, every day at 01:00 give or take 10 minutes, one point
+        // far above it. One point a day barely moves the day-lag correlation of the roll-ups, so the
+        // metric is not seasonal; the recurrence check still recognises the excursion.
+        static double Spiky(int i, long t)
+        {
+            var day = t / 86400;
+            var spikeAt = 3600 + (300 * ((day % 3) - 1)); // 00:55, 01:00 or 01:05
+            return 100 + (20 * Noise(i)) + (t % 86400 == spikeAt ? 300 : 0);
+        }
+        var (ts, values) = Series(6 * 288, 300, Spiky);
+        var spike = Array.FindLastIndex(values, v => v > 250);
+        var history = HistoryOf(ts, values, spike);
+        var usual = Judge(ts[..(spike + 1)], values[..(spike + 1)], history);
+        Assert.Equal(0, usual.SeasonalPeriod);
+        Assert.True(usual.RecurringDays >= 4, $"recurring on {usual.RecurringDays} days");
+        Assert.False(usual.Anomalous, $"score {usual.Score}");
+
+        // The same excursion at 13:00 has no precedent.
+        var noon = spike + 144;
+        values[noon] = values[spike];
+        var odd = Judge(ts[..(noon + 1)], values[..(noon + 1)], HistoryOf(ts, values, noon));
+        Assert.Equal(0, odd.RecurringDays);
+        Assert.True(odd.Anomalous, $"score {odd.Score}");
+
+        // Without the check the daily one is flagged, which is what the check is for.
+        var unchecked_ = Judge(ts[..(spike + 1)], values[..(spike + 1)], history, settings: new EnsembleSettings { RecurrenceDays = 0 });
+        Assert.True(unchecked_.Anomalous, $"score {unchecked_.Score}");
+    }
     [Fact]
     public void Metadata_direction_ignores_good_news_and_skip_leaves_detectors_out()
     {

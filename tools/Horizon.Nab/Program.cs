@@ -10,6 +10,7 @@ const string Usage = """
 
       horizon-nab [--data ../shared/nab] [--out nab-results] [--detectors skyline,ensemble,level,...]
                   [--combination gate|mean|median|max] [--window 1440] [--full-duration 2592000] [--score-only]
+                  [--set Name=value,...]
 
       --data       a folder in NAB's layout: data/<category>/<file>.csv and combined_windows.json
       --out        results root: <out>/<detector>/<category>/<detector>_<file>.csv (NAB's results layout),
@@ -18,6 +19,8 @@ const string Usage = """
                    yes votes / 9), ensemble (Horizon's ensemble), and each Horizon detector alone:
                    level, change, holt_winters, regression, autoregressive
       --score-only score results already in --out instead of running the detectors
+      --set        any other ensemble setting (EnsembleSettings' property names), e.g.
+                   --set NoveltyPoints=500,RecurrenceDays=0
     """;
 
 try
@@ -38,6 +41,7 @@ try
         Window = int.Parse(options.GetValueOrDefault("window", "1440"), CultureInfo.InvariantCulture),
         ForecastScaleFloor = double.Parse(options.GetValueOrDefault("floor", "0"), CultureInfo.InvariantCulture),
     };
+    settings = Settings.Apply(settings, options.GetValueOrDefault("set", ""));
     var fullDuration = long.Parse(options.GetValueOrDefault("full-duration", "2592000"), CultureInfo.InvariantCulture);
     var configurations = names.Select(n => Configuration.Create(n, settings, fullDuration)).ToList();
 
@@ -110,9 +114,32 @@ namespace Horizon.Nab
                     throw new ArgumentException($"--{name} needs a value");
                 }
             }
-            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor"];
+            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set"];
             var unknown = options.Keys.Except(known).ToList();
             return unknown.Count == 0 ? options : throw new ArgumentException("unknown option(s): --" + string.Join(", --", unknown));
+        }
+    }
+
+    internal static class Settings
+    {
+        /// <summary>Applies "Name=value,..." to a copy of the settings (numbers and enums).</summary>
+        public static EnsembleSettings Apply(EnsembleSettings settings, string assignments)
+        {
+            var copy = settings with { };
+            foreach (var assignment in assignments.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var eq = assignment.IndexOf('=', StringComparison.Ordinal);
+                var property = eq > 0 ? typeof(EnsembleSettings).GetProperty(assignment[..eq]) : null;
+                if (property is null || !property.CanWrite || !(property.PropertyType.IsPrimitive || property.PropertyType.IsEnum))
+                {
+                    throw new ArgumentException($"--set: '{assignment}' is not Name=value for a numeric or enum setting of the ensemble");
+                }
+                var text = assignment[(eq + 1)..];
+                property.SetValue(copy, property.PropertyType.IsEnum
+                    ? Enum.Parse(property.PropertyType, text, ignoreCase: true)
+                    : Convert.ChangeType(text, property.PropertyType, CultureInfo.InvariantCulture));
+            }
+            return copy;
         }
     }
 

@@ -70,6 +70,9 @@ public sealed class Judgement
     /// <summary>Whether the point was judged against a seasonal baseline, and which period (seconds; 0: none).</summary>
     public long SeasonalPeriod { get; internal set; }
 
+    /// <summary>Previous days on which a like excursion happened at the same time of day (0: not recurring); a recurring one is damped.</summary>
+    public int RecurringDays { get; internal set; }
+
     /// <summary>The slow-drift finding, if the long-term history shows one.</summary>
     public DriftFinding? Drift { get; internal set; }
 
@@ -85,6 +88,7 @@ public sealed class Judgement
         RawScore = 0;
         Anomalous = false;
         SeasonalPeriod = 0;
+        RecurringDays = 0;
         Drift = null;
         Count = 0;
     }

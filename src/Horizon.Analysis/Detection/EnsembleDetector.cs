@@ -95,6 +95,15 @@ public sealed record EnsembleSettings
     /// sigma, so a very smooth fit does not turn a tiny wobble into a large deviation.</summary>
     public double ForecastScaleFloor { get; init; }
 
+    /// <summary>Previous days searched for the same excursion at the same time of day (0: no recurrence check).</summary>
+    public int RecurrenceDays { get; init; } = 7;
+
+    /// <summary>Roll-up slots either side of the same time of day that count as "the same time".</summary>
+    public int RecurrenceSlots { get; init; } = 2;
+
+    /// <summary>Factor applied to the score of an excursion that recurs daily at this time.</summary>
+    public double RecurrenceDamping { get; init; } = 0.25;
+
     /// <summary>Detectors in the default set.</summary>
     public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.Change, Detector.HoltWinters, Detector.Regression, Detector.AutoRegressive];
 }
@@ -208,6 +217,14 @@ public sealed class EnsembleDetector
             judgement.Add(new DetectorScore(detector, bad / (bad + _settings.HalfScoreSigma), expected + seasonalOffset, z));
         }
         judgement.RawScore = Combine(judgement.Scores);
+        if (judgement.RawScore > 0 && judgement.SeasonalPeriod == 0 && history is not null && _settings.RecurrenceDays > 0)
+        {
+            judgement.RecurringDays = Recurrence(timestamps, history, x - _past.Median);
+            if (judgement.RecurringDays > 0)
+            {
+                judgement.RawScore *= _settings.RecurrenceDamping;
+            }
+        }
         judgement.Score = novelty?.Apply(judgement.RawScore) ?? judgement.RawScore;
         judgement.Anomalous = judgement.Score >= _settings.Threshold;
     }
@@ -629,6 +646,52 @@ public sealed class EnsembleDetector
             y[i] = values[i] - (values[first] - y[first]);
         }
         return true;
+    }
+
+    /// <summary>
+    /// How many of the previous days show an excursion like this one (same direction, comparable
+    /// size) at the same time of day, within a few roll-up slots: a batch job at 01:00 every day
+    /// is normal even when the series is too noisy, or the job too short, for the day-lag
+    /// correlation to call the metric seasonal. 0 unless it recurs on at least two days and on at
+    /// least half of the days held.
+    /// </summary>
+    private int Recurrence(ReadOnlySpan<long> timestamps, RollupHistory history, double excess)
+    {
+        var span = timestamps[^1] - timestamps[0];
+        if (span <= 0 || excess == 0)
+        {
+            return 0;
+        }
+        // A slot mean dilutes a short excursion over the points of its slot; noise shrinks likewise.
+        var perSlot = Math.Max(1.0, history.SlotSeconds / (span / (double)(timestamps.Length - 1)));
+        var need = Math.Max(0.5 * Math.Abs(excess) / perSlot, 3 * _past.Sigma / Math.Sqrt(perSlot));
+        var direction = Math.Sign(excess);
+        var slotsPerDay = 86400 / history.SlotSeconds;
+        var slot = history.SlotOf(timestamps[^1]);
+        int held = 0, recurring = 0;
+        for (var day = 1; day <= _settings.RecurrenceDays; day++)
+        {
+            var centre = slot - (day * slotsPerDay);
+            if (centre + _settings.RecurrenceSlots < history.FirstSlot)
+            {
+                break;
+            }
+            var best = double.NegativeInfinity;
+            for (var j = -_settings.RecurrenceSlots; j <= _settings.RecurrenceSlots; j++)
+            {
+                var v = history.At(centre + j);
+                if (!float.IsNaN(v))
+                {
+                    best = Math.Max(best, direction * (v - _past.Median));
+                }
+            }
+            if (best > double.NegativeInfinity)
+            {
+                held++;
+                recurring += best >= need ? 1 : 0;
+            }
+        }
+        return recurring >= 2 && 2 * recurring >= held ? recurring : 0;
     }
 
     /// <summary>A slow trend: the median of the last quarter of the roll-ups against the first
