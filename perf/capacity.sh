@@ -40,8 +40,8 @@ trap cleanup EXIT
 
 note() { echo "$*" | tee -a "$SUMMARY"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# A top-level number from the harness's indented JSON summary.
-json() { sed -n "s/^  \"$2\": *\([^,]*\),*$/\1/p" "$1" | head -1; }
+# A top-level number from the harness's JSON summary (indented or on one line: the first match).
+json() { grep -o "\"$2\": *[^,}]*" "$1" 2>/dev/null | head -1 | sed 's/^[^:]*: *//'; }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 
 start_redis() {
@@ -74,6 +74,7 @@ ingest_run() {
     --Listeners:Pickle:Port=2124 --Listeners:StatsdTcp:Enabled=false
   $LOAD run "$@" --connections 4 --target-pickle 127.0.0.1:2124 --metrics-url http://127.0.0.1:1510/metrics \
     --redis "127.0.0.1:$PORT" --json "$file.json" >"$file.log" 2>&1 || true
+  echo $(( $(awk '/VmRSS/ {print $2}' "/proc/${pids[-1]}/status") / 1024 )) >"$file.rss"
   stop_horizons
 }
 
@@ -82,29 +83,32 @@ note "$(lscpu | sed -n 's/^Model name: *//p'); $(dotnet --version); $(redis-serv
 note ""
 
 if [[ " $STAGES " == *" ceiling "* ]]; then
-  note "## Redis's own ceiling: pipelined APPEND of a 15-byte point to $METRICS keys"
+  note "## Redis's own ceiling: pipelined APPEND of a 15-byte point"
   start_redis
-  for i in $(seq "$REPEATS"); do
-    redis-cli -p "$PORT" flushall >/dev/null
-    redis-benchmark -p "$PORT" -n 5000000 -r "$METRICS" -P 64 -c 16 --csv \
-      APPEND "metrics.bench.__rand_int__" "123456789012345" | tail -1 | cut -d, -f2 | tr -d '"' >>"$OUT/ceiling.txt"
+  for keys in "$METRICS" "$BIG_METRICS"; do
+    rm -f "$OUT/ceiling-$keys.txt"
+    for i in $(seq "$REPEATS"); do
+      redis-cli -p "$PORT" flushall >/dev/null
+      redis-benchmark -p "$PORT" -n 5000000 -r "$keys" -P 64 -c 16 --csv \
+        APPEND "metrics.bench.__rand_int__" "123456789012345" | tail -1 | cut -d, -f2 | tr -d '"' >>"$OUT/ceiling-$keys.txt"
+    done
+    note "redis-benchmark -n 5000000 -r $keys -P 64 -c 16 APPEND ...: $(paste -sd' ' "$OUT/ceiling-$keys.txt") requests/s; median $(median <"$OUT/ceiling-$keys.txt")"
   done
-  CEILING=$(median <"$OUT/ceiling.txt")
-  note "redis-benchmark -n 5000000 -r $METRICS -P 64 -c 16 APPEND ...: $(paste -sd' ' "$OUT/ceiling.txt") requests/s; median $CEILING"
   note ""
 fi
 
 if [[ " $STAGES " == *" ingest "* ]]; then
-  CEILING=${CEILING:-$(median <"$OUT/ceiling.txt")}
+  CEILING=$(median <"$OUT/ceiling-$METRICS.txt")
   note "## Sustained ingest, every point read back"
   note "TCP (plaintext, pickle): as fast as Horizon takes it (--max), $REPEATS runs of $DURATION s."
-  note "UDP (msgpack, StatsD): a rate ladder (--rate $LADDER points/s, $((DURATION / 2)) s each), up to the first rate with any loss."
+  note "UDP (msgpack, StatsD): a rate ladder (--rate $LADDER points/s, $((DURATION / 2)) s each), up to the first rate with any loss. StatsD lines are aggregated before they reach Redis (a few writes per metric per flush), so its rate is not comparable with the APPEND ceiling."
   for metrics in "$METRICS" "$BIG_METRICS"; do
     for protocol in plaintext pickle; do
-      rm -f "$OUT/ingest-$protocol-$metrics.rates"
+      rm -f "$OUT/ingest-$protocol-$metrics.rates" "$OUT/ingest-$protocol-$metrics.rss"
       for i in $(seq "$REPEATS"); do
         ingest_run "$OUT/ingest-$protocol-$metrics-$i" --metrics "$metrics" --protocol "$protocol" --max --duration "${DURATION}s"
         echo "$(json "$OUT/ingest-$protocol-$metrics-$i.json" achieved_rate) $(json "$OUT/ingest-$protocol-$metrics-$i.json" lost)" >>"$OUT/ingest-$protocol-$metrics.rates"
+        cat "$OUT/ingest-$protocol-$metrics-$i.rss" >>"$OUT/ingest-$protocol-$metrics.rss"
       done
       rates=$(awk '$1 != "" && $2 != "" {print $1}' "$OUT/ingest-$protocol-$metrics.rates")
       if [[ -z "$rates" ]]; then
@@ -113,9 +117,10 @@ if [[ " $STAGES " == *" ingest "* ]]; then
       fi
       rate=$(echo "$rates" | median)
       lost=$(awk '{ s += ($2 == "" ? 0 : $2) } END { print s + 0 }' "$OUT/ingest-$protocol-$metrics.rates")
-      note "$protocol, $metrics metrics: $(echo "$rates" | xargs printf '%.0f ') points/s; median $(calc "$rate" 0) = $(calc "$rate / $CEILING") of the ceiling; points lost over all runs: $lost"
+      note "$protocol, $metrics metrics: $(echo "$rates" | xargs printf '%.0f ') points/s; median $(calc "$rate" 0) = $(calc "$rate / $CEILING") of the $METRICS-key ceiling ($(calc "$rate / $(median <"$OUT/ceiling-$metrics.txt")") of the $metrics-key one); points lost over all runs: $lost; ingest resident memory $(cut -d' ' -f1 "$OUT/ingest-$protocol-$metrics.rss" | median) MiB"
     done
     for protocol in msgpack statsd-udp; do
+      rm -f "$OUT/ingest-$protocol-$metrics.ladder"
       best=""
       for rate in $LADDER; do
         file="$OUT/ingest-$protocol-$metrics-rate$rate"
