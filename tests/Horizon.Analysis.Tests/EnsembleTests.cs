@@ -92,6 +92,26 @@ public sealed class EnsembleTests
 
 
     [Fact]
+    public void A_weekly_metric_is_judged_against_the_same_day_last_week()
+    {
+        // Eleven and a half days at 300 s of a business metric: 100 on weekdays, 30 at weekends,
+        // with a daily swing. A quiet Saturday is normal; a Saturday as busy as a weekday is not.
+        static bool Weekend(long t) => ((t / 86400) + 4) % 7 is 0 or 6;
+        static double Busy(int i, long t) => (Weekend(t) ? 30 : 100) + (10 * Math.Sin(2 * Math.PI * (t % 86400) / 86400)) + (2 * Noise(i));
+        var (ts, values) = Series(13 * 288, 300, Busy);
+        var saturdayNoon = Enumerable.Range(7 * 288, 6 * 288).First(i => Weekend(ts[i]) && ((ts[i] / 86400) + 4) % 7 == 6 && ts[i] % 86400 == 43200);
+        var window = (ts[(saturdayNoon - 1439)..(saturdayNoon + 1)], values[(saturdayNoon - 1439)..(saturdayNoon + 1)]);
+        var history = HistoryOf(ts, values, saturdayNoon);
+        var quiet = Judge(window.Item1, window.Item2, history);
+        Assert.Equal(7 * 86400, quiet.SeasonalPeriod);
+        Assert.False(quiet.Anomalous, $"score {quiet.Score}");
+
+        window.Item2[^1] = 100 + (2 * Noise(saturdayNoon));
+        var busy = Judge(window.Item1, window.Item2, history);
+        Assert.True(busy.Anomalous, $"score {busy.Score}");
+    }
+
+    [Fact]
     public void A_short_daily_spike_on_a_noisy_metric_recurs_and_is_damped_but_a_new_one_is_not()
     {
         // Six days at 300 s: heavy noise and, every day at 01:00 give or take 10 minutes, one point

@@ -552,20 +552,24 @@ public sealed class EnsembleDetector
             case SeasonalityMode.Daily:
                 return history.Count >= 2 * slotsPerDay ? day : 0;
             case SeasonalityMode.Weekly:
-                return history.Count >= 2 * 7 * slotsPerDay ? week : 0;
+                return history.Count >= WeeklyMinSlots(slotsPerDay) ? week : 0;
         }
         if (history.Count < 3 * slotsPerDay)
         {
             return 0;
         }
         var daily = Autocorrelation(history.Slots, (int)slotsPerDay);
-        var weekly = history.Count >= 2 * 7 * slotsPerDay ? Autocorrelation(history.Slots, (int)(7 * slotsPerDay)) : double.NaN;
+        var weekly = history.Count >= WeeklyMinSlots(slotsPerDay) ? Autocorrelation(history.Slots, (int)(7 * slotsPerDay)) : double.NaN;
         if (weekly >= _settings.SeasonalCorrelation && !(daily >= weekly - 0.1))
         {
             return week;
         }
         return daily >= _settings.SeasonalCorrelation ? day : 0;
     }
+
+    // A week and two days: enough pairs at the week lag. (Two full weeks is more than a 14-day
+    // history holds for long, as it drops its oldest quarter when full.)
+    private static long WeeklyMinSlots(long slotsPerDay) => 9 * slotsPerDay;
 
     /// <summary>Pearson correlation of the slot series with itself <paramref name="lag"/> slots later (empty slots skipped).</summary>
     public static double Autocorrelation(ReadOnlySpan<float> slots, int lag)
@@ -597,7 +601,8 @@ public sealed class EnsembleDetector
     }
 
     /// <summary>y = value minus the median of the same slot one, two, ... periods before (up to 4);
-    /// false when the judged point has fewer than two such slots.</summary>
+    /// false when the judged point has fewer than two such slots (one for a weekly period, which a
+    /// two-week history holds only once).</summary>
     private static bool Deseasonalise(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory history, long period, Span<double> y)
     {
         Span<double> same = stackalloc double[4];
@@ -620,7 +625,7 @@ public sealed class EnsembleDetector
                         same[count++] = v;
                     }
                 }
-                known = count >= 2;
+                known = count >= (period >= 7 * 86400 ? 1 : 2);
                 if (known)
                 {
                     var s = same[..count];
