@@ -48,7 +48,7 @@ public sealed class EnsembleTests
         values[^1] = 160;
         var spike = Judge(ts, values);
         Assert.True(spike.Anomalous, $"score {spike.Score}");
-        Assert.Equal(DetectorNames.Count, spike.Count);
+        Assert.Equal(new EnsembleSettings().Detectors.Count, spike.Count);
         var level = spike.Scores.ToArray().Single(s => s.Detector == Detector.Level);
         Assert.InRange(level.Expected, 99, 101);
         Assert.True(level.Deviation > 10);
@@ -66,6 +66,10 @@ public sealed class EnsembleTests
         values[^1] = 140;
         Assert.True(Math.Abs(140 - mean) < 3 * sigma, "the premise: a 3-sigma rule misses it");
         Assert.True(Judge(ts, values).Anomalous);
+
+        // Naming detectors picks them, including those outside the default set.
+        var chosen = Judge(ts, values, metadata: new MetricMetadata { Detectors = ["change", "regression"] });
+        Assert.Equal([Detector.Change, Detector.Regression], chosen.Scores.ToArray().Select(s => s.Detector));
     }
 
     [Fact]
@@ -150,7 +154,8 @@ public sealed class EnsembleTests
         var upIsBad = new MetricMetadata { BadDirection = BadDirection.Up, Skip = ["autoregressive"] };
         var judged = Judge(ts, values, metadata: upIsBad);
         Assert.Equal(0, judged.Score);
-        Assert.Equal(DetectorNames.Count - 1, judged.Count);
+        Assert.Equal(new EnsembleSettings().Detectors.Count - 1, judged.Count);
+        Assert.DoesNotContain(judged.Scores.ToArray(), s => s.Detector == Detector.AutoRegressive);
         Assert.True(Judge(ts, values).Anomalous);
     }
 

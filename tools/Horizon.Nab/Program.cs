@@ -20,7 +20,7 @@ const string Usage = """
                    level, change, holt_winters, regression, autoregressive
       --score-only score results already in --out instead of running the detectors
       --set        any other ensemble setting (EnsembleSettings' property names), e.g.
-                   --set NoveltyPoints=500,RecurrenceDays=0
+                   --set NoveltyPoints=500,RecurrenceDays=0,Detectors=level+holt_winters
     """;
 
 try
@@ -129,6 +129,16 @@ namespace Horizon.Nab
             foreach (var assignment in assignments.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 var eq = assignment.IndexOf('=', StringComparison.Ordinal);
+                if (eq > 0 && assignment[..eq] == nameof(EnsembleSettings.Detectors))
+                {
+                    var list = new List<Detector>();
+                    foreach (var name in assignment[(eq + 1)..].Split('+'))
+                    {
+                        list.Add(DetectorNames.TryParse(name, out var d) ? d : throw new ArgumentException($"--set: unknown detector '{name}'"));
+                    }
+                    copy = copy with { Detectors = list };
+                    continue;
+                }
                 var property = eq > 0 ? typeof(EnsembleSettings).GetProperty(assignment[..eq]) : null;
                 if (property is null || !property.CanWrite || !(property.PropertyType.IsPrimitive || property.PropertyType.IsEnum))
                 {

@@ -48,3 +48,37 @@ public class EnsembleBenchmarks
         return _judgement.Score;
     }
 }
+
+/// <summary>Where the ensemble's time goes: each detector alone on the 1440-point day (with the
+/// shared robust baseline every judgement computes), against the whole ensemble.</summary>
+[MemoryDiagnoser]
+public class EnsembleDetectorCostBenchmarks
+{
+    private long[] _ts = [];
+    private double[] _values = [];
+    private EnsembleDetector _detector = null!;
+    private readonly Judgement _judgement = new();
+
+    [Params("all", "level", "change", "holt_winters", "regression", "autoregressive")]
+    public string Detector { get; set; } = "all";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        (_ts, _values) = SeriesShapes.Daily(1440, 60);
+        var settings = new EnsembleSettings { Window = 1440 };
+        if (DetectorNames.TryParse(Detector, out var only))
+        {
+            settings = settings with { Detectors = [only] };
+        }
+        _detector = new EnsembleDetector(settings);
+        Judge();
+    }
+
+    [Benchmark]
+    public double Judge()
+    {
+        _detector.Judge(_ts, _values, null, MetricMetadata.Default, _judgement);
+        return _judgement.Score;
+    }
+}

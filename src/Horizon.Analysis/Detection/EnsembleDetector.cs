@@ -55,8 +55,8 @@ public sealed record EnsembleSettings
     /// <summary>Deviation (in robust sigmas) that scores 0.5; the score is z / (z + this).</summary>
     public double HalfScoreSigma { get; init; } = 6.0;
 
-    /// <summary>Score from which a point is an anomaly (0.31: the NAB standard-profile optimum, docs/DETECTION.md).</summary>
-    public double Threshold { get; init; } = 0.31;
+    /// <summary>Score from which a point is an anomaly (0.29: the NAB standard-profile optimum, docs/DETECTION.md).</summary>
+    public double Threshold { get; init; } = 0.29;
 
     /// <summary>How detector scores combine.</summary>
     public Combination Combination { get; init; } = Combination.Gate;
@@ -72,6 +72,9 @@ public sealed record EnsembleSettings
 
     /// <summary>Order of the autoregressive model.</summary>
     public int ArOrder { get; init; } = 3;
+
+    /// <summary>Points the step (change) and Holt-Winters detectors look back over.</summary>
+    public int RecentPoints { get; init; } = 360;
 
     /// <summary>Holt-Winters level, trend and deviation smoothing.</summary>
     public double Alpha { get; init; } = 0.3;
@@ -104,8 +107,10 @@ public sealed record EnsembleSettings
     /// <summary>Factor applied to the score of an excursion that recurs daily at this time.</summary>
     public double RecurrenceDamping { get; init; } = 0.25;
 
-    /// <summary>Detectors in the default set.</summary>
-    public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.Change, Detector.HoltWinters, Detector.Regression, Detector.AutoRegressive];
+    /// <summary>Detectors in the default set: the level and two forecasts. Change and regression
+    /// stay available (metadata <c>detectors</c>) but lowered the NAB score as gate members
+    /// (docs/DETECTION.md).</summary>
+    public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.HoltWinters, Detector.AutoRegressive];
 }
 
 /// <summary>
@@ -129,6 +134,7 @@ public sealed class EnsembleDetector
     private double _levelSigma;
     private (double Median, double Sigma) _past;
     private readonly double[] _combine = new double[DetectorNames.Count];
+    private readonly bool[] _inDefault = new bool[DetectorNames.Count];
 
     /// <summary>An ensemble with the given settings.</summary>
     public EnsembleDetector(EnsembleSettings? settings = null)
@@ -137,6 +143,10 @@ public sealed class EnsembleDetector
         if (_settings.Window < _settings.MinPoints || _settings.MinPoints < 10 || _settings.ArOrder is < 1 or > 8)
         {
             throw new ArgumentException("Ensemble: Window must be at least MinPoints, MinPoints at least 10, ArOrder 1-8.");
+        }
+        foreach (var detector in _settings.Detectors)
+        {
+            _inDefault[(int)detector] = true;
         }
     }
 
@@ -187,11 +197,12 @@ public sealed class EnsembleDetector
         _past = Robust(past);
         _levelSigma = _past.Sigma * _settings.ForecastScaleFloor;
         var sensitivity = metadata.Sensitivity;
-        var detectors = _settings.Detectors;
-        for (var d = 0; d < detectors.Count; d++)
+        // A metric's metadata may name any detector; otherwise the default set runs.
+        var named = metadata.Detectors.Count > 0;
+        for (var d = 0; d < DetectorNames.Count; d++)
         {
-            var detector = detectors[d];
-            if (!metadata.Uses(detector))
+            var detector = (Detector)d;
+            if (!(named || _inDefault[d]) || !metadata.Uses(detector))
             {
                 continue;
             }
@@ -343,26 +354,29 @@ public sealed class EnsembleDetector
 
     private (double, double) Change(ReadOnlySpan<double> past, double x)
     {
-        var d = _steps.AsSpan(0, past.Length - 1);
+        var recent = past[^Math.Min(past.Length, _settings.RecentPoints + 1)..];
+        var d = _steps.AsSpan(0, recent.Length - 1);
         if (d.Length < _settings.MinPoints / 2)
         {
             return (x, double.NaN);
         }
         for (var i = 0; i < d.Length; i++)
         {
-            d[i] = past[i + 1] - past[i];
+            d[i] = recent[i + 1] - recent[i];
         }
         var (median, sigma) = Robust(d);
         var last = past[^1];
         return (last + median, (x - last - median) / Math.Max(sigma, _levelSigma));
     }
 
-    /// <summary>Holt's linear smoothing over the window with Brutlag's deviation; an error beyond 4
+    /// <summary>Holt's linear smoothing over the recent points with Brutlag's deviation; an error beyond 4
     /// deviations is clipped before it updates the state, so an anomaly does not drag the baseline.</summary>
     private (double, double) HoltWinters(ReadOnlySpan<double> past, double x)
     {
-        var (_, sigma) = Robust(past[^Math.Min(past.Length, 60)..]);
-        double level = past[0], trend = 0, deviation = sigma / MeanAbsToSigma;
+        // Its smoothing forgets within tens of points: the recent part of the window is enough.
+        past = past[^Math.Min(past.Length, _settings.RecentPoints)..];
+        var (start, sigma) = Robust(past[..Math.Min(past.Length, 60)]);
+        double level = start, trend = 0, deviation = sigma / MeanAbsToSigma;
         double a = _settings.Alpha, b = _settings.Beta, g = _settings.Gamma;
         for (var i = 1; i < past.Length; i++)
         {
@@ -424,8 +438,9 @@ public sealed class EnsembleDetector
         return (slope, (sy - (slope * st)) / n);
     }
 
-    /// <summary>AR(p) around the median, fitted by least squares (normal equations) to the window with
-    /// values clipped to the robust 5-sigma band; the judged point against the one-step forecast.</summary>
+    /// <summary>AR(p) around the median, fitted by Yule-Walker to the window with values clipped to
+    /// the robust 5-sigma band; the judged point against the one-step forecast, in units of the
+    /// model's innovation sigma. p + 1 vectorised dot products over the window, then a p x p solve.</summary>
     private (double, double) AutoRegressive(ReadOnlySpan<double> past, double x)
     {
         var p = _settings.ArOrder;
@@ -439,54 +454,37 @@ public sealed class EnsembleDetector
         {
             z[i] = Math.Clamp(past[i] - median, -5 * sigma, 5 * sigma);
         }
-        Span<double> a = stackalloc double[p * p];
-        Span<double> r = stackalloc double[p];
-        a.Clear();
-        r.Clear();
-        for (var t = p; t < z.Length; t++)
+        // Autocovariances r[k] = sum z[t] z[t-k] / n, k = 0..p.
+        Span<double> r = stackalloc double[p + 1];
+        for (var k = 0; k <= p; k++)
         {
-            for (var i = 0; i < p; i++)
-            {
-                var zi = z[t - 1 - i];
-                r[i] += zi * z[t];
-                for (var j = 0; j <= i; j++)
-                {
-                    a[(i * p) + j] += zi * z[t - 1 - j];
-                }
-            }
+            r[k] = Pairwise.CrossDeviations(z[k..], z[..^k], 0, 0) / z.Length;
         }
+        Span<double> a = stackalloc double[p * p];
         for (var i = 0; i < p; i++)
         {
-            a[(i * p) + i] *= 1 + 1e-9; // ridge against singular (flat) windows
-            for (var j = 0; j < i; j++)
+            for (var j = 0; j < p; j++)
             {
-                a[(j * p) + i] = a[(i * p) + j];
+                a[(i * p) + j] = r[Math.Abs(i - j)];
             }
+            a[(i * p) + i] *= 1 + 1e-9; // ridge against singular (flat) windows
         }
         Span<double> phi = stackalloc double[p];
-        if (!Solve(a, r, phi, p))
+        Span<double> rhs = stackalloc double[p];
+        r[1..].CopyTo(rhs);
+        if (!(r[0] > 0) || !Solve(a, rhs, phi, p))
         {
             return (median, double.NaN);
         }
-        // Residual spread of the fit, then the forecast of the judged point.
-        var residuals = _steps;
-        var count = z.Length - p;
-        for (var t = p; t < z.Length; t++)
-        {
-            var f = 0.0;
-            for (var i = 0; i < p; i++)
-            {
-                f += phi[i] * z[t - 1 - i];
-            }
-            residuals[t - p] = z[t] - f;
-        }
+        var innovation = r[0];
         var forecast = 0.0;
         for (var i = 0; i < p; i++)
         {
+            innovation -= phi[i] * r[i + 1];
             forecast += phi[i] * z[z.Length - 1 - i];
         }
-        var (_, residualSigma) = Robust(residuals.AsSpan(0, count));
         var expected = median + forecast;
+        var residualSigma = Math.Sqrt(Math.Max(innovation, 0));
         return (expected, (x - expected) / Math.Max(Math.Max(residualSigma, Floor(expected)), _levelSigma));
     }
 
