@@ -227,6 +227,10 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                             reasons.Add(score.Reason(metadata.Unit));
                         }
                     }
+                    if (_judgement.RecurringDays > 0)
+                    {
+                        reasons.Add(FormattableString.Invariant($"recurs: a like excursion at this time of day on {_judgement.RecurringDays} previous days (score damped)"));
+                    }
                     found.Add(new AnomalyRecord(metric, last, values[^1], votes, settings.Consensus, voted, now,
                         Score: Math.Round(_judgement.Score, 4), Reasons: reasons, SeasonalPeriod: _judgement.SeasonalPeriod,
                         Capacity: metadata.Capacity, Unit: metadata.Unit, Owner: metadata.Owner));
