@@ -4,7 +4,8 @@
 #   perf/capacity.sh [stage ...]        stages: ceiling ingest analyzer embedded (default: all four)
 #
 # Environment: METRICS (250000), BIG_METRICS (1000000), REPEATS (3), DURATION (60 s per ingest run),
-# STEADY (300 s of live traffic for the analyzer), LADDER (the UDP rates tried, points/s), OUT (perf/results/<date>), PORT (6395).
+# STEADY (300 s of live traffic for the analyzer), LADDER (the UDP rates tried, points/s),
+# ANALYZER_MODE (skyline, or ensemble for Horizon's own detectors), OUT (perf/results/<date>), PORT (6395).
 # Needs redis-server and redis-benchmark (apt-get install redis-server), about 12 GB of free
 # memory and 15 GB of free disk for 250k metrics. Results: one JSON or log file per run in $OUT,
 # and $OUT/summary.md with the medians.
@@ -17,6 +18,7 @@ REPEATS=${REPEATS:-3}
 DURATION=${DURATION:-60}
 STEADY=${STEADY:-300}
 LADDER=${LADDER:-25000 50000 100000 200000 400000 800000}
+ANALYZER_MODE=${ANALYZER_MODE:-skyline}
 PORT=${PORT:-6395}
 OUT=${OUT:-perf/results/$(date -u +%F)}
 STAGES=${*:-ceiling ingest analyzer embedded}
@@ -139,11 +141,11 @@ if [[ " $STAGES " == *" ingest "* ]]; then
 fi
 
 if [[ " $STAGES " == *" analyzer "* ]]; then
-  note "## Analyzer: $METRICS metrics x 1440 points (a day at 60 s)"
+  note "## Analyzer ($ANALYZER_MODE mode): $METRICS metrics x 1440 points (a day at 60 s)"
   start_redis
   $LOAD seed --metrics "$METRICS" --redis "127.0.0.1:$PORT" --json "$OUT/seed.json" >"$OUT/seed.log"
   note "seed through the writer: $(json "$OUT/seed.json" points) points in $(printf '%.1f' "$(json "$OUT/seed.json" seconds)") s; Redis used_memory $(redis-cli -p "$PORT" info memory | sed -n 's/^used_memory_human:\(.*\)\r*$/\1/p' | tr -d '\r')"
-  start_horizon analyze analyze --redis "127.0.0.1:$PORT" --web-port=1511 \
+  start_horizon analyze analyze --redis "127.0.0.1:$PORT" --web-port=1511 --Analyzer:Mode="$ANALYZER_MODE" \
     --Analyzer:CacheDirectory="$WORK/analyzer" --Analyzer:AnomaliesFile="$WORK/anomalies.json"
   analyzer_pid=${pids[-1]}
   until grep -q "Pass (shard" "$OUT/analyze.log"; do sleep 1; done
@@ -160,7 +162,7 @@ if [[ " $STAGES " == *" analyzer "* ]]; then
   used=$(redis-cli -p "$PORT" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p' | tr -d '\r')
   note "steady state with $((METRICS / 10)) points/s arriving for $STEADY s: $(wc -l <"$OUT/steady-passes.txt") passes; pass seconds min/median/max $(cut -d' ' -f1 "$OUT/steady-passes.txt" | sort -g | sed -n '1p') / $(cut -d' ' -f1 "$OUT/steady-passes.txt" | median) / $(cut -d' ' -f1 "$OUT/steady-passes.txt" | sort -g | tail -1); sync median $(cut -d' ' -f2 "$OUT/steady-passes.txt" | median) s; bytes fetched per pass median $(cut -d' ' -f5 "$OUT/steady-passes.txt" | median) ($(calc "100 * $(cut -d' ' -f5 "$OUT/steady-passes.txt" | median) / $used" 3) % of Redis's used_memory)"
   note "analyzer resident memory: $((rss / 1024)) MiB, of which $((anon / 1024)) MiB anonymous (the rest: pages of the memory-mapped local copy)"
-  note "detection: $(json "$OUT/steady.json" detected) of $(json "$OUT/steady.json" injected) injected anomalies, latency p50 $(json "$OUT/steady.json" latency_p50) s, p99 $(json "$OUT/steady.json" latency_p99) s; points lost $(json "$OUT/steady.json" lost)"
+  note "detection: $(json "$OUT/steady.json" detected) of $(json "$OUT/steady.json" injected) injected anomalies, latency p50 $(json "$OUT/steady.json" latency_p50) s, p99 $(json "$OUT/steady.json" latency_p99) s; clean metrics flagged $(json "$OUT/steady.json" false_alarm_metrics) of $(json "$OUT/steady.json" clean_metrics); points lost $(json "$OUT/steady.json" lost)"
   stop_horizons
   note ""
 fi
