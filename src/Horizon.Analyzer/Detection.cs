@@ -142,6 +142,8 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
                 writes.Add(db.StringSetAsync(key, rollup.Serialize(rollup.FirstSlot, withHeader: true)));
                 state.StoredSlots = rollup.Count;
             }
+            // A metric that stops reporting loses its roll-ups once they are all past retention.
+            writes.Add(db.KeyExpireAsync(key, options.RollupRetention));
             state.PersistedEnd = rollup.EndSlot;
             if (writes.Count >= options.FetchBatch)
             {

@@ -237,6 +237,10 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         byte[] rollup = (await db.StringGetAsync(DetectionContext.RollupPrefix + "disk.used"))!;
         Assert.InRange((rollup.Length - 12) / 4, 430, 433);
         Assert.Equal(600, BitConverter.ToInt32(rollup, 0));
+        // ... and expires once a silent metric's slots are all past the 14-day retention.
+        var ttl = await db.KeyTimeToLiveAsync(DetectionContext.RollupPrefix + "disk.used");
+        Assert.NotNull(ttl);
+        Assert.InRange(ttl.Value, TimeSpan.FromDays(13.9), TimeSpan.FromDays(14));
 
         Assert.Contains("horizon_analyzer_exhaustion_forecasts 1", await host.ScrapeAsync(), StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.NoContent, (await http.DeleteAsync(api + "disk.used", ct)).StatusCode);
