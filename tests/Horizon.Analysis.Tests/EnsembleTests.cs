@@ -96,6 +96,33 @@ public sealed class EnsembleTests
 
 
     [Fact]
+    public void The_pre_screen_skips_ordinary_points_without_changing_any_verdict()
+    {
+        // A stream of 3000 points with a spike every 97 points and a level shift: judged point by
+        // point with the pre-screen and without, the verdicts are the same, and most points skip
+        // the detectors.
+        var (ts, values) = Series(3000, 60, (i, _) => 100 + (5 * Noise(i)) + (i % 97 == 50 ? 80 : 0) + (i > 2000 ? 40 : 0));
+        var screened = new EnsembleDetector();
+        var full = new EnsembleDetector(new EnsembleSettings { ScreenPoints = 0 });
+        NoveltyFilter a = new(), b = new();
+        Judgement ja = new(), jb = new();
+        var skipped = 0;
+        var anomalies = 0;
+        for (var i = 100; i < 3000; i++)
+        {
+            var window = (ts[Math.Max(0, i - 1439)..(i + 1)], values[Math.Max(0, i - 1439)..(i + 1)]);
+            screened.Judge(window.Item1, window.Item2, null, MetricMetadata.Default, ja, a);
+            full.Judge(window.Item1, window.Item2, null, MetricMetadata.Default, jb, b);
+            Assert.True(ja.Anomalous == jb.Anomalous, $"point {i}: {ja.Score} vs {jb.Score}");
+            skipped += ja.Screened ? 1 : 0;
+            anomalies += ja.Anomalous ? 1 : 0;
+            Assert.False(jb.Screened);
+        }
+        Assert.True(anomalies >= 20, $"{anomalies} anomalies");
+        Assert.True(skipped > 2000, $"{skipped} of 2900 screened");
+    }
+
+    [Fact]
     public void A_weekly_metric_is_judged_against_the_same_day_last_week()
     {
         // Eleven and a half days at 300 s of a business metric: 100 on weekdays, 30 at weekends,

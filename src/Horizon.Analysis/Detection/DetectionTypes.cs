@@ -73,6 +73,9 @@ public sealed class Judgement
     /// <summary>Previous days on which a like excursion happened at the same time of day (0: not recurring); a recurring one is damped.</summary>
     public int RecurringDays { get; internal set; }
 
+    /// <summary>Whether the pre-screen judged the point (close to the last baseline: no detector ran).</summary>
+    public bool Screened { get; internal set; }
+
     /// <summary>The slow-drift finding, if the long-term history shows one.</summary>
     public DriftFinding? Drift { get; internal set; }
 
@@ -89,6 +92,7 @@ public sealed class Judgement
         Anomalous = false;
         SeasonalPeriod = 0;
         RecurringDays = 0;
+        Screened = false;
         Drift = null;
         Count = 0;
     }

@@ -29,6 +29,11 @@ public sealed class NoveltyFilter(int points = 200, double damping = 0.5)
     private readonly Half[] _ring = new Half[Math.Max(points, 1)];
     private int _next;
 
+    // The last full judgement's baseline (non-seasonal metrics only), for the ensemble's pre-screen.
+    internal double ScreenMedian;
+    internal double ScreenSigma;
+    internal int ScreenAge = int.MaxValue;
+
     /// <summary>The score to report for a new judgement with raw score <paramref name="score"/>.</summary>
     public double Apply(double score)
     {
@@ -107,6 +112,9 @@ public sealed record EnsembleSettings
     /// <summary>Factor applied to the score of an excursion that recurs daily at this time.</summary>
     public double RecurrenceDamping { get; init; } = 0.25;
 
+    /// <summary>Judgements for which a metric's last full baseline serves the pre-screen (0: no pre-screen).</summary>
+    public int ScreenPoints { get; init; } = 30;
+
     /// <summary>Detectors in the default set: the level and two forecasts. Change and regression
     /// stay available (metadata <c>detectors</c>) but lowered the NAB score as gate members
     /// (docs/DETECTION.md).</summary>
@@ -183,6 +191,10 @@ public sealed class EnsembleDetector
             }
             period = history.CachedPeriod;
         }
+        if (period == 0 && Screen(values[^1], metadata, novelty, judgement))
+        {
+            return;
+        }
         if (period > 0 && Deseasonalise(timestamps, values, history!, period, y))
         {
             judgement.SeasonalPeriod = period;
@@ -196,6 +208,11 @@ public sealed class EnsembleDetector
         var x = y[^1];
         _past = Robust(past);
         _levelSigma = _past.Sigma * _settings.ForecastScaleFloor;
+        if (novelty is not null)
+        {
+            (novelty.ScreenMedian, novelty.ScreenSigma) = _past;
+            novelty.ScreenAge = judgement.SeasonalPeriod == 0 ? 0 : int.MaxValue;
+        }
         var sensitivity = metadata.Sensitivity;
         // A metric's metadata may name any detector; otherwise the default set runs.
         var named = metadata.Detectors.Count > 0;
@@ -238,6 +255,37 @@ public sealed class EnsembleDetector
         }
         judgement.Score = novelty?.Apply(judgement.RawScore) ?? judgement.RawScore;
         judgement.Anomalous = judgement.Score >= _settings.Threshold;
+    }
+
+    /// <summary>
+    /// The pre-screen: a point within a margin of the metric's last full baseline cannot reach the
+    /// threshold (the level score bounds the gated score, and the level's scale is at least the
+    /// robust sigma), so the detectors are skipped and the point gets the level's estimate. Only
+    /// with a recent baseline (at most <see cref="EnsembleSettings.ScreenPoints"/> judgements old),
+    /// the level in use and no detector list of the metric's own.
+    /// </summary>
+    private bool Screen(double x, MetricMetadata metadata, NoveltyFilter? novelty, Judgement judgement)
+    {
+        if (novelty is null || _settings.ScreenPoints <= 0 || novelty.ScreenAge >= _settings.ScreenPoints
+            || metadata.Detectors.Count > 0 || !_inDefault[(int)Detector.Level] || !metadata.Uses(Detector.Level)
+            || _settings.Combination != Combination.Gate)
+        {
+            return false;
+        }
+        var h = _settings.HalfScoreSigma;
+        var t = _settings.Threshold;
+        var limit = 0.8 * h * t / (1 - t) / Math.Max(metadata.Sensitivity, 1e-9);
+        var z = Math.Abs(x - novelty.ScreenMedian) / novelty.ScreenSigma;
+        if (!(z < limit))
+        {
+            return false;
+        }
+        novelty.ScreenAge++;
+        var bad = z * metadata.Sensitivity;
+        judgement.RawScore = 0.75 * bad / (bad + h);
+        judgement.Score = novelty.Apply(judgement.RawScore);
+        judgement.Screened = true;
+        return true;
     }
 
     private double Combine(ReadOnlySpan<DetectorScore> scores)
