@@ -260,7 +260,8 @@ public sealed class EnsembleDetector
     /// <summary>
     /// The pre-screen: a point within a margin of the metric's last full baseline cannot reach the
     /// threshold (the level score bounds the gated score, and the level's scale is at least the
-    /// robust sigma), so the detectors are skipped and the point gets the level's estimate. Only
+    /// robust sigma), so the detectors are skipped and the point gets the level score, an upper
+    /// bound of the gated one (so the novelty filter damps at least as much as it would). Only
     /// with a recent baseline (at most <see cref="EnsembleSettings.ScreenPoints"/> judgements old),
     /// the level in use and no detector list of the metric's own.
     /// </summary>
@@ -282,7 +283,7 @@ public sealed class EnsembleDetector
         }
         novelty.ScreenAge++;
         var bad = z * metadata.Sensitivity;
-        judgement.RawScore = 0.75 * bad / (bad + h);
+        judgement.RawScore = bad / (bad + h);
         judgement.Score = novelty.Apply(judgement.RawScore);
         judgement.Screened = true;
         return true;
