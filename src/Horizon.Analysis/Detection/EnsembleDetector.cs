@@ -22,7 +22,8 @@ public enum Combination : byte
 /// <summary>
 /// Keeps a metric's recent scores (a ring of the last N judgements) and halves a score that does
 /// not exceed all of them: an anomaly is news when it starts or worsens, not on every point while
-/// it lasts. One per metric; 2 bytes per remembered judgement.
+/// it lasts. It also keeps the metric's last full baseline for the ensemble's pre-screen. One per
+/// metric; 2 bytes per remembered judgement and 20 for the baseline.
 /// </summary>
 public sealed class NoveltyFilter(int points = 200, double damping = 0.5)
 {
