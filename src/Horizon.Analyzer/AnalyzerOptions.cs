@@ -49,8 +49,9 @@ public sealed record AnalyzerOptions
     /// <summary>This worker's shard, <c>i/N</c>.</summary>
     public string Shard { get; init; } = "0/1";
 
-    /// <summary>A pass starts when the previous one ends or this long after it started, whichever is later.</summary>
-    public TimeSpan MinPassInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>A pass starts when the previous one ends or this long after it started, whichever is
+    /// later: 5 s, so passes run back to back at scale and an anomaly waits for at most one pass.</summary>
+    public TimeSpan MinPassInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Where the local memory-mapped copies of the series are kept (one folder per shard inside).</summary>
     public string CacheDirectory { get; init; } = "horizon-data/analyzer";
