@@ -20,12 +20,18 @@ fi
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
-dotnet test Horizon.sln -c Release --results-directory "$results" --report-xunit-trx "$@"
+# One results folder per test project: projects run side by side and their TRX files could
+# otherwise take the same name, and one would overwrite the other's counts.
+dotnet build Horizon.sln -c Release -v q -nologo
 status=$?
+for project in tests/*/*.csproj; do
+  name=$(basename "$project" .csproj)
+  dotnet test "$project" -c Release --no-build --results-directory "$results/$name" --report-xunit-trx "$@" || status=$?
+done
 
 passed=0
 failed=0
-for trx in "$results"/*.trx; do
+for trx in "$results"/*/*.trx; do
   [ -e "$trx" ] || continue
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
   p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
