@@ -25,8 +25,8 @@ public sealed class SkylineParityTests
     public void EveryCaseGetsSkylinesVerdicts(bool scalarKernels)
     {
         Assert.NotEmpty(ParityCase.All);
-        var fixedMode = new SkylineAnalyzer(new SkylineSettings(), scalarKernels);
-        var originalMode = new SkylineAnalyzer(new SkylineSettings { MadNoneCountsAsYes = true }, scalarKernels);
+        var fixedMode = new SkylineAnalyzer(new SkylineSettings { StopWhenDecided = false }, scalarKernels);
+        var originalMode = new SkylineAnalyzer(new SkylineSettings { MadNoneCountsAsYes = true, StopWhenDecided = false }, scalarKernels);
         var mismatches = new List<string>();
         foreach (var c in ParityCase.All)
         {
@@ -88,6 +88,65 @@ public sealed class SkylineParityTests
             }
         }
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches over {ParityCase.All.Count} cases:\n" + string.Join('\n', mismatches));
+    }
+
+    /// <summary>Stopping once CONSENSUS is out of reach gives the full ensemble's verdict on every
+    /// case, in both counting modes and at every CONSENSUS: the same anomalous flag, the same votes
+    /// from every algorithm that ran, and all nine votes whenever the series is anomalous.</summary>
+    [Fact]
+    public void StoppingWhenDecidedKeepsEveryVerdict()
+    {
+        Assert.NotEmpty(ParityCase.All);
+        var mismatches = new List<string>();
+        var stopped = 0;
+        foreach (var madYes in new[] { false, true })
+        {
+            for (var consensus = 1; consensus <= SkylineNames.Count; consensus++)
+            {
+                var full = new SkylineAnalyzer(new SkylineSettings { MadNoneCountsAsYes = madYes, Consensus = consensus, StopWhenDecided = false });
+                var early = new SkylineAnalyzer(new SkylineSettings { MadNoneCountsAsYes = madYes, Consensus = consensus });
+                foreach (var c in ParityCase.All.Where(c => c.Values.Length > 0))
+                {
+                    var expected = default(SkylineVerdict);
+                    full.Evaluate(c.Timestamps, c.Values, c.Now, ref expected);
+                    var actual = default(SkylineVerdict);
+                    early.Evaluate(c.Timestamps, c.Values, c.Now, ref actual);
+                    var id = $"{c.Id} (consensus {consensus}, MAD None as yes {madYes})";
+                    if (actual.Anomalous != expected.Anomalous)
+                    {
+                        mismatches.Add($"{id}: anomalous {actual.Anomalous}, expected {expected.Anomalous}");
+                    }
+                    if (actual.Errored && !expected.Errored)
+                    {
+                        mismatches.Add($"{id}: errored, the full ensemble did not");
+                    }
+                    if (expected.Anomalous && actual.YesVotes != expected.YesVotes)
+                    {
+                        mismatches.Add($"{id}: {actual.YesVotes} yes votes, expected {expected.YesVotes}");
+                    }
+                    var notRun = 0;
+                    foreach (var algorithm in Enum.GetValues<SkylineAlgorithm>())
+                    {
+                        var vote = actual.Votes[(int)algorithm];
+                        if (vote == Vote.NotRun)
+                        {
+                            notRun++;
+                        }
+                        else if (!expected.Errored && vote != expected.Votes[(int)algorithm])
+                        {
+                            mismatches.Add($"{id}: {algorithm.Name()} {vote}, expected {expected.Votes[(int)algorithm]}");
+                        }
+                    }
+                    if (notRun > 0 && expected.Anomalous)
+                    {
+                        mismatches.Add($"{id}: {notRun} algorithms not run on an anomalous series");
+                    }
+                    stopped += notRun > 0 ? 1 : 0;
+                }
+            }
+        }
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches:\n" + string.Join('\n', mismatches.Take(80)));
+        Assert.True(stopped > 0, "no case stopped early");
     }
 
     [Fact]

@@ -19,7 +19,8 @@ internal sealed record Configuration(string Name, Func<IScoreStream> NewStream)
     {
         if (name == "skyline")
         {
-            var skyline = new SkylineSettings { FullDuration = fullDuration };
+            // The score is the share of yes votes, so every algorithm must vote.
+            var skyline = new SkylineSettings { FullDuration = fullDuration, StopWhenDecided = false };
             skyline.Validate();
             return new(name, () => new SkylineStream(new SkylineAnalyzer(skyline), fullDuration));
         }

@@ -13,6 +13,7 @@ public sealed class SkylineAnalyzer
     private const double EwmaCom = 50;
     private readonly SkylineSettings _settings;
     private readonly SkylineAlgorithm[] _algorithms;
+    private readonly SkylineAlgorithm[] _byCost;
     private readonly bool _scalar;
     private readonly Dictionary<int, double> _tCritical = [];
     private readonly DickeyFuller _adf = new();
@@ -27,6 +28,7 @@ public sealed class SkylineAnalyzer
         settings.Validate();
         _settings = settings;
         _algorithms = [.. settings.Selected];
+        _byCost = [.. _algorithms.OrderBy(a => Array.IndexOf(CostOrder, a))];
         _scalar = scalarKernels;
     }
 
@@ -96,8 +98,20 @@ public sealed class SkylineAnalyzer
             details.StdPandas = shared.StdPandas;
             details.StdNumpy = shared.StdNumpy;
         }
-        foreach (var algorithm in _algorithms)
+        // Without details and with StopWhenDecided, the cheapest algorithms run first and the rest
+        // are skipped once CONSENSUS is out of reach; the verdict is the same either way.
+        var early = details is null && _settings.StopWhenDecided;
+        var order = early ? _byCost : _algorithms;
+        var allowedNo = _algorithms.Length - _settings.Consensus;
+        var falseCount = 0;
+        var decided = false;
+        foreach (var algorithm in order)
         {
+            if (decided)
+            {
+                verdict.Votes[(int)algorithm] = Vote.NotRun;
+                continue;
+            }
             var vote = algorithm switch
             {
                 SkylineAlgorithm.FirstHourAverage => FirstHourAverage(timestamps, values, now, ref shared, details),
@@ -111,12 +125,15 @@ public sealed class SkylineAnalyzer
                 _ => KsTest(timestamps, values, now, details),
             };
             verdict.Votes[(int)algorithm] = vote;
+            if (IsNo(vote))
+            {
+                falseCount++;
+            }
+            decided = early && (vote == Vote.Error || falseCount > allowedNo);
         }
-        var falseCount = 0;
         foreach (var algorithm in _algorithms)
         {
-            var vote = verdict.Votes[(int)algorithm];
-            if (vote == Vote.Error)
+            if (verdict.Votes[(int)algorithm] == Vote.Error)
             {
                 // Skyline catches the exception and returns (False, [], 1).
                 verdict.Errored = true;
@@ -124,15 +141,32 @@ public sealed class SkylineAnalyzer
                 verdict.Anomalous = false;
                 return;
             }
-            if (vote == Vote.No || (vote == Vote.NoneReturned && !_settings.MadNoneCountsAsYes))
-            {
-                falseCount++;
-            }
         }
-        var total = _algorithms.Length;
-        verdict.YesVotes = total - falseCount;
-        verdict.Anomalous = falseCount <= total - _settings.Consensus;
+        verdict.YesVotes = decided ? CountYes(verdict.Votes) : _algorithms.Length - falseCount;
+        verdict.Anomalous = falseCount <= allowedNo;
     }
+
+    private bool IsNo(Vote vote) => vote == Vote.No || (vote == Vote.NoneReturned && !_settings.MadNoneCountsAsYes);
+
+    private int CountYes(VoteSet votes)
+    {
+        var yes = 0;
+        foreach (var algorithm in _algorithms)
+        {
+            var vote = votes[(int)algorithm];
+            yes += vote == Vote.Yes || (vote == Vote.NoneReturned && _settings.MadNoneCountsAsYes) ? 1 : 0;
+        }
+        return yes;
+    }
+
+    // The configured algorithms, cheapest first: two comparisons on the shared mean and deviation,
+    // then a pass or two over the window, then regression, histogram, EWMA, two selections, KS.
+    private static readonly SkylineAlgorithm[] CostOrder =
+    [
+        SkylineAlgorithm.StddevFromAverage, SkylineAlgorithm.Grubbs, SkylineAlgorithm.FirstHourAverage,
+        SkylineAlgorithm.MeanSubtractionCumulation, SkylineAlgorithm.LeastSquares, SkylineAlgorithm.HistogramBins,
+        SkylineAlgorithm.StddevFromMovingAverage, SkylineAlgorithm.MedianAbsoluteDeviation, SkylineAlgorithm.KsTest,
+    ];
 
     private static Vote Of(bool b) => b ? Vote.Yes : Vote.No;
 

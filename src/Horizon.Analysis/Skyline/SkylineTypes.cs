@@ -30,6 +30,10 @@ public enum Vote : byte
 
     /// <summary>The algorithm raised (adfuller on a short reference); the whole ensemble is void.</summary>
     Error,
+
+    /// <summary>Not run: enough algorithms had already voted no that the consensus was out of
+    /// reach (<see cref="SkylineSettings.StopWhenDecided"/>).</summary>
+    NotRun,
 }
 
 /// <summary>Why run_selected_algorithm skipped a series before voting (the exceptions it raises).</summary>
@@ -120,6 +124,14 @@ public sealed record SkylineSettings
     /// (it counts results that are not False). Off by default: None is no vote, as the code's
     /// comment intended.</summary>
     public bool MadNoneCountsAsYes { get; init; }
+
+    /// <summary>Run the cheap algorithms first and stop once so many have voted no that CONSENSUS
+    /// cannot be reached. The verdict is the one of running all nine (the algorithms are pure and
+    /// a series that cannot reach CONSENSUS is not anomalous, raised or not); what changes is
+    /// that the algorithms not run cast no vote (<see cref="Vote.NotRun"/>), so per-algorithm yes
+    /// counts and errored ensembles cover only what ran. Off reproduces Skyline's full ensemble
+    /// for every series.</summary>
+    public bool StopWhenDecided { get; init; } = true;
 
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
