@@ -65,8 +65,9 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
 {
     private readonly ConcurrentBag<Worker> _workers = [];
 
-    /// <summary>Analyses the entries; <paramref name="now"/> is the pass's clock.</summary>
-    public PassCounts Run(LocalSeriesCache cache, IReadOnlyList<LocalSeriesCache.Entry> entries, long now)
+    /// <summary>Analyses the entries; <paramref name="now"/> is the pass's clock. Each finding is
+    /// also handed to <paramref name="found"/> (from any analysis thread) as soon as it is made.</summary>
+    public PassCounts Run(LocalSeriesCache cache, IReadOnlyList<LocalSeriesCache.Entry> entries, long now, Action<AnomalyRecord>? found = null)
     {
         var total = new PassCounts();
         if (entries.Count == 0)
@@ -78,7 +79,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
         Parallel.ForEach(
             System.Collections.Concurrent.Partitioner.Create(0, entries.Count, Math.Max(64, entries.Count / (options.MaxDegreeOfParallelism * 16) + 1)),
             options,
-            () => _workers.TryTake(out var w) ? w.Reset() : new Worker(settings, detection),
+            () => (_workers.TryTake(out var w) ? w : new Worker(settings, detection)).Reset(found),
             (range, _, worker) =>
             {
                 for (var i = range.Item1; i < range.Item2; i++)
@@ -106,12 +107,21 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
         private long[] _timestamps = new long[4096];
         private double[] _values = new double[4096];
 
+        private Action<AnomalyRecord>? _found;
+
         public PassCounts Counts { get; private set; } = new();
 
-        public Worker Reset()
+        public Worker Reset(Action<AnomalyRecord>? found)
         {
             Counts = new PassCounts();
+            _found = found;
             return this;
+        }
+
+        private void Add(AnomalyRecord record)
+        {
+            Counts.Anomalies.Add(record);
+            _found?.Invoke(record);
         }
 
         public void Analyse(LocalSeriesCache cache, LocalSeriesCache.Entry entry, long now, string keyPrefix)
@@ -187,7 +197,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
             {
                 if (skylineAnomalous)
                 {
-                    Counts.Anomalies.Add(new AnomalyRecord(metric, timestamps[n - 1], values[n - 1], verdict.YesVotes, settings.Consensus, voted, now));
+                    Add(new AnomalyRecord(metric, timestamps[n - 1], values[n - 1], verdict.YesVotes, settings.Consensus, voted, now));
                 }
                 return;
             }
@@ -249,7 +259,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                 {
                     Counts.Exhaustions++;
                 }
-                Counts.Anomalies.Add(record);
+                Add(record);
             }
         }
     }

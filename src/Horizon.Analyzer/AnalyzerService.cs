@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Horizon.Analysis.Skyline;
 using Horizon.Core.Series;
 using Horizon.Storage;
@@ -110,7 +111,20 @@ public sealed partial class AnalyzerService : BackgroundService
             await detection.PrepareAsync(metrics);
         }
         var analysisStarted = Stopwatch.GetTimestamp();
-        var counts = await Task.Run(() => pass.Run(cache, entries, now), stoppingToken);
+        // Findings go out as they are made; the end of the pass then clears what is no longer
+        // anomalous and writes the summary and the file.
+        var found = Channel.CreateUnbounded<AnomalyRecord>(new UnboundedChannelOptions { SingleReader = true });
+        var early = publisher.PublishAsFoundAsync(found.Reader, e => Log.EarlyPublishFailed(_logger, e.Message));
+        PassCounts counts;
+        try
+        {
+            counts = await Task.Run(() => pass.Run(cache, entries, now, r => found.Writer.TryWrite(r)), stoppingToken);
+        }
+        finally
+        {
+            found.Writer.TryComplete();
+            await early;
+        }
         if (detection is not null)
         {
             await detection.PersistAsync(metrics);
@@ -169,6 +183,9 @@ public sealed partial class AnalyzerService : BackgroundService
 
         [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "Analyzer pass failed, retrying after the interval: {Reason}")]
         public static partial void PassFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 504, Level = LogLevel.Warning, Message = "Publishing findings during the pass failed; the end of the pass publishes them: {Reason}")]
+        public static partial void EarlyPublishFailed(ILogger logger, string reason);
 
         [LoggerMessage(EventId = 503, Level = LogLevel.Error, Message = "Analyzer pass crashed; retrying after the interval")]
         public static partial void PassCrashed(ILogger logger, Exception exception);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Horizon.Storage;
+using System.Threading.Channels;
 using StackExchange.Redis;
 
 namespace Horizon.Analyzer;
@@ -24,7 +25,9 @@ public sealed record PassSummary(
 /// <summary>Publishes each pass: the current anomalies in the hash <c>horizon.anomalies</c> (one
 /// field per metric, removed when it stops being anomalous), new anomalies at the head of the
 /// bounded list <c>horizon.anomalies.history</c>, the pass summary in <c>horizon.analyzer.passes</c>,
-/// and the current anomalies as a JSON file replaced atomically.</summary>
+/// and the current anomalies as a JSON file replaced atomically. New findings are published while
+/// the pass is still running (<see cref="PublishAsFoundAsync"/>), so an anomaly is visible as soon as
+/// its metric is judged rather than when the last metric is.</summary>
 public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions options, Shard shard)
 {
     /// <summary>Hash of current anomalies, field = metric name.</summary>
@@ -47,6 +50,52 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
         : shard.Count == 1 ? Path.GetFullPath(options.AnomaliesFile)
         : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(options.AnomaliesFile) ?? ".",
             $"{Path.GetFileNameWithoutExtension(options.AnomaliesFile)}-shard-{shard.Index}-of-{shard.Count}{Path.GetExtension(options.AnomaliesFile)}"));
+
+    /// <summary>Publishes findings as the pass makes them, until <paramref name="found"/> completes:
+    /// each finding not yet recorded with its timestamp goes into <c>horizon.anomalies</c> and the
+    /// history at once. A failed write is left to <see cref="PublishAsync"/>, which still sees the
+    /// finding as new. Must not overlap <see cref="PublishAsync"/>.</summary>
+    public async Task PublishAsFoundAsync(ChannelReader<AnomalyRecord> found, Action<Exception>? failed = null)
+    {
+        var batch = new Dictionary<string, AnomalyRecord>(StringComparer.Ordinal);
+        while (await found.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < 1000 && found.TryRead(out var record))
+            {
+                var field = Field(record);
+                if (!_recorded.TryGetValue(field, out var ts) || ts != record.Timestamp)
+                {
+                    batch[field] = record;
+                }
+            }
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+            var db = store.Database;
+            var json = batch.ToDictionary(b => b.Key, b => (RedisValue)JsonSerializer.Serialize(b.Value, Json), StringComparer.Ordinal);
+            var tasks = new List<Task> { db.HashSetAsync(CurrentKey, [.. json.Select(j => new HashEntry(j.Key, j.Value))]) };
+            if (options.HistoryLength > 0)
+            {
+                tasks.Add(db.ListLeftPushAsync(HistoryKey, [.. json.Values]));
+                tasks.Add(db.ListTrimAsync(HistoryKey, 0, options.HistoryLength - 1));
+            }
+            try
+            {
+                await Task.WhenAll(tasks);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                failed?.Invoke(e);
+                continue;
+            }
+            foreach (var (field, record) in batch)
+            {
+                _recorded[field] = record.Timestamp;
+            }
+        }
+    }
 
     /// <summary>Writes one pass's results.</summary>
     public async Task PublishAsync(IReadOnlyList<AnomalyRecord> anomalies, PassSummary summary)

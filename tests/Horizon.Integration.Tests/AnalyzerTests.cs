@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Threading.Channels;
 using Horizon.Analyzer;
 using Horizon.Core.Series;
 using Horizon.Storage;
@@ -168,6 +169,54 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         // When the spike is gone, so is the current anomaly.
         await SeedAsync(db, "spiky.metric", Day(now, _ => 100 + random.NextDouble() * 10));
         await WaitUntilAsync(async () => (await db.HashLengthAsync(AnomalyPublisher.CurrentKey)) == 0, "the anomaly to clear", 30);
+    }
+
+    [Fact]
+    public async Task FindingsArePublishedWhileThePassRunsAndEnterTheHistoryOnce()
+    {
+        // The host's own analyzer has no metrics, so it never touches these fields.
+        await using var host = await store.StartHostAsync();
+        var db = host.Db;
+        var publisher = new AnomalyPublisher(host.Store, new AnalyzerOptions { AnomaliesFile = "" }, new Shard(0, 1));
+        AnomalyRecord Finding(string metric, long ts) => new(metric, ts, 1000, 6, 6, ["grubbs"], ts);
+        PassSummary Summary(int anomalies) => new("0/1", 0, 1, 0, 1, 2, 2, 0, new Dictionary<string, int>(), 0, new Dictionary<string, long>(), anomalies, 0, 0);
+        async Task<string[]> Current() => [.. (await db.HashKeysAsync(AnomalyPublisher.CurrentKey)).Select(k => (string)k!).Order()];
+
+        // First pass: each finding is in the hash and the history before the pass ends.
+        var found = Channel.CreateUnbounded<AnomalyRecord>();
+        var publishing = publisher.PublishAsFoundAsync(found.Reader);
+        found.Writer.TryWrite(Finding("a", 100));
+        await WaitUntilAsync(async () => (await Current()).SequenceEqual(["a"]), "a published during the pass", 10);
+        found.Writer.TryWrite(Finding("a", 100));
+        found.Writer.TryWrite(Finding("b", 100));
+        await WaitUntilAsync(async () => (await Current()).SequenceEqual(["a", "b"]), "b published during the pass", 10);
+        Assert.False(publishing.IsCompleted);
+        found.Writer.TryComplete();
+        await publishing;
+        Assert.Equal(2, await db.ListLengthAsync(AnomalyPublisher.HistoryKey));
+        await publisher.PublishAsync([Finding("a", 100), Finding("b", 100)], Summary(2));
+        Assert.Equal(2, await db.ListLengthAsync(AnomalyPublisher.HistoryKey));
+
+        // Second pass: a still anomalous with the same point (no new history), b gone, then a new point of a.
+        found = Channel.CreateUnbounded<AnomalyRecord>();
+        publishing = publisher.PublishAsFoundAsync(found.Reader);
+        found.Writer.TryWrite(Finding("a", 100));
+        found.Writer.TryComplete();
+        await publishing;
+        await publisher.PublishAsync([Finding("a", 100)], Summary(1));
+        Assert.Equal(["a"], await Current());
+        Assert.Equal(2, await db.ListLengthAsync(AnomalyPublisher.HistoryKey));
+
+        found = Channel.CreateUnbounded<AnomalyRecord>();
+        publishing = publisher.PublishAsFoundAsync(found.Reader);
+        found.Writer.TryWrite(Finding("a", 110));
+        await WaitUntilAsync(async () => await db.ListLengthAsync(AnomalyPublisher.HistoryKey) == 3, "a's new point in the history during the pass", 10);
+        using var newest = JsonDocument.Parse((string)(await db.ListGetByIndexAsync(AnomalyPublisher.HistoryKey, 0))!);
+        Assert.Equal(110, newest.RootElement.GetProperty("timestamp").GetInt64());
+        found.Writer.TryComplete();
+        await publishing;
+        await publisher.PublishAsync([Finding("a", 110)], Summary(1));
+        Assert.Equal(3, await db.ListLengthAsync(AnomalyPublisher.HistoryKey));
     }
 
     [Fact]
