@@ -53,7 +53,7 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
         public RollupHistory Rollup { get; } = new(slotSeconds, retentionSlots);
 
         /// <summary>Recent scores.</summary>
-        public NoveltyFilter Novelty { get; } = new(Math.Max(settings.NoveltyPoints, 1), settings.NoveltyPoints > 0 ? settings.NoveltyDamping : 1);
+        public NoveltyFilter Novelty { get; } = NoveltyFilter.For(settings);
 
         /// <summary>Timestamp of the last judged point.</summary>
         public long JudgedTimestamp { get; set; } = long.MinValue;

@@ -96,6 +96,25 @@ public sealed class EnsembleTests
 
 
     [Fact]
+    public void After_an_anomaly_a_growing_incident_is_not_reported_point_after_point()
+    {
+        // Threshold 0.3, halving, a refractory period of 3 judgements.
+        var filter = new NoveltyFilter(points: 10, damping: 0.5, refractory: 3, threshold: 0.3);
+        Assert.Equal(0.5, filter.Apply(0.5));
+        // Each score is above all earlier ones (news to the novelty ring), yet damped: the incident was reported.
+        Assert.Equal(0.275, filter.Apply(0.55), 9);
+        Assert.Equal(0.29, filter.Apply(0.58), 9);
+        Assert.Equal(0.295, filter.Apply(0.59), 9);
+        // The span is over: a worse score is reported again.
+        Assert.Equal(0.6, filter.Apply(0.6));
+        // Within the span, a score that more than doubles still gets through (and starts a new span).
+        Assert.Equal(0.65, filter.Apply(1.3), 9);
+        Assert.Equal(0.7, filter.Apply(1.4), 9);
+        // Not news and within the span: halved twice.
+        Assert.Equal(0.25, filter.Apply(1.0), 9);
+    }
+
+    [Fact]
     public void The_pre_screen_skips_ordinary_points_without_changing_any_verdict()
     {
         // A stream of 3000 points with a spike every 97 points and a level shift: judged point by
@@ -104,7 +123,7 @@ public sealed class EnsembleTests
         var (ts, values) = Series(3000, 60, (i, _) => 100 + (5 * Noise(i)) + (i % 97 == 50 ? 80 : 0) + (i > 2000 ? 40 : 0));
         var screened = new EnsembleDetector();
         var full = new EnsembleDetector(new EnsembleSettings { ScreenPoints = 0 });
-        NoveltyFilter a = new(), b = new();
+        NoveltyFilter a = NoveltyFilter.For(new EnsembleSettings()), b = NoveltyFilter.For(new EnsembleSettings());
         Judgement ja = new(), jb = new();
         var skipped = 0;
         var anomalies = 0;

@@ -30,7 +30,10 @@ internal sealed record Configuration(string Name, Func<IScoreStream> NewStream)
         }
         if (DetectorNames.TryParse(name, out var detector))
         {
-            var alone = settings with { Detectors = [detector] };
+            // The refractory period and the pre-screen work from the ensemble's Threshold (the
+            // pre-screen's scores are exact only below it), which is not a lone detector's: each
+            // gets its own threshold from the sweep, so both are off for them.
+            var alone = settings with { Detectors = [detector], Refractory = 0, ScreenPoints = 0 };
             return new(name, () => new EnsembleStream(new EnsembleDetector(alone), fullDuration));
         }
         throw new ArgumentException($"unknown detector configuration '{name}'; known: skyline, ensemble, {string.Join(", ", DetectorNames.All)}");
@@ -82,7 +85,7 @@ internal sealed class EnsembleStream(EnsembleDetector detector, long fullDuratio
 {
     private readonly RollupHistory _history = new();
     private readonly Judgement _judgement = new();
-    private readonly NoveltyFilter? _novelty = detector.Settings.NoveltyPoints > 0 ? new(detector.Settings.NoveltyPoints, detector.Settings.NoveltyDamping) : null;
+    private readonly NoveltyFilter? _novelty = detector.Settings.NoveltyPoints > 0 ? NoveltyFilter.For(detector.Settings) : null;
 
     protected override void Observe(long timestamp, double value) => _history.Add(timestamp, value);
 

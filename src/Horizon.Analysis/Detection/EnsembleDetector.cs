@@ -22,18 +22,25 @@ public enum Combination : byte
 /// <summary>
 /// Keeps a metric's recent scores (a ring of the last N judgements) and halves a score that does
 /// not exceed all of them: an anomaly is news when it starts or worsens, not on every point while
-/// it lasts. It also keeps the metric's last full baseline for the ensemble's pre-screen. One per
+/// it lasts. For a span after a reported anomaly (the refractory period) scores are halved once
+/// more, so one incident is not reported point after point while it grows. It also keeps the metric's last full baseline for the ensemble's pre-screen. One per
 /// metric; 2 bytes per remembered judgement and 20 for the baseline.
 /// </summary>
-public sealed class NoveltyFilter(int points = 200, double damping = 0.5)
+public sealed class NoveltyFilter(int points = 200, double damping = 0.5, double margin = 1, int refractory = 0, double threshold = 1)
 {
     private readonly Half[] _ring = new Half[Math.Max(points, 1)];
     private int _next;
+    private int _sinceFlag = int.MaxValue;
 
     // The last full judgement's baseline (non-seasonal metrics only), for the ensemble's pre-screen.
     internal double ScreenMedian;
     internal double ScreenSigma;
     internal int ScreenAge = int.MaxValue;
+
+    /// <summary>The filter the settings describe (no damping when NoveltyPoints is 0).</summary>
+    public static NoveltyFilter For(EnsembleSettings settings) => settings.NoveltyPoints > 0
+        ? new(settings.NoveltyPoints, settings.NoveltyDamping, settings.NoveltyMargin, settings.Refractory, settings.Threshold)
+        : new(1, 1);
 
     /// <summary>The score to report for a new judgement with raw score <paramref name="score"/>.</summary>
     public double Apply(double score)
@@ -45,7 +52,13 @@ public sealed class NoveltyFilter(int points = 200, double damping = 0.5)
         }
         _ring[_next] = (Half)score;
         _next = (_next + 1) % _ring.Length;
-        return score > max ? score : score * damping;
+        var reported = score > max * margin ? score : score * damping;
+        if (_sinceFlag < refractory)
+        {
+            reported *= damping;
+        }
+        _sinceFlag = reported >= threshold ? 0 : _sinceFlag == int.MaxValue ? int.MaxValue : _sinceFlag + 1;
+        return reported;
     }
 }
 
@@ -72,6 +85,14 @@ public sealed record EnsembleSettings
 
     /// <summary>Factor applied to a score that is not above the remembered ones.</summary>
     public double NoveltyDamping { get; init; } = 0.5;
+
+    /// <summary>A score is news only above this multiple of the remembered ones.</summary>
+    public double NoveltyMargin { get; init; } = 1;
+
+    /// <summary>Judgements after an anomaly during which scores are damped as if not new (0: none):
+    /// an incident is reported when it starts, and again within this span only if its score at
+    /// least doubles. 60: ten minutes at 10 s, five hours at 5 minutes (NAB: 54.96 -> 56.67).</summary>
+    public int Refractory { get; init; } = 60;
 
     /// <summary>Points of the recent window the regression line is fitted to.</summary>
     public int RegressionPoints { get; init; } = 120;
