@@ -6,6 +6,7 @@
 # Environment: METRICS (250000), BIG_METRICS (1000000), REPEATS (3), DURATION (60 s per ingest run),
 # STEADY (300 s of live traffic for the analyzer), LADDER (the UDP rates tried, points/s),
 # ANALYZER_MODE (skyline, or ensemble for Horizon's own detectors), OUT (perf/results/<date>), PORT (6395).
+# LADDER="" skips the UDP ladders.
 # Needs redis-server and redis-benchmark (apt-get install redis-server), about 12 GB of free
 # memory and 15 GB of free disk for 250k metrics. Results: one JSON or log file per run in $OUT,
 # and $OUT/summary.md with the medians.
@@ -17,7 +18,7 @@ BIG_METRICS=${BIG_METRICS:-1000000}
 REPEATS=${REPEATS:-3}
 DURATION=${DURATION:-60}
 STEADY=${STEADY:-300}
-LADDER=${LADDER:-25000 50000 100000 200000 400000 800000}
+LADDER=${LADDER-25000 50000 100000 200000 400000 800000}
 ANALYZER_MODE=${ANALYZER_MODE:-skyline}
 PORT=${PORT:-6395}
 OUT=${OUT:-perf/results/$(date -u +%F)}
@@ -80,19 +81,23 @@ ingest_run() {
   stop_horizons
 }
 
+# One redis-benchmark run of the ceiling over $1 keys on a fresh Redis; prints requests/s.
+ceiling_once() {
+  start_redis
+  redis-benchmark -p "$PORT" -n 5000000 -r "$1" -P 64 -c 16 --csv \
+    APPEND "metrics.bench.__rand_int__" "123456789012345" | tail -1 | cut -d, -f2 | tr -d '"'
+}
+
 echo "# Capacity run $(date -u +'%F %T') UTC on $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB" >"$SUMMARY"
 note "$(lscpu | sed -n 's/^Model name: *//p'); $(dotnet --version); $(redis-server --version | cut -d' ' -f3)"
 note ""
 
 if [[ " $STAGES " == *" ceiling "* ]]; then
   note "## Redis's own ceiling: pipelined APPEND of a 15-byte point"
-  start_redis
   for keys in "$METRICS" "$BIG_METRICS"; do
     rm -f "$OUT/ceiling-$keys.txt"
     for i in $(seq "$REPEATS"); do
-      redis-cli -p "$PORT" flushall >/dev/null
-      redis-benchmark -p "$PORT" -n 5000000 -r "$keys" -P 64 -c 16 --csv \
-        APPEND "metrics.bench.__rand_int__" "123456789012345" | tail -1 | cut -d, -f2 | tr -d '"' >>"$OUT/ceiling-$keys.txt"
+      ceiling_once "$keys" >>"$OUT/ceiling-$keys.txt"
     done
     note "redis-benchmark -n 5000000 -r $keys -P 64 -c 16 APPEND ...: $(paste -sd' ' "$OUT/ceiling-$keys.txt") requests/s; median $(median <"$OUT/ceiling-$keys.txt")"
   done
@@ -108,8 +113,10 @@ if [[ " $STAGES " == *" ingest "* ]]; then
     for protocol in plaintext pickle; do
       rm -f "$OUT/ingest-$protocol-$metrics.rates" "$OUT/ingest-$protocol-$metrics.rss"
       for i in $(seq "$REPEATS"); do
+        # The VM's speed drifts within an hour: each run gets its own ceiling, measured just before it.
+        ceiling_once "$METRICS" >"$OUT/ingest-$protocol-$metrics-$i.ceiling"
         ingest_run "$OUT/ingest-$protocol-$metrics-$i" --metrics "$metrics" --protocol "$protocol" --max --duration "${DURATION}s"
-        echo "$(json "$OUT/ingest-$protocol-$metrics-$i.json" achieved_rate) $(json "$OUT/ingest-$protocol-$metrics-$i.json" lost)" >>"$OUT/ingest-$protocol-$metrics.rates"
+        echo "$(json "$OUT/ingest-$protocol-$metrics-$i.json" achieved_rate) $(json "$OUT/ingest-$protocol-$metrics-$i.json" lost) $(cat "$OUT/ingest-$protocol-$metrics-$i.ceiling")" >>"$OUT/ingest-$protocol-$metrics.rates"
         cat "$OUT/ingest-$protocol-$metrics-$i.rss" >>"$OUT/ingest-$protocol-$metrics.rss"
       done
       rates=$(awk '$1 != "" && $2 != "" {print $1}' "$OUT/ingest-$protocol-$metrics.rates")
@@ -119,9 +126,9 @@ if [[ " $STAGES " == *" ingest "* ]]; then
       fi
       rate=$(echo "$rates" | median)
       lost=$(awk '{ s += ($2 == "" ? 0 : $2) } END { print s + 0 }' "$OUT/ingest-$protocol-$metrics.rates")
-      note "$protocol, $metrics metrics: $(echo "$rates" | xargs printf '%.0f ') points/s; median $(calc "$rate" 0) = $(calc "$rate / $CEILING") of the $METRICS-key ceiling ($(calc "$rate / $(median <"$OUT/ceiling-$metrics.txt")") of the $metrics-key one); points lost over all runs: $lost; ingest resident memory $(cut -d' ' -f1 "$OUT/ingest-$protocol-$metrics.rss" | median) MiB"
+      note "$protocol, $metrics metrics: $(echo "$rates" | xargs printf '%.0f ') points/s; median $(calc "$rate" 0) = $(calc "$rate / $CEILING") of the $METRICS-key ceiling ($(calc "$rate / $(median <"$OUT/ceiling-$metrics.txt")") of the $metrics-key one); against the $METRICS-key ceiling measured just before each run: $(awk '$1 != "" && $2 != "" && $3 > 0 {printf "%.2f ", $1 / $3}' "$OUT/ingest-$protocol-$metrics.rates")median $(awk '$1 != "" && $2 != "" && $3 > 0 {print $1 / $3}' "$OUT/ingest-$protocol-$metrics.rates" | median | xargs printf '%.2f'); points lost over all runs: $lost; ingest resident memory $(cut -d' ' -f1 "$OUT/ingest-$protocol-$metrics.rss" | median) MiB"
     done
-    for protocol in msgpack statsd-udp; do
+    for protocol in $([[ -n "$LADDER" ]] && echo msgpack statsd-udp); do
       rm -f "$OUT/ingest-$protocol-$metrics.ladder"
       best=""
       best_rate=""
