@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Horizon.Storage;
 using System.Threading.Channels;
+using Horizon.Storage;
 using StackExchange.Redis;
 
 namespace Horizon.Analyzer;
@@ -73,17 +73,9 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
             {
                 continue;
             }
-            var db = store.Database;
-            var json = batch.ToDictionary(b => b.Key, b => (RedisValue)JsonSerializer.Serialize(b.Value, Json), StringComparer.Ordinal);
-            var tasks = new List<Task> { db.HashSetAsync(CurrentKey, [.. json.Select(j => new HashEntry(j.Key, j.Value))]) };
-            if (options.HistoryLength > 0)
-            {
-                tasks.Add(db.ListLeftPushAsync(HistoryKey, [.. json.Values]));
-                tasks.Add(db.ListTrimAsync(HistoryKey, 0, options.HistoryLength - 1));
-            }
             try
             {
-                await Task.WhenAll(tasks);
+                await Task.WhenAll(Writes(store.Database, batch.Values, batch.Values));
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
@@ -103,21 +95,12 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
         var db = store.Database;
         var now = new HashSet<string>(anomalies.Select(Field), StringComparer.Ordinal);
         var gone = _current.Where(m => !now.Contains(m)).Select(m => (RedisValue)m).ToArray();
-        var tasks = new List<Task>();
-        if (anomalies.Count > 0)
-        {
-            tasks.Add(db.HashSetAsync(CurrentKey, [.. anomalies.Select(a => new HashEntry(Field(a), JsonSerializer.Serialize(a, Json)))]));
-        }
+        // History: an anomaly enters once per (metric, timestamp), not once per pass.
+        var fresh = anomalies.Where(a => !_recorded.TryGetValue(Field(a), out var ts) || ts != a.Timestamp).ToList();
+        var tasks = Writes(db, anomalies, fresh);
         if (gone.Length > 0)
         {
             tasks.Add(db.HashDeleteAsync(CurrentKey, gone));
-        }
-        // History: an anomaly enters once per (metric, timestamp), not once per pass.
-        var fresh = anomalies.Where(a => !_recorded.TryGetValue(Field(a), out var ts) || ts != a.Timestamp).ToList();
-        if (fresh.Count > 0 && options.HistoryLength > 0)
-        {
-            tasks.Add(db.ListLeftPushAsync(HistoryKey, [.. fresh.Select(a => (RedisValue)JsonSerializer.Serialize(a, Json))]));
-            tasks.Add(db.ListTrimAsync(HistoryKey, 0, options.HistoryLength - 1));
         }
         tasks.Add(db.HashSetAsync(PassesKey, shard.ToString(), JsonSerializer.Serialize(summary, Json)));
         await Task.WhenAll(tasks);
@@ -136,6 +119,22 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
         {
             await WriteFileAsync(FilePath, anomalies, summary);
         }
+    }
+
+    // Sets the current findings in the hash and puts the fresh ones at the head of the history.
+    private List<Task> Writes(IDatabase db, IReadOnlyCollection<AnomalyRecord> current, IReadOnlyCollection<AnomalyRecord> fresh)
+    {
+        var tasks = new List<Task>();
+        if (current.Count > 0)
+        {
+            tasks.Add(db.HashSetAsync(CurrentKey, [.. current.Select(a => new HashEntry(Field(a), JsonSerializer.Serialize(a, Json)))]));
+        }
+        if (fresh.Count > 0 && options.HistoryLength > 0)
+        {
+            tasks.Add(db.ListLeftPushAsync(HistoryKey, [.. fresh.Select(a => (RedisValue)JsonSerializer.Serialize(a, Json))]));
+            tasks.Add(db.ListTrimAsync(HistoryKey, 0, options.HistoryLength - 1));
+        }
+        return tasks;
     }
 
     /// <summary>The field of a finding in <c>horizon.anomalies</c>: the metric name for an anomaly,

@@ -23,14 +23,16 @@ public enum Combination : byte
 /// Keeps a metric's recent scores (a ring of the last N judgements) and halves a score that does
 /// not exceed all of them: an anomaly is news when it starts or worsens, not on every point while
 /// it lasts. For a span after a reported anomaly (the refractory period) scores are halved once
-/// more, so one incident is not reported point after point while it grows. It also keeps the metric's last full baseline for the ensemble's pre-screen. One per
-/// metric; 2 bytes per remembered judgement and 20 for the baseline.
+/// more, so one incident is not reported point after point while it grows. It also keeps the
+/// metric's last full baseline for the ensemble's pre-screen. One per metric; 2 bytes per
+/// remembered judgement and 24 for the rest.
 /// </summary>
-public sealed class NoveltyFilter(int points = 200, double damping = 0.5, double margin = 1, int refractory = 0, double threshold = 1)
+public sealed class NoveltyFilter(int points = 200, double damping = 0.5, int refractory = 0, double threshold = 1)
 {
     private readonly Half[] _ring = new Half[Math.Max(points, 1)];
     private int _next;
-    private int _sinceFlag = int.MaxValue;
+    private readonly int _refractory = refractory;
+    private int _sinceFlag = refractory; // judgements since the last reported anomaly, up to the span
 
     // The last full judgement's baseline (non-seasonal metrics only), for the ensemble's pre-screen.
     internal double ScreenMedian;
@@ -39,7 +41,7 @@ public sealed class NoveltyFilter(int points = 200, double damping = 0.5, double
 
     /// <summary>The filter the settings describe (no damping when NoveltyPoints is 0).</summary>
     public static NoveltyFilter For(EnsembleSettings settings) => settings.NoveltyPoints > 0
-        ? new(settings.NoveltyPoints, settings.NoveltyDamping, settings.NoveltyMargin, settings.Refractory, settings.Threshold)
+        ? new(settings.NoveltyPoints, settings.NoveltyDamping, settings.Refractory, settings.Threshold)
         : new(1, 1);
 
     /// <summary>The score to report for a new judgement with raw score <paramref name="score"/>.</summary>
@@ -52,12 +54,12 @@ public sealed class NoveltyFilter(int points = 200, double damping = 0.5, double
         }
         _ring[_next] = (Half)score;
         _next = (_next + 1) % _ring.Length;
-        var reported = score > max * margin ? score : score * damping;
-        if (_sinceFlag < refractory)
+        var reported = score > max ? score : score * damping;
+        if (_sinceFlag < _refractory)
         {
             reported *= damping;
         }
-        _sinceFlag = reported >= threshold ? 0 : _sinceFlag == int.MaxValue ? int.MaxValue : _sinceFlag + 1;
+        _sinceFlag = reported >= threshold ? 0 : Math.Min(_sinceFlag + 1, _refractory);
         return reported;
     }
 }
@@ -85,9 +87,6 @@ public sealed record EnsembleSettings
 
     /// <summary>Factor applied to a score that is not above the remembered ones.</summary>
     public double NoveltyDamping { get; init; } = 0.5;
-
-    /// <summary>A score is news only above this multiple of the remembered ones.</summary>
-    public double NoveltyMargin { get; init; } = 1;
 
     /// <summary>Judgements after an anomaly during which scores are damped as if not new (0: none):
     /// an incident is reported when it starts, and again within this span only if its score at
