@@ -53,8 +53,10 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
 
     /// <summary>Publishes findings as the pass makes them, until <paramref name="found"/> completes:
     /// each finding not yet recorded with its timestamp goes into <c>horizon.anomalies</c> and the
-    /// history at once. A failed write is left to <see cref="PublishAsync"/>, which still sees the
-    /// finding as new. Must not overlap <see cref="PublishAsync"/>.</summary>
+    /// history at once. After a failed write (reported to <paramref name="failed"/>) the rest of the
+    /// pass's findings are only drained, so an unreachable store costs one timeout, not one per
+    /// batch; <see cref="PublishAsync"/> still sees them all as new. Must not overlap
+    /// <see cref="PublishAsync"/>.</summary>
     public async Task PublishAsFoundAsync(ChannelReader<AnomalyRecord> found, Action<Exception>? failed = null)
     {
         var batch = new Dictionary<string, AnomalyRecord>(StringComparer.Ordinal);
@@ -80,7 +82,13 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 failed?.Invoke(e);
-                continue;
+                while (await found.WaitToReadAsync())
+                {
+                    while (found.TryRead(out _))
+                    {
+                    }
+                }
+                return;
             }
             foreach (var (field, record) in batch)
             {

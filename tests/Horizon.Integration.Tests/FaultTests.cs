@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Threading.Channels;
+using Horizon.Analyzer;
 using Horizon.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
@@ -133,6 +135,26 @@ public sealed class FaultTests
         Assert.True(host.Metrics.WriteErrors.WithLabels("retried").Value > 0, "the outage should have made writes fail and be retried");
         Assert.Equal(0, host.Metrics.PointsDropped.WithLabels("plaintext", "store_error").Value);
         Assert.Contains("metrics.fault.m0", await UniqueMetricsAsync(host.Db));
+    }
+
+    [Fact]
+    public async Task PublishingFindingsToAStoreThatWentAwayGivesUpAfterOneFailure()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var host = await HorizonHost.StartAsync(redis.ConnectionString);
+        var publisher = new AnomalyPublisher(host.Store, new AnalyzerOptions { AnomaliesFile = "" }, new Shard(0, 1));
+        await redis.KillAsync();
+        // 3,000 findings are three batches of writes; each would wait out the store's timeout.
+        var found = Channel.CreateUnbounded<AnomalyRecord>();
+        for (var i = 0; i < 3000; i++)
+        {
+            found.Writer.TryWrite(new AnomalyRecord($"gone.m{i}", 100, 1, 6, 6, ["grubbs"], 100));
+        }
+        found.Writer.TryComplete();
+        var failures = 0;
+        await publisher.PublishAsFoundAsync(found.Reader, _ => failures++);
+        Assert.Equal(1, failures);
+        Assert.Equal(0, found.Reader.Count);
     }
 
     [Fact]
