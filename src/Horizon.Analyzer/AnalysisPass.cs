@@ -183,8 +183,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                 {
                     foreach (var algorithm in settings.Selected)
                     {
-                        var vote = verdict.Votes[(int)algorithm];
-                        if (vote == Vote.Yes || (vote == Vote.NoneReturned && settings.MadNoneCountsAsYes))
+                        if (settings.CountsAsYes(verdict.Votes[(int)algorithm]))
                         {
                             voted.Add(algorithm.Name());
                         }

@@ -125,15 +125,17 @@ public sealed class SkylineAnalyzer
                 _ => KsTest(timestamps, values, now, details),
             };
             verdict.Votes[(int)algorithm] = vote;
-            if (IsNo(vote))
+            if (_settings.CountsAsNo(vote))
             {
                 falseCount++;
             }
             decided = early && (vote == Vote.Error || falseCount > allowedNo);
         }
+        var yes = 0;
         foreach (var algorithm in _algorithms)
         {
-            if (verdict.Votes[(int)algorithm] == Vote.Error)
+            var vote = verdict.Votes[(int)algorithm];
+            if (vote == Vote.Error)
             {
                 // Skyline catches the exception and returns (False, [], 1).
                 verdict.Errored = true;
@@ -141,22 +143,10 @@ public sealed class SkylineAnalyzer
                 verdict.Anomalous = false;
                 return;
             }
+            yes += _settings.CountsAsYes(vote) ? 1 : 0;
         }
-        verdict.YesVotes = decided ? CountYes(verdict.Votes) : _algorithms.Length - falseCount;
+        verdict.YesVotes = yes;
         verdict.Anomalous = falseCount <= allowedNo;
-    }
-
-    private bool IsNo(Vote vote) => vote == Vote.No || (vote == Vote.NoneReturned && !_settings.MadNoneCountsAsYes);
-
-    private int CountYes(VoteSet votes)
-    {
-        var yes = 0;
-        foreach (var algorithm in _algorithms)
-        {
-            var vote = votes[(int)algorithm];
-            yes += vote == Vote.Yes || (vote == Vote.NoneReturned && _settings.MadNoneCountsAsYes) ? 1 : 0;
-        }
-        return yes;
     }
 
     // The configured algorithms, cheapest first: two comparisons on the shared mean and deviation,

@@ -125,6 +125,12 @@ public sealed record SkylineSettings
     /// comment intended.</summary>
     public bool MadNoneCountsAsYes { get; init; }
 
+    /// <summary>Whether a vote counts towards CONSENSUS.</summary>
+    public bool CountsAsYes(Vote vote) => vote == Vote.Yes || (vote == Vote.NoneReturned && MadNoneCountsAsYes);
+
+    /// <summary>Whether a vote counts against CONSENSUS (an error or an algorithm not run is neither).</summary>
+    public bool CountsAsNo(Vote vote) => vote == Vote.No || (vote == Vote.NoneReturned && !MadNoneCountsAsYes);
+
     /// <summary>Run the cheap algorithms first and stop once so many have voted no that CONSENSUS
     /// cannot be reached. The verdict is the one of running all nine (the algorithms are pure and
     /// a series that cannot reach CONSENSUS is not anomalous, raised or not); what changes is
