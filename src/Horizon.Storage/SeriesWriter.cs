@@ -21,7 +21,7 @@ public sealed partial class SeriesWriter : IDisposable
     private readonly HorizonMetrics _metrics;
     private readonly ILogger<SeriesWriter> _logger;
     private readonly TimeProvider _time;
-    private readonly RedisKey _uniqueSet;
+    private readonly byte[] _uniqueSet;
     private readonly Channel<PointBatch> _channel;
     private readonly SemaphoreSlim _slots;
     private readonly Stack<FlushUnit> _units = new();
@@ -43,7 +43,9 @@ public sealed partial class SeriesWriter : IDisposable
         _metrics = metrics;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _uniqueSet = series.UniqueMetricsKey;
+        _uniqueSet = System.Text.Encoding.UTF8.GetBytes(series.UniqueMetricsKey);
+        var direct = options.DirectConnections ? RespEndpoint.From(store.Configuration) : null;
+        Transport = direct is null ? new MultiplexerTransport(store.Database, _uniqueSet) : new DirectTransport(direct, _uniqueSet);
         _refreshSeconds = (long)options.UniqueSetRefresh.TotalSeconds;
         Pool = new PointBatchPool(options.BatchSize, Math.Max(64, options.MaxBufferedPoints / options.BatchSize));
         _channel = Channel.CreateBounded<PointBatch>(new BoundedChannelOptions(Math.Max(1, options.MaxBufferedPoints / options.BatchSize))
@@ -57,6 +59,12 @@ public sealed partial class SeriesWriter : IDisposable
             _units.Push(new FlushUnit(options.FlushPoints + options.BatchSize));
         }
     }
+
+    // Replaced once, by the multiplexer, if the direct connections find a cluster node.
+    private IFlushTransport Transport { get; set; }
+
+    /// <summary>True while flushes go over Horizon's own RESP connections rather than StackExchange.Redis.</summary>
+    public bool UsesDirectConnections => Transport is DirectTransport;
 
     /// <summary>The pool listeners rent their batches from.</summary>
     public PointBatchPool Pool { get; }
@@ -210,39 +218,26 @@ public sealed partial class SeriesWriter : IDisposable
         _metrics.WriteBatchKeys.Observe(u.SlotCount);
         try
         {
-            var db = _store.Database;
             var pending = Enumerable.Range(0, u.SlotCount).ToList();
             var addNames = u.NewNames.Count > 0;
             var attempt = 0;
             while (true)
             {
-                var appends = new Task<long>[pending.Count];
-                for (var i = 0; i < pending.Count; i++)
-                {
-                    var s = pending[i];
-                    appends[i] = db.StringAppendAsync(u.Keys[s].RedisKey, u.Buffer.AsMemory(u.SlotOffsets[s], u.SlotLengths[s]));
-                }
+                var results = new AppendResult[pending.Count];
                 var saddCount = addNames ? u.NewNames.Count : 0;
-                var sadd = addNames ? db.SetAddAsync(_uniqueSet, [.. u.NewNames]) : null;
-                try
-                {
-                    await (sadd is null ? Task.WhenAll(appends) : Task.WhenAll(Task.WhenAll(appends), sadd));
-                }
-                catch (Exception) when (appends.Any(a => a.IsFaulted) || sadd?.IsFaulted == true)
-                {
-                    // Inspected one by one below.
-                }
+                var transport = Transport;
+                var saddError = await transport.SendAsync(u, pending, addNames ? u.NewNames : null, results);
                 var failed = new List<int>();
                 Exception? firstError = null;
-                for (var i = 0; i < appends.Length; i++)
+                for (var i = 0; i < results.Length; i++)
                 {
-                    if (!appends[i].IsFaulted)
+                    var s = pending[i];
+                    if (results[i].Error is not { } error)
                     {
                         // APPEND returns the new length: equal to what was appended means this
                         // APPEND created the key (new, deleted by Roomba, or the store came back
                         // empty), so the name must go into the set even if it was added before.
-                        var s = pending[i];
-                        if (appends[i].Result == u.SlotLengths[s] && !u.SlotNamed[s])
+                        if (results[i].Length == u.SlotLengths[s] && !u.SlotNamed[s])
                         {
                             u.SlotNamed[s] = true;
                             u.NewNameKeys.Add(u.Keys[s]);
@@ -251,25 +246,24 @@ public sealed partial class SeriesWriter : IDisposable
                         }
                         continue;
                     }
-                    var error = appends[i].Exception!.GetBaseException();
                     firstError ??= error;
                     if (IsPermanent(error))
                     {
                         _metrics.WriteErrors.WithLabels("permanent").Inc();
-                        u.DropSlot(pending[i]);
-                        Log.PermanentFailure(_logger, u.Keys[pending[i]].ToString(), error.Message);
+                        u.DropSlot(s);
+                        Log.PermanentFailure(_logger, u.Keys[s].ToString(), error.Message);
                     }
                     else
                     {
                         _metrics.WriteErrors.WithLabels("retried").Inc();
-                        failed.Add(pending[i]);
+                        failed.Add(s);
                     }
                 }
-                if (sadd is not null)
+                if (saddCount > 0)
                 {
-                    if (sadd.IsFaulted)
+                    if (saddError is not null)
                     {
-                        firstError ??= sadd.Exception!.GetBaseException();
+                        firstError ??= saddError;
                         _metrics.WriteErrors.WithLabels("retried").Inc();
                     }
                     else
@@ -279,11 +273,17 @@ public sealed partial class SeriesWriter : IDisposable
                         addNames = u.NewNames.Count > 0;
                     }
                 }
+                if (transport is DirectTransport { ClusterDetected: true } && Transport == transport)
+                {
+                    // The store is a cluster node: redirected keys go to their owners from now on.
+                    Transport = new MultiplexerTransport(_store.Database, _uniqueSet);
+                    Log.ClusterDetected(_logger);
+                }
                 if (failed.Count == 0 && !addNames)
                 {
                     break;
                 }
-                if (failed.Count == 0 && sadd is null)
+                if (failed.Count == 0 && saddCount == 0)
                 {
                     // Only names of keys these APPENDs created are left to add: no need to wait.
                     pending = failed;
@@ -335,7 +335,11 @@ public sealed partial class SeriesWriter : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _slots.Dispose();
+    public void Dispose()
+    {
+        _slots.Dispose();
+        Transport.Dispose();
+    }
 
     private void ReturnUnit(FlushUnit u)
     {
@@ -364,98 +368,6 @@ public sealed partial class SeriesWriter : IDisposable
         }
     }
 
-    /// <summary>A flush: points grouped by key, encoded contiguously per key.</summary>
-    private sealed class FlushUnit(int capacity)
-    {
-        public int PointCount;
-        public int SlotCount;
-        public MetricKey[] Keys = new MetricKey[256];
-        public int[] SlotOffsets = new int[256];
-        public int[] SlotLengths = new int[256];
-        public bool[] SlotNamed = new bool[256];
-        private int[] _heads = new int[256];
-        private int[] _tails = new int[256];
-        private readonly int[] _next = new int[capacity];
-        private readonly long[] _timestamps = new long[capacity];
-        private readonly double[] _values = new double[capacity];
-        private readonly PointSource[] _sources = new PointSource[capacity];
-        public readonly byte[] Buffer = new byte[capacity * SeriesCodec.MaxPointSize];
-        public readonly int[] SourceCounts = new int[PointSources.Count];
-        public readonly int[] DroppedCounts = new int[PointSources.Count];
-        public readonly List<RedisValue> NewNames = [];
-        public readonly List<MetricKey> NewNameKeys = [];
-
-        public int AddSlot(MetricKey key)
-        {
-            if (SlotCount == Keys.Length)
-            {
-                var n = Keys.Length * 2;
-                Array.Resize(ref Keys, n);
-                Array.Resize(ref SlotOffsets, n);
-                Array.Resize(ref SlotLengths, n);
-                Array.Resize(ref SlotNamed, n);
-                Array.Resize(ref _heads, n);
-                Array.Resize(ref _tails, n);
-            }
-            Keys[SlotCount] = key;
-            SlotNamed[SlotCount] = false;
-            _heads[SlotCount] = -1;
-            return SlotCount++;
-        }
-
-        public void AddPoint(int slot, long timestamp, double value, PointSource source)
-        {
-            var p = PointCount++;
-            _timestamps[p] = timestamp;
-            _values[p] = value;
-            _sources[p] = source;
-            _next[p] = -1;
-            if (_heads[slot] < 0)
-            {
-                _heads[slot] = p;
-            }
-            else
-            {
-                _next[_tails[slot]] = p;
-            }
-            _tails[slot] = p;
-        }
-
-        public void Encode()
-        {
-            var pos = 0;
-            var span = Buffer.AsSpan();
-            for (var s = 0; s < SlotCount; s++)
-            {
-                SlotOffsets[s] = pos;
-                for (var p = _heads[s]; p >= 0; p = _next[p])
-                {
-                    pos += SeriesCodec.WritePoint(span[pos..], _timestamps[p], _values[p]);
-                }
-                SlotLengths[s] = pos - SlotOffsets[s];
-            }
-        }
-
-        public void DropSlot(int slot)
-        {
-            for (var p = _heads[slot]; p >= 0; p = _next[p])
-            {
-                DroppedCounts[(int)_sources[p]]++;
-            }
-        }
-
-        public void Reset()
-        {
-            Array.Clear(Keys, 0, SlotCount);
-            PointCount = 0;
-            SlotCount = 0;
-            Array.Clear(SourceCounts);
-            Array.Clear(DroppedCounts);
-            NewNames.Clear();
-            NewNameKeys.Clear();
-        }
-    }
-
     private static partial class Log
     {
         [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Store writes failing; retrying {Commands} commands ({Buffered} points buffered, {InFlight} in flight): {Reason}")]
@@ -466,6 +378,9 @@ public sealed partial class SeriesWriter : IDisposable
 
         [LoggerMessage(EventId = 202, Level = LogLevel.Error, Message = "Shutdown deadline passed with {Points} points not yet stored; they are counted as dropped")]
         public static partial void ShutdownDeadline(ILogger logger, long points);
+
+        [LoggerMessage(EventId = 204, Level = LogLevel.Information, Message = "The store redirected keys (a cluster node): writes go through the cluster-aware client from now on")]
+        public static partial void ClusterDetected(ILogger logger);
 
         [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "Unexpected error in the series writer")]
         public static partial void Unexpected(ILogger logger, Exception exception);

@@ -10,9 +10,10 @@ public sealed partial class StoreConnection : IAsyncDisposable
     private readonly EmbeddedGarnet? _embedded;
     private readonly ILogger _logger;
 
-    private StoreConnection(ConnectionMultiplexer multiplexer, EmbeddedGarnet? embedded, string description, ILogger logger)
+    private StoreConnection(ConnectionMultiplexer multiplexer, ConfigurationOptions configuration, EmbeddedGarnet? embedded, string description, ILogger logger)
     {
         Multiplexer = multiplexer;
+        Configuration = configuration;
         _embedded = embedded;
         Description = description;
         _logger = logger;
@@ -23,6 +24,9 @@ public sealed partial class StoreConnection : IAsyncDisposable
 
     /// <summary>The StackExchange.Redis multiplexer (pipelines every call on one socket per node).</summary>
     public ConnectionMultiplexer Multiplexer { get; }
+
+    /// <summary>The options the multiplexer was connected with (endpoints, credentials, timeouts).</summary>
+    public ConfigurationOptions Configuration { get; }
 
     /// <summary>Database 0.</summary>
     public IDatabase Database { get; }
@@ -55,8 +59,9 @@ public sealed partial class StoreConnection : IAsyncDisposable
         var logger = loggerFactory.CreateLogger<StoreConnection>();
         if (!options.UsesEmbedded)
         {
-            var mux = ConnectionMultiplexer.Connect(Configure(options.Redis!));
-            var external = new StoreConnection(mux, null, $"Redis at {options.Redis}", logger);
+            var configuration = Configure(options.Redis!);
+            var mux = ConnectionMultiplexer.Connect(configuration);
+            var external = new StoreConnection(mux, configuration, null, $"Redis at {options.Redis}", logger);
             Log.Connected(logger, external.Description);
             return external;
         }
@@ -66,7 +71,7 @@ public sealed partial class StoreConnection : IAsyncDisposable
             var configuration = Configure(embedded.EndPoint.ToString());
             configuration.AllowAdmin = true; // SAVE at shutdown
             var mux = ConnectionMultiplexer.Connect(configuration);
-            var connection = new StoreConnection(mux, embedded,
+            var connection = new StoreConnection(mux, configuration, embedded,
                 $"embedded Garnet at {embedded.EndPoint} (data in {embedded.DataDirectory})", logger);
             Log.Connected(logger, connection.Description);
             return connection;

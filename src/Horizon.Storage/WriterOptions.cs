@@ -19,6 +19,12 @@ public sealed record WriterOptions
     /// <summary>Pipelined writes awaiting the store's replies at once.</summary>
     public int MaxInFlightFlushes { get; init; } = 4;
 
+    /// <summary>Send flushes over Horizon's own RESP connections (one per flush in flight: each
+    /// flush is one buffer of commands, its replies parsed without a task per command) when the
+    /// store is a single node reached over plain TCP. Off, or with several endpoints, TLS, or a
+    /// node that answers MOVED (a cluster), StackExchange.Redis sends them.</summary>
+    public bool DirectConnections { get; init; } = true;
+
     /// <summary>How often a name is added to the unique set again even if it is known, so that a
     /// set emptied meanwhile (store restarted without data, Roomba deleted a silent key) heals.
     /// Must be shorter than FULL_DURATION.</summary>

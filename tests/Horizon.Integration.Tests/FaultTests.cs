@@ -94,11 +94,14 @@ public sealed class FaultTests
         Assert.Equal(0, host.Metrics.PointsDropped.WithLabels("plaintext", "shutdown").Value);
     }
 
-    [Fact]
-    public async Task ARedisRestartInTheMiddleOfAStreamLosesNothing()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ARedisRestartInTheMiddleOfAStreamLosesNothing(bool directConnections)
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var host = await HorizonHost.StartAsync(redis.ConnectionString);
+        await using var host = await HorizonHost.StartAsync(redis.ConnectionString,
+            new Dictionary<string, string?> { ["Writer:DirectConnections"] = directConnections ? "true" : "false" });
         const int names = 50, rounds = 40;
         var now = Now;
         var sender = Task.Run(async () =>
