@@ -236,6 +236,10 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                             reasons.Add(score.Reason(metadata.Unit));
                         }
                     }
+                    if (_judgement.Flatline is { Crossed: true } flat)
+                    {
+                        reasons.Add(FormattableString.Invariant($"flatline: held at {flat.Value:G6}{metadata.Unit} for {flat.Seconds / 3600:F1} h, longer than any run of one value in the roll-ups ({flat.RecordSeconds / 3600:F1} h)"));
+                    }
                     if (_judgement.RecurringDays > 0)
                     {
                         reasons.Add(FormattableString.Invariant($"recurs: a like excursion at this time of day on {_judgement.RecurringDays} previous days (score damped)"));

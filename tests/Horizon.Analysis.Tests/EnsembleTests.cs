@@ -193,6 +193,51 @@ public sealed class EnsembleTests
         Assert.True(unchecked_.Anomalous, $"score {unchecked_.Score}");
     }
     [Fact]
+    public void A_metric_that_stops_moving_longer_than_ever_before_is_reported_once()
+    {
+        // Disk writes every 5 minutes: bursts all day except a quiet 6 h every night; on day 5 the
+        // writes stop for good (from 12:00). Judged point by point, as the analyzer would.
+        const int step = 300, perDay = 288;
+        var (ts, values) = Series(6 * perDay, step, (i, _) =>
+            (i % perDay < 72 || i >= (4 * perDay) + 144) ? 0 : 1000 + (900 * Noise(i)));
+        var settings = new EnsembleSettings();
+        var detector = new EnsembleDetector(settings);
+        var novelty = NoveltyFilter.For(settings);
+        var history = new RollupHistory();
+        var judgement = new Judgement();
+        var crossings = new List<int>();
+        for (var i = 0; i < ts.Length; i++)
+        {
+            history.Add(ts[i], values[i]);
+            var from = Math.Max(0, i + 1 - perDay);
+            detector.Judge(ts.AsSpan(from, i + 1 - from), values.AsSpan(from, i + 1 - from), history, MetricMetadata.Default, judgement, novelty);
+            if (judgement.Flatline is { Crossed: true })
+            {
+                Assert.True(judgement.Anomalous, $"score {judgement.Score} at {i}");
+                crossings.Add(i);
+            }
+            if (i > (4 * perDay) + 144 + 80)
+            {
+                // Still flat, known, not reported again.
+                Assert.Equal(0.0, judgement.Flatline!.Value.Value);
+                Assert.False(judgement.Anomalous, $"score {judgement.Score} at {i}");
+            }
+        }
+        // Once, when the stop outlasts the longest quiet night held in the roll-ups (6 h).
+        var crossing = Assert.Single(crossings);
+        var quietSince = (4 * perDay) + 144;
+        Assert.InRange((crossing - quietSince) * step, 6 * 3600, (6 * 3600) + 1800);
+
+        // A metric that never moved (an error counter at 0) is not a flatline, nor is one judged without roll-ups.
+        var (zt, zv) = Series(6 * perDay, step, (_, _) => 0);
+        Assert.Null(Judge(zt, zv, HistoryOf(zt, zv, zt.Length)).Flatline);
+        Assert.Null(Judge(ts, values).Flatline);
+        // The same point judged afresh (no state carried over) is the crossing too; switched off, it is not.
+        Assert.True(Judge(ts[..(crossing + 1)], values[..(crossing + 1)], HistoryOf(ts, values, crossing + 1)).Flatline?.Crossed);
+        Assert.Null(Judge(ts[..(crossing + 1)], values[..(crossing + 1)], HistoryOf(ts, values, crossing + 1), settings: new EnsembleSettings { FlatlineMinSeconds = 0 }).Flatline);
+    }
+
+    [Fact]
     public void Metadata_direction_ignores_good_news_and_skip_leaves_detectors_out()
     {
         var (ts, values) = Series(600, 60, (i, _) => 20 + Noise(i));

@@ -263,10 +263,18 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         // Three days at 10 minutes, filling from 40 % to 70 %: 100 % in about three days.
         await SeedAsync(db, "disk.used", Day(now, i => 40 + (30.0 * i / 431) + random.NextDouble(), points: 432, step: 600));
 
+        // Three days at 10 minutes of writes, quiet for 3 h every night; the last point makes the
+        // current quiet spell longer than any before it.
+        await SeedAsync(db, "writes.stopped", Day(now, i => i % 144 < 18 || i >= 412 ? 0 : 500 + (random.NextDouble() * 400), points: 432, step: 600));
+
         await WaitForPassesAsync(host, 2);
 
         var current = (await db.HashGetAllAsync(AnomalyPublisher.CurrentKey)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
         Assert.Contains("spiky.metric", current.Keys);
+        using (var stopped = JsonDocument.Parse(current["writes.stopped"]))
+        {
+            Assert.Contains(stopped.RootElement.GetProperty("reasons").EnumerateArray(), r => r.GetString()!.StartsWith("flatline: held at 0 for 3.2 h", StringComparison.Ordinal));
+        }
         Assert.Contains("exhaustion:disk.used", current.Keys);
         Assert.DoesNotContain("latency.drop", current.Keys);
         Assert.DoesNotContain(current.Keys, k => k.StartsWith("calm.", StringComparison.Ordinal));

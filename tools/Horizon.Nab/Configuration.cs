@@ -32,8 +32,9 @@ internal sealed record Configuration(string Name, Func<IScoreStream> NewStream)
         {
             // The refractory period and the pre-screen work from the ensemble's Threshold (the
             // pre-screen's scores are exact only below it), which is not a lone detector's: each
-            // gets its own threshold from the sweep, so both are off for them.
-            var alone = settings with { Detectors = [detector], Refractory = 0, ScreenPoints = 0 };
+            // gets its own threshold from the sweep, so both are off for them. The flatline check
+            // is the ensemble's, not a detector's: off too, so a lone detector is only itself.
+            var alone = settings with { Detectors = [detector], Refractory = 0, ScreenPoints = 0, FlatlineMinSeconds = 0 };
             return new(name, () => new EnsembleStream(new EnsembleDetector(alone), fullDuration));
         }
         throw new ArgumentException($"unknown detector configuration '{name}'; known: skyline, ensemble, {string.Join(", ", DetectorNames.All)}");

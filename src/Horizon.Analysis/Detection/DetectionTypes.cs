@@ -53,6 +53,11 @@ public readonly record struct DetectorScore(Detector Detector, double Score, dou
 /// <summary>A slow trend over the long-term history, and when it reaches the metric's capacity.</summary>
 public readonly record struct DriftFinding(double SlopePerDay, double TrendZ, double Level, double? SecondsToCapacity);
 
+/// <summary>A value held exactly for longer than any run of one value in the metric's roll-ups: a
+/// stuck gauge, a counter or a disk that stopped moving. <see cref="Crossed"/> is true on the first
+/// judgement that finds the run past the record (the one that is reported).</summary>
+public readonly record struct FlatlineFinding(double Value, double Seconds, double RecordSeconds, bool Crossed);
+
 /// <summary>The ensemble's verdict on the last point of a series.</summary>
 public sealed class Judgement
 {
@@ -79,6 +84,9 @@ public sealed class Judgement
     /// <summary>The slow-drift finding, if the long-term history shows one.</summary>
     public DriftFinding? Drift { get; internal set; }
 
+    /// <summary>The flatline finding, if the metric holds one value longer than ever in its roll-ups.</summary>
+    public FlatlineFinding? Flatline { get; internal set; }
+
     /// <summary>Number of detectors that ran.</summary>
     public int Count { get; internal set; }
 
@@ -94,6 +102,7 @@ public sealed class Judgement
         RecurringDays = 0;
         Screened = false;
         Drift = null;
+        Flatline = null;
         Count = 0;
     }
 

@@ -133,6 +133,11 @@ public sealed record EnsembleSettings
     /// <summary>Factor applied to the score of an excursion that recurs daily at this time.</summary>
     public double RecurrenceDamping { get; init; } = 0.25;
 
+    /// <summary>Seconds a value must be held exactly before it can be a flatline: held longer than any
+    /// run of one value in the metric's roll-ups (which must cover two days before it), it is
+    /// reported once, with score 1, on the point that passes that record (0: no flatline check).</summary>
+    public double FlatlineMinSeconds { get; init; } = 3600;
+
     /// <summary>Judgements for which a metric's last full baseline serves the pre-screen (0: no pre-screen).</summary>
     public int ScreenPoints { get; init; } = 30;
 
@@ -197,6 +202,10 @@ public sealed class EnsembleDetector
         {
             return;
         }
+        if (history is not null && _settings.FlatlineMinSeconds > 0)
+        {
+            judgement.Flatline = Flatline(timestamps, values, history);
+        }
         var n = Math.Min(values.Length, _settings.Window);
         timestamps = timestamps[^n..];
         values = values[^n..];
@@ -212,7 +221,7 @@ public sealed class EnsembleDetector
             }
             period = history.CachedPeriod;
         }
-        if (period == 0 && Screen(values[^1], metadata, novelty, judgement))
+        if (period == 0 && judgement.Flatline is not { Crossed: true } && Screen(values[^1], metadata, novelty, judgement))
         {
             return;
         }
@@ -274,8 +283,87 @@ public sealed class EnsembleDetector
                 judgement.RawScore *= _settings.RecurrenceDamping;
             }
         }
+        if (judgement.Flatline is { Crossed: true })
+        {
+            judgement.RawScore = 1;
+        }
         judgement.Score = novelty?.Apply(judgement.RawScore) ?? judgement.RawScore;
         judgement.Anomalous = judgement.Score >= _settings.Threshold;
+    }
+
+    // ---- flatline -------------------------------------------------------------------------------
+
+    /// <summary>How long the last value has been held exactly (through the roll-ups when the run is
+    /// older than the points given), against the longest run of one value in the roll-ups before it.
+    /// Uses and updates the run measured at the history's previous judgement.</summary>
+    private FlatlineFinding? Flatline(ReadOnlySpan<long> t, ReadOnlySpan<double> v, RollupHistory history)
+    {
+        var value = v[^1];
+        if (v.Length < 2 || v[^2] != value || !double.IsFinite(value))
+        {
+            return null;
+        }
+        // Walk back over the points not seen before; a run measured earlier resumes where it was.
+        var cached = history.FlatRun;
+        var i = v.Length - 1;
+        while (i > 0 && v[i - 1] == value && t[i - 1] > cached.CheckedUntil)
+        {
+            i--;
+        }
+        long start;
+        if (i > 0 && v[i - 1] == value && cached.Value == value)
+        {
+            start = cached.Start;
+        }
+        else
+        {
+            start = t[i];
+            if (i == 0)
+            {
+                // Held through every point given: the roll-ups tell how long before that.
+                var f = (float)value;
+                var slot = history.SlotOf(start) - 1;
+                while (history.At(slot) == f)
+                {
+                    slot--;
+                }
+                start = Math.Min(start, (slot + 1) * history.SlotSeconds);
+            }
+        }
+        var prior = cached.Value == value && cached.Start == start
+            ? (t[^1] == cached.CheckedUntil ? cached.PriorCheck : cached.CheckedUntil)
+            : long.MinValue;
+        history.FlatRun = (value, start, t[^1], prior);
+        var seconds = (double)(t[^1] - start);
+        if (seconds < _settings.FlatlineMinSeconds)
+        {
+            return null;
+        }
+        var before = (int)Math.Clamp(history.SlotOf(start) - history.FirstSlot, 0, history.Count);
+        if (before * (double)history.SlotSeconds < 2 * 86400.0)
+        {
+            return null;
+        }
+        if (history.CachedFlatRecord.FirstSlot != history.FirstSlot || history.CachedFlatRecord.Before != before)
+        {
+            history.CachedFlatRecord = (history.FirstSlot, before, LongestRun(history.Slots[..before]));
+        }
+        var record = (double)history.CachedFlatRecord.Slots * history.SlotSeconds;
+        // Reported on the first judgement of the run past the record: the one that passed it, or,
+        // for an analyzer that was not judging then (just started), the first it makes.
+        return seconds > record ? new FlatlineFinding(value, seconds, record, prior == long.MinValue || prior - start <= record) : null;
+    }
+
+    // The longest run of one (non-empty) slot mean.
+    private static long LongestRun(ReadOnlySpan<float> slots)
+    {
+        long longest = 0, run = 0;
+        for (var i = 0; i < slots.Length; i++)
+        {
+            run = i > 0 && slots[i] == slots[i - 1] && !float.IsNaN(slots[i]) ? run + 1 : 1;
+            longest = Math.Max(longest, run);
+        }
+        return longest;
     }
 
     /// <summary>
