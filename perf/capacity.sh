@@ -151,6 +151,7 @@ if [[ " $STAGES " == *" ingest "* ]]; then
           ingest_run "$file" --metrics "$metrics" --protocol "$protocol" --rate "$best_rate" --duration "$((DURATION / 2))s"
           confirm+="$(json "$file.json" lost)/$(json "$file.json" kernel_udp_receive_errors) "
         done
+        [[ -n "$(tr ' ' '\n' <<<"$confirm" | grep -v '^$' | grep -v '^0/')" ]] && confirm+="(NOT confirmed: a repeat lost points) "
       fi
       note "$protocol, $metrics metrics, rate ladder (asked, achieved, lost, kernel drops): $(awk '{printf "%s/%.0f/%s/%s; ", $1, $2, $3, $4}' "$OUT/ingest-$protocol-$metrics.ladder" 2>/dev/null)highest loss-free: $([[ -n "$best" ]] && echo "$(calc "$best" 0) points/s = $(calc "$best / $CEILING") of the ceiling; repeated at $best_rate (lost/kernel drops): ${confirm:-not repeated}" || echo none)"
     done
