@@ -50,13 +50,13 @@ internal sealed class MultiplexerTransport(IDatabase database, byte[] uniqueSet)
     }
 }
 
-/// <summary>Sends flushes over Horizon's own RESP connections to a single (non-cluster) store: each
+/// <summary>Sends flushes over Horizon's own RESP connection to a single (non-cluster) store: each
 /// flush is written as one buffer of commands and its replies are parsed in order, with no
-/// per-command object. One connection per flush in flight, opened when first needed and again
-/// after a failure.</summary>
+/// per-command object. One connection, pipelined: the APPENDs of a key reach the store in the
+/// order its points were accepted.</summary>
 internal sealed class DirectTransport(RespEndpoint endpoint, byte[] uniqueSet) : IFlushTransport
 {
-    private readonly Stack<RespConnection> _idle = new();
+    private readonly RespConnection _connection = new(endpoint);
 
     /// <summary>Set once the store answered MOVED or ASK: it is a cluster node, and flushes must
     /// go through the multiplexer, which routes keys to their owners.</summary>
@@ -64,41 +64,16 @@ internal sealed class DirectTransport(RespEndpoint endpoint, byte[] uniqueSet) :
 
     public async Task<Exception?> SendAsync(FlushUnit u, List<int> pending, List<byte[]>? names, AppendResult[] results)
     {
-        RespConnection? connection;
-        lock (_idle)
+        var saddError = await _connection.AppendAsync(u, pending, uniqueSet, names, results);
+        for (var i = 0; i < pending.Count && !ClusterDetected; i++)
         {
-            _idle.TryPop(out connection);
+            ClusterDetected = results[i].Error is RedisServerException e && IsRedirect(e.Message);
         }
-        connection ??= new RespConnection(endpoint);
-        try
-        {
-            var saddError = await connection.AppendAsync(u, pending, uniqueSet, names, results);
-            for (var i = 0; i < pending.Count && !ClusterDetected; i++)
-            {
-                ClusterDetected = results[i].Error is RedisServerException e && IsRedirect(e.Message);
-            }
-            return saddError;
-        }
-        finally
-        {
-            lock (_idle)
-            {
-                _idle.Push(connection);
-            }
-        }
+        return saddError;
     }
 
     private static bool IsRedirect(string message) =>
         message.StartsWith("MOVED ", StringComparison.Ordinal) || message.StartsWith("ASK ", StringComparison.Ordinal);
 
-    public void Dispose()
-    {
-        lock (_idle)
-        {
-            while (_idle.TryPop(out var connection))
-            {
-                connection.Dispose();
-            }
-        }
-    }
+    public void Dispose() => _connection.Dispose();
 }

@@ -29,258 +29,314 @@ internal sealed record RespEndpoint(EndPoint EndPoint, string? User, string? Pas
     }
 }
 
-/// <summary>A minimal RESP2 client for the writer's hot path: APPEND and SADD written into one
-/// buffer and sent together, integer and error replies parsed in order without allocating (an
-/// error reply allocates its message). Not thread-safe: one flush at a time. Any transport
-/// failure, a reply it cannot parse or a round that outlives the timeout closes the socket; the
-/// commands left without a reply are reported failed, and the next round reconnects.</summary>
+/// <summary>A minimal RESP2 client for the writer's hot path, over one connection: each round (a
+/// flush's APPENDs and SADD) is encoded into its own buffer, written after the rounds before it and
+/// its replies read after theirs, so several rounds are in flight while the store sees the
+/// commands in the order they were sent. Integer, status and error replies are parsed without
+/// allocating (an error reply allocates its message). A transport failure, a reply it cannot
+/// parse or a round that outlives the timeout closes the connection: the commands of every round
+/// on it left without a reply are reported failed, and the next round reconnects.</summary>
 internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
 {
     private static readonly byte[] AppendHeader = "*3\r\n$6\r\nAPPEND\r\n"u8.ToArray();
     private static readonly byte[] Crlf = "\r\n"u8.ToArray();
-    private Socket? _socket;
-    private byte[] _out = new byte[1 << 16];
-    private int _outLength;
-    private byte[] _in = new byte[1 << 16];
-    private int _inStart;
-    private int _inEnd;
-    private int _answered;
+    private readonly Lock _order = new();
+    private Task _written = Task.CompletedTask;
+    private Task _read = Task.CompletedTask;
+    private Link? _link; // touched only by the round whose turn it is to write
+    private volatile bool _disposed;
 
     /// <summary>One round: APPEND each pending slot's points, then SADD <paramref name="names"/> to
     /// <paramref name="set"/> if given. Fills <paramref name="results"/>; returns the SADD's error.</summary>
     public async Task<Exception?> AppendAsync(FlushUnit u, List<int> pending, byte[] set, List<byte[]>? names, AppendResult[] results)
     {
-        _answered = 0;
+        var round = new Round(pending.Count, names is not null, results);
+        foreach (var s in pending)
+        {
+            round.Command.Write(AppendHeader);
+            round.Command.WriteBulk(u.Keys[s].RedisKey);
+            round.Command.WriteBulk(u.Value(s).Span);
+        }
+        if (names is not null)
+        {
+            round.Command.WriteArrayHeader(2 + names.Count);
+            round.Command.WriteBulk("SADD"u8);
+            round.Command.WriteBulk(set);
+            foreach (var name in names)
+            {
+                round.Command.WriteBulk(name);
+            }
+        }
+        // Both turns are taken before the first await: rounds go out, and are answered, in the
+        // order the writer sent them.
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task writeTurn, readTurn;
+        lock (_order)
+        {
+            (writeTurn, _written) = (_written, written.Task);
+            (readTurn, _read) = (_read, read.Task);
+        }
         using var timeout = new CancellationTokenSource(endpoint.Timeout);
+        Link? link = null;
         try
         {
-            await EnsureConnectedAsync(timeout.Token);
-            _outLength = 0;
-            foreach (var s in pending)
-            {
-                Write(AppendHeader);
-                WriteBulk(u.Keys[s].RedisKey);
-                WriteBulk(u.Value(s).Span);
-            }
-            if (names is not null)
-            {
-                WriteArrayHeader(2 + names.Count);
-                WriteBulk("SADD"u8);
-                WriteBulk(set);
-                foreach (var name in names)
-                {
-                    WriteBulk(name);
-                }
-            }
-            // Replies are read while the commands are still being written: a store that blocks
-            // on a full socket until its replies are read must not deadlock the round.
-            var reading = ReadRepliesAsync(results, pending.Count, names is not null, timeout.Token);
             try
             {
-                await SendAsync(timeout.Token);
+                await writeTurn;
+                link = await ConnectedAsync(timeout.Token);
+                await link.SendAsync(round.Command, timeout.Token);
             }
-            catch
+            finally
             {
-                Close();
-                await reading.AsTask().ContinueWith(static _ => { }, TaskScheduler.Default);
-                throw;
+                written.SetResult();
             }
-            return await reading;
+            await readTurn;
+            return await link.ReadRepliesAsync(round, timeout.Token);
         }
         catch (Exception e)
         {
-            Close();
+            link?.Close();
             var error = new RedisConnectionException(ConnectionFailureType.SocketFailure, CommandFlags.None,
                 $"Direct connection to {endpoint.EndPoint}: {(e is OperationCanceledException ? $"no reply within {endpoint.Timeout.TotalSeconds:0.#} s" : e.Message)}", e, CommandStatus.Unknown);
-            for (var i = _answered; i < pending.Count; i++)
+            for (var i = round.Answered; i < pending.Count; i++)
             {
                 results[i] = new(0, error);
             }
             return names is null ? null : error;
         }
-    }
-
-    public void Dispose() => Close();
-
-    private void Close()
-    {
-        _socket?.Dispose();
-        _socket = null;
-    }
-
-    private async Task EnsureConnectedAsync(CancellationToken cancellationToken)
-    {
-        if (_socket is not null)
+        finally
         {
-            return;
+            // Even a round that failed before reading waits for its turn, so that no two rounds
+            // ever read from one connection at once.
+            await readTurn;
+            read.SetResult();
+        }
+    }
+
+    /// <summary>Closes the connection once the rounds already queued are done.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        Task last;
+        lock (_order)
+        {
+            last = _read;
+        }
+        last.ContinueWith(_ => _link?.Close(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    // The open link, or a new one (authenticated and on the configured database).
+    private async Task<Link> ConnectedAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_link is { Closed: false })
+        {
+            return _link;
         }
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var link = new Link(socket);
         try
         {
             await socket.ConnectAsync(endpoint.EndPoint, cancellationToken);
+            var hello = new Round(0, false, []);
+            var replies = 0;
+            if (endpoint.Password is not null)
+            {
+                hello.Command.WriteArrayHeader(endpoint.User is null ? 2 : 3);
+                hello.Command.WriteBulk("AUTH"u8);
+                if (endpoint.User is not null)
+                {
+                    hello.Command.WriteBulk(Encoding.UTF8.GetBytes(endpoint.User));
+                }
+                hello.Command.WriteBulk(Encoding.UTF8.GetBytes(endpoint.Password));
+                replies++;
+            }
+            if (endpoint.Database != 0)
+            {
+                hello.Command.WriteArrayHeader(2);
+                hello.Command.WriteBulk("SELECT"u8);
+                hello.Command.WriteBulk(Encoding.ASCII.GetBytes(endpoint.Database.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                replies++;
+            }
+            await link.SendAsync(hello.Command, cancellationToken);
+            for (var i = 0; i < replies; i++)
+            {
+                if (await link.ReadReplyAsync(cancellationToken) is { } error)
+                {
+                    throw error;
+                }
+            }
         }
         catch
         {
-            socket.Dispose();
+            link.Close();
             throw;
         }
-        _socket = socket;
-        _inStart = _inEnd = 0;
-        _outLength = 0;
-        var replies = 0;
-        if (endpoint.Password is not null)
-        {
-            WriteArrayHeader(endpoint.User is null ? 2 : 3);
-            WriteBulk("AUTH"u8);
-            if (endpoint.User is not null)
-            {
-                WriteBulk(Encoding.UTF8.GetBytes(endpoint.User));
-            }
-            WriteBulk(Encoding.UTF8.GetBytes(endpoint.Password));
-            replies++;
-        }
-        if (endpoint.Database != 0)
-        {
-            WriteArrayHeader(2);
-            WriteBulk("SELECT"u8);
-            WriteBulk(Encoding.ASCII.GetBytes(endpoint.Database.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            replies++;
-        }
-        await SendAsync(cancellationToken);
-        for (var i = 0; i < replies; i++)
-        {
-            if (await ReadReplyAsync(cancellationToken) is { } error)
-            {
-                throw error;
-            }
-        }
+        _link = link;
+        return link;
     }
 
-    private async ValueTask<Exception?> ReadRepliesAsync(AppendResult[] results, int appends, bool sadd, CancellationToken cancellationToken)
+    /// <summary>A round's encoded commands and what its replies are read into.</summary>
+    private sealed class Round(int appends, bool sadd, AppendResult[] results)
     {
-        while (_answered < appends)
+        public readonly CommandBuffer Command = new();
+        public readonly int Appends = appends;
+        public readonly bool Sadd = sadd;
+        public readonly AppendResult[] Results = results;
+        public int Answered;
+    }
+
+    /// <summary>One socket and its receive buffer.</summary>
+    private sealed class Link(Socket socket)
+    {
+        private byte[] _in = new byte[1 << 16];
+        private int _inStart;
+        private int _inEnd;
+
+        public bool Closed { get; private set; }
+
+        public void Close()
         {
-            while (_answered < appends && TryParseReply(out var length, out var error))
+            Closed = true;
+            socket.Dispose();
+        }
+
+        public async ValueTask SendAsync(CommandBuffer command, CancellationToken cancellationToken)
+        {
+            for (var sent = 0; sent < command.Length;)
             {
-                results[_answered++] = new(length, error);
+                sent += await socket.SendAsync(command.Written[sent..], SocketFlags.None, cancellationToken);
             }
-            if (_answered < appends)
+        }
+
+        public async ValueTask<Exception?> ReadRepliesAsync(Round round, CancellationToken cancellationToken)
+        {
+            ObjectDisposedException.ThrowIf(Closed, socket);
+            while (round.Answered < round.Appends)
+            {
+                while (round.Answered < round.Appends && TryParseReply(out var length, out var error))
+                {
+                    round.Results[round.Answered++] = new(length, error);
+                }
+                if (round.Answered < round.Appends)
+                {
+                    await ReceiveAsync(cancellationToken);
+                }
+            }
+            return round.Sadd ? await ReadReplyAsync(cancellationToken) : null;
+        }
+
+        public async ValueTask<Exception?> ReadReplyAsync(CancellationToken cancellationToken)
+        {
+            Exception? error;
+            while (!TryParseReply(out _, out error))
             {
                 await ReceiveAsync(cancellationToken);
             }
+            return error;
         }
-        return sadd ? await ReadReplyAsync(cancellationToken) : null;
-    }
 
-    private async ValueTask<Exception?> ReadReplyAsync(CancellationToken cancellationToken)
-    {
-        Exception? error;
-        while (!TryParseReply(out _, out error))
+        // One reply from the receive buffer: an integer (":42"), a status ("+OK", read as 0) or an
+        // error ("-ERR ..."). False when the buffer does not hold a whole reply yet.
+        private bool TryParseReply(out long value, out Exception? error)
         {
-            await ReceiveAsync(cancellationToken);
+            value = 0;
+            error = null;
+            var buffered = _in.AsSpan(_inStart, _inEnd - _inStart);
+            var end = buffered.IndexOf(Crlf);
+            if (end < 0)
+            {
+                return false;
+            }
+            var line = buffered[1..end];
+            switch (buffered[0])
+            {
+                case (byte)':':
+                    if (!Utf8Parser.TryParse(line, out value, out var consumed) || consumed != line.Length)
+                    {
+                        throw new InvalidDataException("The store sent an integer reply that does not parse.");
+                    }
+                    break;
+                case (byte)'+':
+                    break;
+                case (byte)'-':
+                    error = new RedisServerException(RedisErrorKind.Unknown, CommandFlags.None, Encoding.UTF8.GetString(line));
+                    break;
+                default:
+                    throw new InvalidDataException($"The store sent an unexpected reply type '{(char)buffered[0]}'.");
+            }
+            _inStart += end + 2;
+            return true;
         }
-        return error;
-    }
 
-    // One reply from the receive buffer: an integer (":42"), a status ("+OK", read as 0) or an
-    // error ("-ERR ..."). False when the buffer does not hold a whole reply yet.
-    private bool TryParseReply(out long value, out Exception? error)
-    {
-        value = 0;
-        error = null;
-        var buffered = _in.AsSpan(_inStart, _inEnd - _inStart);
-        var end = buffered.IndexOf(Crlf);
-        if (end < 0)
+        private async ValueTask ReceiveAsync(CancellationToken cancellationToken)
         {
-            return false;
+            if (_inStart > 0)
+            {
+                _in.AsSpan(_inStart, _inEnd - _inStart).CopyTo(_in);
+                _inEnd -= _inStart;
+                _inStart = 0;
+            }
+            if (_inEnd == _in.Length)
+            {
+                Array.Resize(ref _in, _in.Length * 2); // a reply longer than the buffer (a long error message)
+            }
+            var received = await socket.ReceiveAsync(_in.AsMemory(_inEnd), SocketFlags.None, cancellationToken);
+            if (received == 0)
+            {
+                throw new IOException("The store closed the connection.");
+            }
+            _inEnd += received;
         }
-        var line = buffered[1..end];
-        switch (buffered[0])
+    }
+
+    /// <summary>RESP commands encoded into one growing buffer.</summary>
+    private sealed class CommandBuffer
+    {
+        private byte[] _bytes = new byte[1 << 12];
+
+        public int Length { get; private set; }
+
+        public ReadOnlyMemory<byte> Written => _bytes.AsMemory(0, Length);
+
+        public void WriteArrayHeader(int count)
         {
-            case (byte)':':
-                if (!Utf8Parser.TryParse(line, out value, out var consumed) || consumed != line.Length)
-                {
-                    throw new InvalidDataException("The store sent an integer reply that does not parse.");
-                }
-                break;
-            case (byte)'+':
-                break;
-            case (byte)'-':
-                error = new RedisServerException(RedisErrorKind.Unknown, CommandFlags.None, Encoding.UTF8.GetString(line));
-                break;
-            default:
-                throw new InvalidDataException($"The store sent an unexpected reply type '{(char)buffered[0]}'.");
+            Reserve(16);
+            _bytes[Length++] = (byte)'*';
+            WriteNumberLine(count);
         }
-        _inStart += end + 2;
-        return true;
-    }
 
-    private async ValueTask ReceiveAsync(CancellationToken cancellationToken)
-    {
-        if (_inStart > 0)
+        public void WriteBulk(ReadOnlySpan<byte> data)
         {
-            _in.AsSpan(_inStart, _inEnd - _inStart).CopyTo(_in);
-            _inEnd -= _inStart;
-            _inStart = 0;
+            Reserve(data.Length + 16);
+            _bytes[Length++] = (byte)'$';
+            WriteNumberLine(data.Length);
+            Write(data);
+            Write(Crlf);
         }
-        if (_inEnd == _in.Length)
+
+        public void Write(ReadOnlySpan<byte> data)
         {
-            Array.Resize(ref _in, _in.Length * 2); // a reply longer than the buffer (a long error message)
+            Reserve(data.Length);
+            data.CopyTo(_bytes.AsSpan(Length));
+            Length += data.Length;
         }
-        var received = await _socket!.ReceiveAsync(_in.AsMemory(_inEnd), SocketFlags.None, cancellationToken);
-        if (received == 0)
+
+        private void WriteNumberLine(int n)
         {
-            throw new IOException("The store closed the connection.");
+            Utf8Formatter.TryFormat(n, _bytes.AsSpan(Length), out var written);
+            Length += written;
+            _bytes[Length++] = (byte)'\r';
+            _bytes[Length++] = (byte)'\n';
         }
-        _inEnd += received;
-    }
 
-    private async ValueTask SendAsync(CancellationToken cancellationToken)
-    {
-        for (var sent = 0; sent < _outLength;)
+        private void Reserve(int bytes)
         {
-            sent += await _socket!.SendAsync(_out.AsMemory(sent, _outLength - sent), SocketFlags.None, cancellationToken);
-        }
-        _outLength = 0;
-    }
-
-    private void WriteArrayHeader(int count)
-    {
-        Reserve(16);
-        _out[_outLength++] = (byte)'*';
-        WriteNumberLine(count);
-    }
-
-    private void WriteBulk(ReadOnlySpan<byte> data)
-    {
-        Reserve(data.Length + 16);
-        _out[_outLength++] = (byte)'$';
-        WriteNumberLine(data.Length);
-        data.CopyTo(_out.AsSpan(_outLength));
-        _outLength += data.Length;
-        Write(Crlf);
-    }
-
-    private void Write(ReadOnlySpan<byte> data)
-    {
-        Reserve(data.Length);
-        data.CopyTo(_out.AsSpan(_outLength));
-        _outLength += data.Length;
-    }
-
-    private void WriteNumberLine(int n)
-    {
-        Utf8Formatter.TryFormat(n, _out.AsSpan(_outLength), out var written);
-        _outLength += written;
-        _out[_outLength++] = (byte)'\r';
-        _out[_outLength++] = (byte)'\n';
-    }
-
-    private void Reserve(int bytes)
-    {
-        if (_outLength + bytes > _out.Length)
-        {
-            Array.Resize(ref _out, Math.Max(_out.Length * 2, _outLength + bytes));
+            if (Length + bytes > _bytes.Length)
+            {
+                Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, Length + bytes));
+            }
         }
     }
 }

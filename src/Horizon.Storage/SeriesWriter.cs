@@ -45,7 +45,7 @@ public sealed partial class SeriesWriter : IDisposable
         _time = time ?? TimeProvider.System;
         _uniqueSet = System.Text.Encoding.UTF8.GetBytes(series.UniqueMetricsKey);
         var direct = options.DirectConnections ? RespEndpoint.From(store.Configuration) : null;
-        Transport = direct is null ? new MultiplexerTransport(store.Database, _uniqueSet) : new DirectTransport(direct, _uniqueSet);
+        _transport = direct is null ? new MultiplexerTransport(store.Database, _uniqueSet) : new DirectTransport(direct, _uniqueSet);
         _refreshSeconds = (long)options.UniqueSetRefresh.TotalSeconds;
         Pool = new PointBatchPool(options.BatchSize, Math.Max(64, options.MaxBufferedPoints / options.BatchSize));
         _channel = Channel.CreateBounded<PointBatch>(new BoundedChannelOptions(Math.Max(1, options.MaxBufferedPoints / options.BatchSize))
@@ -61,10 +61,10 @@ public sealed partial class SeriesWriter : IDisposable
     }
 
     // Replaced once, by the multiplexer, if the direct connections find a cluster node.
-    private IFlushTransport Transport { get; set; }
+    private IFlushTransport _transport;
 
     /// <summary>True while flushes go over Horizon's own RESP connections rather than StackExchange.Redis.</summary>
-    public bool UsesDirectConnections => Transport is DirectTransport;
+    public bool UsesDirectConnections => Volatile.Read(ref _transport) is DirectTransport;
 
     /// <summary>The pool listeners rent their batches from.</summary>
     public PointBatchPool Pool { get; }
@@ -225,7 +225,7 @@ public sealed partial class SeriesWriter : IDisposable
             {
                 var results = new AppendResult[pending.Count];
                 var saddCount = addNames ? u.NewNames.Count : 0;
-                var transport = Transport;
+                var transport = Volatile.Read(ref _transport);
                 var saddError = await transport.SendAsync(u, pending, addNames ? u.NewNames : null, results);
                 var failed = new List<int>();
                 Exception? firstError = null;
@@ -273,10 +273,11 @@ public sealed partial class SeriesWriter : IDisposable
                         addNames = u.NewNames.Count > 0;
                     }
                 }
-                if (transport is DirectTransport { ClusterDetected: true } && Transport == transport)
+                if (transport is DirectTransport { ClusterDetected: true } &&
+                    Interlocked.CompareExchange(ref _transport, new MultiplexerTransport(_store.Database, _uniqueSet), transport) == transport)
                 {
                     // The store is a cluster node: redirected keys go to their owners from now on.
-                    Transport = new MultiplexerTransport(_store.Database, _uniqueSet);
+                    transport.Dispose();
                     Log.ClusterDetected(_logger);
                 }
                 if (failed.Count == 0 && !addNames)
@@ -338,7 +339,7 @@ public sealed partial class SeriesWriter : IDisposable
     public void Dispose()
     {
         _slots.Dispose();
-        Transport.Dispose();
+        _transport.Dispose();
     }
 
     private void ReturnUnit(FlushUnit u)
