@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Net;
 using System.Net.Sockets;
@@ -50,7 +51,7 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
     /// <paramref name="set"/> if given. Fills <paramref name="results"/>; returns the SADD's error.</summary>
     public async Task<Exception?> AppendAsync(FlushUnit u, List<int> pending, byte[] set, List<byte[]>? names, AppendResult[] results)
     {
-        var round = new Round(pending.Count, names is not null, results);
+        using var round = new Round(pending.Count, names is not null, results);
         foreach (var s in pending)
         {
             round.Command.Write(AppendHeader);
@@ -139,7 +140,7 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
         try
         {
             await socket.ConnectAsync(endpoint.EndPoint, cancellationToken);
-            var hello = new Round(0, false, []);
+            using var hello = new Round(0, false, []);
             var replies = 0;
             if (endpoint.Password is not null)
             {
@@ -178,13 +179,15 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
     }
 
     /// <summary>A round's encoded commands and what its replies are read into.</summary>
-    private sealed class Round(int appends, bool sadd, AppendResult[] results)
+    private sealed class Round(int appends, bool sadd, AppendResult[] results) : IDisposable
     {
         public readonly CommandBuffer Command = new();
         public readonly int Appends = appends;
         public readonly bool Sadd = sadd;
         public readonly AppendResult[] Results = results;
         public int Answered;
+
+        public void Dispose() => Command.Dispose();
     }
 
     /// <summary>One socket and its receive buffer.</summary>
@@ -291,10 +294,11 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
         }
     }
 
-    /// <summary>RESP commands encoded into one growing buffer.</summary>
-    private sealed class CommandBuffer
+    /// <summary>RESP commands encoded into one growing buffer, rented from the shared pool (a flush
+    /// of 16k points is about a megabyte: allocated afresh, every flush would be large-object garbage).</summary>
+    private sealed class CommandBuffer : IDisposable
     {
-        private byte[] _bytes = new byte[1 << 12];
+        private byte[] _bytes = ArrayPool<byte>.Shared.Rent(1 << 12);
 
         public int Length { get; private set; }
 
@@ -335,8 +339,17 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
         {
             if (Length + bytes > _bytes.Length)
             {
-                Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, Length + bytes));
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_bytes.Length * 2, Length + bytes));
+                _bytes.AsSpan(0, Length).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_bytes);
+                _bytes = larger;
             }
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<byte>.Shared.Return(_bytes);
+            _bytes = [];
         }
     }
 }
