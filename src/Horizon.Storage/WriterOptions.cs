@@ -19,9 +19,9 @@ public sealed record WriterOptions
     /// <summary>Pipelined writes awaiting the store's replies at once.</summary>
     public int MaxInFlightFlushes { get; init; } = 4;
 
-    /// <summary>Send flushes over Horizon's own RESP connections (one per flush in flight: each
-    /// flush is one buffer of commands, its replies parsed without a task per command) when the
-    /// store is a single node reached over plain TCP. Off, or with several endpoints, TLS, or a
+    /// <summary>Send flushes over Horizon's own RESP connection (each flush one buffer of commands,
+    /// pipelined in the order sent, its replies parsed without a task per command) when the store
+    /// is a single node reached over plain TCP. Off, or with several endpoints, TLS, or a
     /// node that answers MOVED (a cluster), StackExchange.Redis sends them.</summary>
     public bool DirectConnections { get; init; } = true;
 
