@@ -47,8 +47,9 @@ public sealed class MetricRegistry
         }
         if (Volatile.Read(ref _count) >= _maxMetrics)
         {
-            key = null;
-            return RejectReason.TooManyMetrics;
+            // Another listener may have added this very name (the last one the bound allows)
+            // since the lookup above: it is known, not one too many.
+            return _lookup.TryGetValue(name, out key) ? RejectReason.None : RejectReason.TooManyMetrics;
         }
         var redisKey = new byte[_prefix.Length + name.Length];
         _prefix.CopyTo(redisKey, 0);
