@@ -380,10 +380,10 @@ public sealed partial class SeriesWriter : IDisposable
         [LoggerMessage(EventId = 202, Level = LogLevel.Error, Message = "Shutdown deadline passed with {Points} points not yet stored; they are counted as dropped")]
         public static partial void ShutdownDeadline(ILogger logger, long points);
 
-        [LoggerMessage(EventId = 204, Level = LogLevel.Information, Message = "The store redirected keys (a cluster node): writes go through the cluster-aware client from now on")]
-        public static partial void ClusterDetected(ILogger logger);
-
         [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "Unexpected error in the series writer")]
         public static partial void Unexpected(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 204, Level = LogLevel.Information, Message = "The store redirected keys (a cluster node): writes go through the cluster-aware client from now on")]
+        public static partial void ClusterDetected(ILogger logger);
     }
 }

@@ -100,8 +100,7 @@ public sealed class FaultTests
     public async Task ARedisRestartInTheMiddleOfAStreamLosesNothing(bool directConnections)
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var host = await HorizonHost.StartAsync(redis.ConnectionString,
-            new Dictionary<string, string?> { ["Writer:DirectConnections"] = directConnections ? "true" : "false" });
+        await using var host = await HorizonHost.StartAsync(redis.ConnectionString, WriterPath(directConnections));
         const int names = 50, rounds = 40;
         var now = Now;
         var sender = Task.Run(async () =>

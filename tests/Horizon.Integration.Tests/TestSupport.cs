@@ -14,6 +14,9 @@ public static class TestSupport
     /// <summary>Unix seconds now.</summary>
     public static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
+    /// <summary>Host settings that pick the writer's path: its own RESP connection, or StackExchange.Redis.</summary>
+    public static Dictionary<string, string?> WriterPath(bool direct) => new() { ["Writer:DirectConnections"] = direct ? "true" : "false" };
+
     /// <summary>Opens a TCP connection, writes, and closes it cleanly.</summary>
     public static async Task SendTcpAsync(IPEndPoint endpoint, byte[] payload)
     {

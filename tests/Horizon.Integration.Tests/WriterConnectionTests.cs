@@ -10,8 +10,6 @@ namespace Horizon.Integration.Tests;
 /// same bytes and handle the store's refusals and credentials the same way.</summary>
 public sealed class WriterConnectionTests(RedisCluster cluster) : IClassFixture<RedisCluster>
 {
-    private static Dictionary<string, string?> Direct(bool direct) => new() { ["Writer:DirectConnections"] = direct ? "true" : "false" };
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -19,7 +17,7 @@ public sealed class WriterConnectionTests(RedisCluster cluster) : IClassFixture<
     {
         await using var redis = await RedisServer.StartAsync();
         // Small flushes, several in flight: a key's APPENDs must still reach the store in order.
-        var settings = Direct(direct);
+        var settings = WriterPath(direct);
         settings["Writer:FlushPoints"] = "100";
         settings["Writer:BatchSize"] = "64";
         await using var host = await HorizonHost.StartAsync(redis.ConnectionString, settings);
@@ -44,7 +42,7 @@ public sealed class WriterConnectionTests(RedisCluster cluster) : IClassFixture<
     public async Task AKeyOfAnotherTypeLosesOnlyItsOwnPoints(bool direct)
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var host = await HorizonHost.StartAsync(redis.ConnectionString, Direct(direct));
+        await using var host = await HorizonHost.StartAsync(redis.ConnectionString, WriterPath(direct));
         await host.Db.SetAddAsync("metrics.typed.set", "not a series");
         var now = Now;
         await SendTcpAsync(host.Endpoint("plaintext"), $"typed.set 1 {now}\ntyped.ok 2 {now}\ntyped.set 3 {now}\n");

@@ -135,7 +135,8 @@ public sealed record EnsembleSettings
 
     /// <summary>Seconds a value must be held exactly before it can be a flatline: held longer than any
     /// run of one value in the metric's roll-ups (which must cover two days before it), it is
-    /// reported once, with score 1, on the point that passes that record (0: no flatline check).</summary>
+    /// reported once, with score 1, on the first judgement that finds it past that record (0: no
+    /// flatline check).</summary>
     public double FlatlineMinSeconds { get; init; } = 3600;
 
     /// <summary>Judgements for which a metric's last full baseline serves the pre-screen (0: no pre-screen).</summary>
