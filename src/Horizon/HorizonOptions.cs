@@ -49,6 +49,10 @@ public sealed record HorizonOptions(
         {
             analyzer = analyzer with { Skyline = analyzer.Skyline with { Algorithms = algorithms } };
         }
+        if (ExactList<Horizon.Analysis.Detection.Detector>("Analyzer:Ensemble:Detectors") is { } detectors)
+        {
+            analyzer = analyzer with { Ensemble = analyzer.Ensemble with { Detectors = detectors } };
+        }
         // One FULL_DURATION for Roomba and the analyzer, as in Skyline's settings.py.
         analyzer = analyzer with { Skyline = analyzer.Skyline with { FullDuration = series.FullDuration } };
         var options = new HorizonOptions(

@@ -37,13 +37,15 @@ public sealed class ConfigurationTests
         Environment.SetEnvironmentVariable("HORIZON_Roomba__Parallelism", "5");
         try
         {
-            var o = Options(["--redis", "10.0.0.1:6379", "--web-port", "1600", "--Roomba:Parallelism=3", "--Statsd:PercentThreshold:0=99", "--Statsd:PercentThreshold:1=-10"]);
+            var o = Options(["--redis", "10.0.0.1:6379", "--web-port", "1600", "--Roomba:Parallelism=3", "--Statsd:PercentThreshold:0=99", "--Statsd:PercentThreshold:1=-10",
+                "--Analyzer:Ensemble:Detectors:0=Level", "--Analyzer:Ensemble:Detectors:1=Sustained"]);
             Assert.Equal(777, o.Roomba.ScanBatch);
             Assert.Equal(3, o.Roomba.Parallelism);
             Assert.Equal("10.0.0.1:6379", o.Store.Redis);
             Assert.Equal(1600, o.Web.Port);
             // Lists replace their default instead of being appended to it.
             Assert.Equal([99.0, -10.0], o.Statsd.PercentThreshold);
+            Assert.Equal([Horizon.Analysis.Detection.Detector.Level, Horizon.Analysis.Detection.Detector.Sustained], o.Analyzer.Ensemble.Detectors);
         }
         finally
         {
