@@ -14,8 +14,9 @@ public enum Combination : byte
     /// <summary>The highest detector score.</summary>
     Max,
 
-    /// <summary>Level-led: the level score, scaled from half to full by the strongest of the other
-    /// detectors, so forecasts confirm or temper what the distribution says.</summary>
+    /// <summary>Level-led: the level score, scaled from half to full by the strongest of the forecasts,
+    /// so they confirm or temper what the distribution says; or, when higher, the sustained score
+    /// scaled by <see cref="EnsembleSettings.SustainedWeight"/> (a held shift no point shows).</summary>
     Gate,
 }
 
@@ -37,6 +38,8 @@ public sealed class NoveltyFilter(int points = 200, double damping = 0.5, int re
     // The last full judgement's baseline (non-seasonal metrics only), for the ensemble's pre-screen.
     internal double ScreenMedian;
     internal double ScreenSigma;
+    internal double ScreenMeansMedian = double.NaN; // the sustained detector's baseline (NaN: none)
+    internal double ScreenMeansSigma = double.NaN;
     internal int ScreenAge = int.MaxValue;
 
     /// <summary>The filter the settings describe (no damping when NoveltyPoints is 0).</summary>
@@ -99,6 +102,15 @@ public sealed record EnsembleSettings
     /// <summary>Order of the autoregressive model.</summary>
     public int ArOrder { get; init; } = 3;
 
+    /// <summary>Points the sustained detector averages: the judged one and those just before it
+    /// (24: four minutes at 10 s, two hours at 5 minutes).</summary>
+    public int SustainedPoints { get; init; } = 24;
+
+    /// <summary>In the <see cref="Combination.Gate"/>, a sustained shift is reported on its own, its
+    /// score scaled by this (0.65: about 5 robust sigmas of the means pass the 0.29 threshold), so
+    /// a shift no single point shows is found without the level's say (NAB: 60.20 -> 63.45).</summary>
+    public double SustainedWeight { get; init; } = 0.65;
+
     /// <summary>Points the step (change) and Holt-Winters detectors look back over.</summary>
     public int RecentPoints { get; init; } = 360;
 
@@ -145,7 +157,7 @@ public sealed record EnsembleSettings
     /// <summary>Detectors in the default set: the level and two forecasts. Change and regression
     /// stay available (metadata <c>detectors</c>) but lowered the NAB score as gate members
     /// (docs/DETECTION.md).</summary>
-    public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.HoltWinters, Detector.AutoRegressive];
+    public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.HoltWinters, Detector.AutoRegressive, Detector.Sustained];
 }
 
 /// <summary>
@@ -168,6 +180,7 @@ public sealed class EnsembleDetector
     private double[] _steps = [];
     private double _levelSigma;
     private (double Median, double Sigma) _past;
+    private (double Median, double Sigma) _means; // the sustained detector's baseline, NaN when it did not run
     private readonly double[] _combine = new double[DetectorNames.Count];
     private readonly bool[] _inDefault = new bool[DetectorNames.Count];
 
@@ -222,7 +235,7 @@ public sealed class EnsembleDetector
             }
             period = history.CachedPeriod;
         }
-        if (period == 0 && judgement.Flatline is not { Crossed: true } && Screen(values[^1], metadata, novelty, judgement))
+        if (period == 0 && judgement.Flatline is not { Crossed: true } && Screen(values, metadata, novelty, judgement))
         {
             return;
         }
@@ -244,6 +257,7 @@ public sealed class EnsembleDetector
             (novelty.ScreenMedian, novelty.ScreenSigma) = _past;
             novelty.ScreenAge = judgement.SeasonalPeriod == 0 ? 0 : int.MaxValue;
         }
+        _means = (double.NaN, double.NaN);
         var sensitivity = metadata.Sensitivity;
         // A metric's metadata may name any detector; otherwise the default set runs.
         var named = metadata.Detectors.Count > 0;
@@ -260,6 +274,7 @@ public sealed class EnsembleDetector
                 Detector.Change => Change(past, x),
                 Detector.HoltWinters => HoltWinters(past, x),
                 Detector.Regression => Regression(past, x),
+                Detector.Sustained => Sustained(y),
                 _ => AutoRegressive(past, x),
             };
             if (!double.IsFinite(z))
@@ -274,6 +289,10 @@ public sealed class EnsembleDetector
             } * sensitivity;
             var seasonalOffset = values[^1] - x;
             judgement.Add(new DetectorScore(detector, bad / (bad + _settings.HalfScoreSigma), expected + seasonalOffset, z));
+        }
+        if (novelty is not null)
+        {
+            (novelty.ScreenMeansMedian, novelty.ScreenMeansSigma) = _means;
         }
         judgement.RawScore = Combine(judgement.Scores);
         if (judgement.RawScore > 0 && judgement.SeasonalPeriod == 0 && history is not null && _settings.RecurrenceDays > 0)
@@ -369,13 +388,14 @@ public sealed class EnsembleDetector
 
     /// <summary>
     /// The pre-screen: a point within a margin of the metric's last full baseline cannot reach the
-    /// threshold (the level score bounds the gated score, and the level's scale is at least the
-    /// robust sigma), so the detectors are skipped and the point gets the level score, an upper
-    /// bound of the gated one (so the novelty filter damps at least as much as it would). Only
-    /// with a recent baseline (at most <see cref="EnsembleSettings.ScreenPoints"/> judgements old),
-    /// the level in use and no detector list of the metric's own.
+    /// threshold, so the detectors are skipped and the point gets an upper bound of its score (so
+    /// the novelty filter damps at least as much as it would). The gated score is at most the
+    /// larger of the level score and the weighted sustained score; each is bounded by its deviation
+    /// measured in the robust sigma alone (the scales they use are at least that). Only with a
+    /// recent baseline (at most <see cref="EnsembleSettings.ScreenPoints"/> judgements old), the
+    /// level in use and no detector list of the metric's own.
     /// </summary>
-    private bool Screen(double x, MetricMetadata metadata, NoveltyFilter? novelty, Judgement judgement)
+    private bool Screen(ReadOnlySpan<double> values, MetricMetadata metadata, NoveltyFilter? novelty, Judgement judgement)
     {
         if (novelty is null || _settings.ScreenPoints <= 0 || novelty.ScreenAge >= _settings.ScreenPoints
             || metadata.Detectors.Count > 0 || !_inDefault[(int)Detector.Level] || !metadata.Uses(Detector.Level)
@@ -385,19 +405,52 @@ public sealed class EnsembleDetector
         }
         var h = _settings.HalfScoreSigma;
         var t = _settings.Threshold;
-        var limit = 0.8 * h * t / (1 - t) / Math.Max(metadata.Sensitivity, 1e-9);
-        var z = Math.Abs(x - novelty.ScreenMedian) / novelty.ScreenSigma;
+        var sensitivity = Math.Max(metadata.Sensitivity, 1e-9);
+        var limit = 0.8 * h * t / (1 - t) / sensitivity;
+        var z = Math.Abs(values[^1] - novelty.ScreenMedian) / novelty.ScreenSigma;
         if (!(z < limit))
         {
             return false;
         }
+        var score = Bounded(z * metadata.Sensitivity, h);
+        if (_inDefault[(int)Detector.Sustained] && metadata.Uses(Detector.Sustained) && _settings.SustainedWeight > 0)
+        {
+            var m = _settings.SustainedPoints;
+            if (double.IsNaN(novelty.ScreenMeansSigma) || values.Length < m)
+            {
+                // No baseline of means yet: judge in full once the window is long enough for one.
+                if (values.Length - (2 * m) + 1 >= _settings.MinPoints)
+                {
+                    return false;
+                }
+            }
+            else
+            {
+                var w = _settings.SustainedWeight;
+                var meansLimit = w > t ? 0.8 * h * t / (w - t) / sensitivity : double.PositiveInfinity;
+                // Clipped as the detector clips (to the 5-sigma band of the baseline).
+                double lo = novelty.ScreenMedian - (5 * novelty.ScreenSigma), hi = novelty.ScreenMedian + (5 * novelty.ScreenSigma);
+                var recent = 0.0;
+                foreach (var v in values[^m..])
+                {
+                    recent += Math.Clamp(v, lo, hi);
+                }
+                var zm = Math.Abs((recent / m) - novelty.ScreenMeansMedian) / novelty.ScreenMeansSigma;
+                if (!(zm < meansLimit))
+                {
+                    return false;
+                }
+                score = Math.Max(score, w * Bounded(zm * metadata.Sensitivity, h));
+            }
+        }
         novelty.ScreenAge++;
-        var bad = z * metadata.Sensitivity;
-        judgement.RawScore = bad / (bad + h);
+        judgement.RawScore = score;
         judgement.Score = novelty.Apply(judgement.RawScore);
         judgement.Screened = true;
         return true;
     }
+
+    private static double Bounded(double deviation, double half) => deviation / (deviation + half);
 
     private double Combine(ReadOnlySpan<DetectorScore> scores)
     {
@@ -417,18 +470,26 @@ public sealed class EnsembleDetector
             case Combination.Gate:
                 var level = -1.0;
                 var others = 0.0;
+                var sustained = 0.0;
                 foreach (var score in scores)
                 {
                     if (score.Detector == Detector.Level)
                     {
                         level = score.Score;
                     }
+                    else if (score.Detector == Detector.Sustained)
+                    {
+                        sustained = score.Score;
+                    }
                     else
                     {
                         others = Math.Max(others, score.Score);
                     }
                 }
-                return level < 0 ? others : level * (1 + others) / 2;
+                // Without the level, the forecasts and the sustained shift speak for themselves.
+                return level < 0
+                    ? Math.Max(others, sustained)
+                    : Math.Max(level * (1 + others) / 2, _settings.SustainedWeight * sustained);
             case Combination.Median:
                 s.Sort();
                 return s.Length % 2 == 1 ? s[s.Length / 2] : (s[(s.Length / 2) - 1] + s[s.Length / 2]) / 2;
@@ -645,6 +706,53 @@ public sealed class EnsembleDetector
         var expected = median + forecast;
         var residualSigma = Math.Sqrt(Math.Max(innovation, 0));
         return (expected, (x - expected) / Math.Max(Math.Max(residualSigma, Floor(expected)), _levelSigma));
+    }
+
+    /// <summary>The mean of the last <see cref="EnsembleSettings.SustainedPoints"/> points (the judged
+    /// one included) against the median and robust spread of the means of as many points over the
+    /// rest of the window (every window ending before the recent one starts), so a shift that no
+    /// single point shows, held for a while, stands out.</summary>
+    private (double, double) Sustained(ReadOnlySpan<double> y)
+    {
+        var m = _settings.SustainedPoints;
+        var count = y.Length - (2 * m) + 1; // means of windows that end before the recent one
+        if (m < 2 || count < _settings.MinPoints)
+        {
+            return (y[^1], double.NaN);
+        }
+        // Points are clipped to the robust 5-sigma band first, so a spike moves a mean by at most
+        // 5 sigma / m: means are about shifts, not about spikes (which the level judges).
+        var (centre, spread) = _past;
+        double lo = centre - (5 * spread), hi = centre + (5 * spread);
+        // Neighbouring means share all but one point: every (m / 4)-th is as good a sample of their
+        // spread and a quarter of the selection work.
+        var stride = Math.Max(1, m / 4);
+        var means = _steps.AsSpan(0, ((count - 1) / stride) + 1);
+        var sum = 0.0;
+        for (var i = 0; i < m; i++)
+        {
+            sum += Math.Clamp(y[i], lo, hi);
+        }
+        means[0] = sum / m;
+        for (var i = 1; i < count; i++)
+        {
+            sum += Math.Clamp(y[i + m - 1], lo, hi) - Math.Clamp(y[i - 1], lo, hi);
+            if (i % stride == 0)
+            {
+                means[i / stride] = sum / m;
+            }
+        }
+        var recent = 0.0;
+        foreach (var v in y[^m..])
+        {
+            recent += Math.Clamp(v, lo, hi);
+        }
+        recent /= m;
+        var (median, sigma) = _means = Robust(means);
+        var tail = recent >= median
+            ? (Quantile(means, 0.99) - median) / Q99Sigma
+            : (median - Quantile(means, 0.01)) / Q99Sigma;
+        return (median, (recent - median) / Math.Max(Math.Max(sigma, tail), _levelSigma));
     }
 
     /// <summary>Solves the p x p system by Gaussian elimination with partial pivoting (in place).</summary>
