@@ -20,7 +20,7 @@ public enum ShapeKind
     /// <summary>Noise whose level shifted once in its history.</summary>
     LevelShift,
 
-    /// <summary>A slow drift upwards (a disk filling).</summary>
+    /// <summary>A slow drift: up for 14 days (a disk filling), then down as slowly, never a jump.</summary>
     Drift,
 }
 
@@ -69,9 +69,17 @@ public static class Shapes
             ShapeKind.Counter => Math.Floor(20 + metric % 80 + 5 * noise),
             ShapeKind.Spiky => level + 5 * noise + (Unit(metric, t / 3600, 3) < 0.1 && t % 3600 < 180 ? 40 * 5 : 0),
             ShapeKind.LevelShift => level + 5 * noise + (t % 86400 > 43200 + metric % 3600 ? 60 : 0),
-            _ => 10 + 50.0 * (t % (86400 * 14)) / (86400 * 14) + 0.5 * noise,
+            _ => 10 + 50.0 * Triangle(t, 28 * 86400) + 0.5 * noise,
         };
         return Math.Round(v, 4);
+    }
+
+    /// <summary>0 to 1 and back over <paramref name="period"/> seconds, continuous: a sawtooth's
+    /// drop back to 0 would be a real anomaly in a shape meant to be clean.</summary>
+    private static double Triangle(long t, long period)
+    {
+        var phase = (double)(t % period) / period;
+        return phase < 0.5 ? 2 * phase : 2 - (2 * phase);
     }
 
     /// <summary>The injected anomaly: far outside what the shape ever does.</summary>
