@@ -79,6 +79,20 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void A_short_burst_is_found_by_the_short_span_of_the_sustained_detector()
+    {
+        // Independent noise (sigma 3); the last 6 points sit 8 higher: too few to move a
+        // 24-point mean far, too little for any one point, far out for a 6-point mean.
+        var random = new Random(42);
+        var noise = Enumerable.Range(0, 1440).Select(_ => 3 * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())).ToArray();
+        var (ts, values) = Series(1440, 60, (i, _) => 100 + noise[i] + (i >= 1434 ? 8 : 0));
+        var burst = Judge(ts, values);
+        Assert.True(burst.Anomalous, $"score {burst.Score} " + string.Join("; ", burst.Scores.ToArray().Select(x => $"{x.Detector} {x.Score:F3} {x.Deviation:F2}")));
+        var longOnly = Judge(ts, values, settings: new EnsembleSettings { SustainedShortPoints = 0 });
+        Assert.False(longOnly.Anomalous, $"long only: score {longOnly.Score} " + string.Join("; ", longOnly.Scores.ToArray().Select(x => $"{x.Detector} {x.Score:F3} {x.Deviation:F2}")));
+    }
+
+    [Fact]
     public void Earlier_spikes_do_not_inflate_the_baseline()
     {
         // Seven huge spikes in the window: a mean and 3-sigma baseline would be pulled up so far that

@@ -38,8 +38,7 @@ public sealed class NoveltyFilter(int points = 200, double damping = 0.5, int re
     // The last full judgement's baseline (non-seasonal metrics only), for the ensemble's pre-screen.
     internal double ScreenMedian;
     internal double ScreenSigma;
-    internal double ScreenMeansMedian = double.NaN; // the sustained detector's baseline (NaN: none)
-    internal double ScreenMeansSigma = double.NaN;
+    internal readonly MeansBaseline[] ScreenMeans = [MeansBaseline.None, MeansBaseline.None]; // the sustained detector's, per scale
     internal int ScreenAge = int.MaxValue;
 
     /// <summary>The filter the settings describe (no damping when NoveltyPoints is 0).</summary>
@@ -65,6 +64,13 @@ public sealed class NoveltyFilter(int points = 200, double damping = 0.5, int re
         _sinceFlag = reported >= threshold ? 0 : Math.Min(_sinceFlag + 1, _refractory);
         return reported;
     }
+}
+
+/// <summary>The sustained detector's baseline at one scale: the median of the window's means, and
+/// the scale of a deviation above and below it (robust sigma or tail, whichever is larger).</summary>
+internal readonly record struct MeansBaseline(double Median, double Up, double Down)
+{
+    public static readonly MeansBaseline None = new(double.NaN, double.NaN, double.NaN);
 }
 
 /// <summary>Settings of the ensemble (one configuration for every series; metadata adjusts per metric).</summary>
@@ -106,10 +112,14 @@ public sealed record EnsembleSettings
     /// (24: four minutes at 10 s, two hours at 5 minutes).</summary>
     public int SustainedPoints { get; init; } = 24;
 
+    /// <summary>A second, shorter span the sustained detector averages too (0: none); the span that
+    /// deviates more is reported (NAB, with weight 0.7: 63.45 -> 66.06).</summary>
+    public int SustainedShortPoints { get; init; } = 6;
+
     /// <summary>In the <see cref="Combination.Gate"/>, a sustained shift is reported on its own, its
-    /// score scaled by this (0.65: about 5 robust sigmas of the means pass the 0.29 threshold), so
-    /// a shift no single point shows is found without the level's say (NAB: 60.20 -> 63.45).</summary>
-    public double SustainedWeight { get; init; } = 0.65;
+    /// score scaled by this (0.7: about 4.2 robust sigmas of the means pass the 0.29 threshold), so
+    /// a shift no single point shows is found without the level's say (NAB: 60.20 -> 66.06).</summary>
+    public double SustainedWeight { get; init; } = 0.7;
 
     /// <summary>Points the step (change) and Holt-Winters detectors look back over.</summary>
     public int RecentPoints { get; init; } = 360;
@@ -180,7 +190,7 @@ public sealed class EnsembleDetector
     private double[] _steps = [];
     private double _levelSigma;
     private (double Median, double Sigma) _past;
-    private (double Median, double Sigma) _means; // the sustained detector's baseline, NaN when it did not run
+    private readonly MeansBaseline[] _means = new MeansBaseline[2]; // the sustained detector's baselines per scale
     private readonly double[] _combine = new double[DetectorNames.Count];
     private readonly bool[] _inDefault = new bool[DetectorNames.Count];
 
@@ -188,9 +198,10 @@ public sealed class EnsembleDetector
     public EnsembleDetector(EnsembleSettings? settings = null)
     {
         _settings = settings ?? new EnsembleSettings();
-        if (_settings.Window < _settings.MinPoints || _settings.MinPoints < 10 || _settings.ArOrder is < 1 or > 8)
+        if (_settings.Window < _settings.MinPoints || _settings.MinPoints < 10 || _settings.ArOrder is < 1 or > 8
+            || _settings.SustainedPoints < 2 || _settings.SustainedShortPoints is 1 or < 0 || _settings.SustainedWeight is < 0 or > 1)
         {
-            throw new ArgumentException("Ensemble: Window must be at least MinPoints, MinPoints at least 10, ArOrder 1-8.");
+            throw new ArgumentException("Ensemble: Window must be at least MinPoints, MinPoints at least 10, ArOrder 1-8, SustainedPoints at least 2, SustainedShortPoints 0 or at least 2, SustainedWeight 0-1.");
         }
         foreach (var detector in _settings.Detectors)
         {
@@ -257,7 +268,7 @@ public sealed class EnsembleDetector
             (novelty.ScreenMedian, novelty.ScreenSigma) = _past;
             novelty.ScreenAge = judgement.SeasonalPeriod == 0 ? 0 : int.MaxValue;
         }
-        _means = (double.NaN, double.NaN);
+        _means.AsSpan().Fill(MeansBaseline.None);
         var sensitivity = metadata.Sensitivity;
         // A metric's metadata may name any detector; otherwise the default set runs.
         var named = metadata.Detectors.Count > 0;
@@ -292,7 +303,7 @@ public sealed class EnsembleDetector
         }
         if (novelty is not null)
         {
-            (novelty.ScreenMeansMedian, novelty.ScreenMeansSigma) = _means;
+            _means.CopyTo(novelty.ScreenMeans, 0);
         }
         judgement.RawScore = Combine(judgement.Scores);
         if (judgement.RawScore > 0 && judgement.SeasonalPeriod == 0 && history is not null && _settings.RecurrenceDays > 0)
@@ -388,12 +399,14 @@ public sealed class EnsembleDetector
 
     /// <summary>
     /// The pre-screen: a point within a margin of the metric's last full baseline cannot reach the
-    /// threshold, so the detectors are skipped and the point gets an upper bound of its score (so
-    /// the novelty filter damps at least as much as it would). The gated score is at most the
-    /// larger of the level score and the weighted sustained score; each is bounded by its deviation
-    /// measured in the robust sigma alone (the scales they use are at least that). Only with a
-    /// recent baseline (at most <see cref="EnsembleSettings.ScreenPoints"/> judgements old), the
-    /// level in use and no detector list of the metric's own.
+    /// threshold while that baseline holds, so the detectors are skipped and the point gets an
+    /// upper bound of its score against it. The gated score is at most the larger of the level
+    /// score (bounded by the deviation in the robust sigma alone, which its scale is at least) and
+    /// the weighted sustained score (bounded by the deviation of each span's mean in the scale the
+    /// detector used on that side). Only with a recent baseline (at most
+    /// <see cref="EnsembleSettings.ScreenPoints"/> judgements old), the level in use and no detector
+    /// list of the metric's own. A baseline moves between full judgements (the short span's tails
+    /// most), so this is an approximation: docs/DETECTION.md has how far it is from judging in full.
     /// </summary>
     private bool Screen(ReadOnlySpan<double> values, MetricMetadata metadata, NoveltyFilter? novelty, Judgement judgement)
     {
@@ -415,27 +428,37 @@ public sealed class EnsembleDetector
         var score = Bounded(z * metadata.Sensitivity, h);
         if (_inDefault[(int)Detector.Sustained] && metadata.Uses(Detector.Sustained) && _settings.SustainedWeight > 0)
         {
-            var m = _settings.SustainedPoints;
-            if (double.IsNaN(novelty.ScreenMeansSigma) || values.Length < m)
+            var w = _settings.SustainedWeight;
+            var meansLimit = w > t ? 0.8 * h * t / (w - t) / sensitivity : double.PositiveInfinity;
+            // Clipped as the detector clips (to the 5-sigma band of the baseline).
+            double lo = novelty.ScreenMedian - (5 * novelty.ScreenSigma), hi = novelty.ScreenMedian + (5 * novelty.ScreenSigma);
+            for (var scale = 0; scale < 2; scale++)
             {
-                // No baseline of means yet: judge in full once the window is long enough for one.
-                if (values.Length - (2 * m) + 1 >= _settings.MinPoints)
+                var m = SustainedScale(scale);
+                if (m == 0)
                 {
-                    return false;
+                    continue;
                 }
-            }
-            else
-            {
-                var w = _settings.SustainedWeight;
-                var meansLimit = w > t ? 0.8 * h * t / (w - t) / sensitivity : double.PositiveInfinity;
-                // Clipped as the detector clips (to the 5-sigma band of the baseline).
-                double lo = novelty.ScreenMedian - (5 * novelty.ScreenSigma), hi = novelty.ScreenMedian + (5 * novelty.ScreenSigma);
+                var baseline = novelty.ScreenMeans[scale];
+                if (double.IsNaN(baseline.Median) || values.Length < m)
+                {
+                    // No baseline of means yet: judge in full once the window is long enough for one.
+                    if (values.Length - (2 * m) + 1 >= _settings.MinPoints)
+                    {
+                        return false;
+                    }
+                    continue;
+                }
                 var recent = 0.0;
                 foreach (var v in values[^m..])
                 {
                     recent += Math.Clamp(v, lo, hi);
                 }
-                var zm = Math.Abs((recent / m) - novelty.ScreenMeansMedian) / novelty.ScreenMeansSigma;
+                // The scale the detector divides by, on the side the mean is on: the bound is exact
+                // while the baseline is fresh (a looser one would feed the novelty filter scores
+                // far above the real ones, and damp later real anomalies).
+                var deviation = (recent / m) - baseline.Median;
+                var zm = Math.Abs(deviation) / (deviation >= 0 ? baseline.Up : baseline.Down);
                 if (!(zm < meansLimit))
                 {
                     return false;
@@ -708,13 +731,36 @@ public sealed class EnsembleDetector
         return (expected, (x - expected) / Math.Max(Math.Max(residualSigma, Floor(expected)), _levelSigma));
     }
 
+    // The sustained detector's scales: the long one, then the short one (0: none).
+    private int SustainedScale(int scale) => scale == 0 ? _settings.SustainedPoints : _settings.SustainedShortPoints;
+
     /// <summary>The mean of the last <see cref="EnsembleSettings.SustainedPoints"/> points (the judged
-    /// one included) against the median and robust spread of the means of as many points over the
-    /// rest of the window (every window ending before the recent one starts), so a shift that no
-    /// single point shows, held for a while, stands out.</summary>
+    /// one included), and of the last <see cref="EnsembleSettings.SustainedShortPoints"/>, each
+    /// against the median and robust spread of the means of as many points over the rest of the
+    /// window (every window ending before the recent one starts), so a shift that no single point
+    /// shows, held for a while, stands out. The scale that deviates most is reported.</summary>
     private (double, double) Sustained(ReadOnlySpan<double> y)
     {
-        var m = _settings.SustainedPoints;
+        var best = (y[^1], double.NaN);
+        for (var scale = 0; scale < 2; scale++)
+        {
+            var m = SustainedScale(scale);
+            if (m == 0)
+            {
+                continue;
+            }
+            var found = Sustained(y, m, out _means[scale]);
+            if (!(Math.Abs(best.Item2) >= Math.Abs(found.Item2)))
+            {
+                best = found;
+            }
+        }
+        return best;
+    }
+
+    private (double, double) Sustained(ReadOnlySpan<double> y, int m, out MeansBaseline baseline)
+    {
+        baseline = MeansBaseline.None;
         var count = y.Length - (2 * m) + 1; // means of windows that end before the recent one
         if (m < 2 || count < _settings.MinPoints)
         {
@@ -724,9 +770,9 @@ public sealed class EnsembleDetector
         // 5 sigma / m: means are about shifts, not about spikes (which the level judges).
         var (centre, spread) = _past;
         double lo = centre - (5 * spread), hi = centre + (5 * spread);
-        // Neighbouring means share all but one point: every (m / 4)-th is as good a sample of their
-        // spread and a quarter of the selection work.
-        var stride = Math.Max(1, m / 4);
+        // Neighbouring means share all but one point: every (m / 4)-th (and no more than about 256
+        // in all) is as good a sample of their spread, for a fraction of the selection work.
+        var stride = Math.Max(Math.Max(1, m / 4), count / 256);
         var means = _steps.AsSpan(0, ((count - 1) / stride) + 1);
         var sum = 0.0;
         for (var i = 0; i < m; i++)
@@ -748,11 +794,14 @@ public sealed class EnsembleDetector
             recent += Math.Clamp(v, lo, hi);
         }
         recent /= m;
-        var (median, sigma) = _means = Robust(means);
-        var tail = recent >= median
-            ? (Quantile(means, 0.99) - median) / Q99Sigma
-            : (median - Quantile(means, 0.01)) / Q99Sigma;
-        return (median, (recent - median) / Math.Max(Math.Max(sigma, tail), _levelSigma));
+        var (median, sigma) = Robust(means);
+        // Both sides' scales, for the pre-screen; the judgement uses the side the mean is on.
+        var floor = Math.Max(sigma, _levelSigma);
+        baseline = new MeansBaseline(
+            median,
+            Math.Max(floor, (Quantile(means, 0.99) - median) / Q99Sigma),
+            Math.Max(floor, (median - Quantile(means, 0.01)) / Q99Sigma));
+        return (median, (recent - median) / (recent >= median ? baseline.Up : baseline.Down));
     }
 
     /// <summary>Solves the p x p system by Gaussian elimination with partial pivoting (in place).</summary>
