@@ -113,12 +113,12 @@ public sealed record EnsembleSettings
     public int SustainedPoints { get; init; } = 24;
 
     /// <summary>A second, shorter span the sustained detector averages too (0: none); the span that
-    /// deviates more is reported (NAB, with weight 0.7: 63.45 -> 66.06).</summary>
+    /// deviates more is reported (NAB, with weight 0.7: 63.45 -> 66.01).</summary>
     public int SustainedShortPoints { get; init; } = 6;
 
     /// <summary>In the <see cref="Combination.Gate"/>, a sustained shift is reported on its own, its
     /// score scaled by this (0.7: about 4.2 robust sigmas of the means pass the 0.29 threshold), so
-    /// a shift no single point shows is found without the level's say (NAB: 60.20 -> 66.06).</summary>
+    /// a shift no single point shows is found without the level's say (NAB, with both spans: 60.20 -> 66.01).</summary>
     public double SustainedWeight { get; init; } = 0.7;
 
     /// <summary>Points the step (change) and Holt-Winters detectors look back over.</summary>
@@ -164,7 +164,7 @@ public sealed record EnsembleSettings
     /// <summary>Judgements for which a metric's last full baseline serves the pre-screen (0: no pre-screen).</summary>
     public int ScreenPoints { get; init; } = 30;
 
-    /// <summary>Detectors in the default set: the level and two forecasts. Change and regression
+    /// <summary>Detectors in the default set: the level, two forecasts and the sustained shift. Change and regression
     /// stay available (metadata <c>detectors</c>) but lowered the NAB score as gate members
     /// (docs/DETECTION.md).</summary>
     public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.HoltWinters, Detector.AutoRegressive, Detector.Sustained];
