@@ -93,6 +93,36 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void Pure_noise_is_rarely_an_anomaly()
+    {
+        // Four streams of independent noise (two Gaussian, two rounded to integers like a counter),
+        // judged point by point as the analyzer would after a day of history: 20,000 judgements.
+        // Measured on 594k such judgements: 27 anomalies (docs/DETECTION.md); 4 here would be
+        // about ten times that rate.
+        var anomalies = 0;
+        for (var stream = 0; stream < 4; stream++)
+        {
+            var random = new Random(100 + stream);
+            var values = new double[1440 + 5000];
+            for (var i = 0; i < values.Length; i++)
+            {
+                var gaussian = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+                values[i] = stream < 2 ? 100 + (5 * gaussian) : Math.Floor(40 + (5 * gaussian));
+            }
+            var ts = Enumerable.Range(0, values.Length).Select(i => Start + (10L * i)).ToArray();
+            var detector = new EnsembleDetector();
+            var novelty = NoveltyFilter.For(detector.Settings);
+            var judgement = new Judgement();
+            for (var i = 1440; i < values.Length; i++)
+            {
+                detector.Judge(ts.AsSpan(i - 1439, 1440), values.AsSpan(i - 1439, 1440), null, MetricMetadata.Default, judgement, novelty);
+                anomalies += judgement.Anomalous ? 1 : 0;
+            }
+        }
+        Assert.True(anomalies < 4, $"{anomalies} anomalies in 20,000 judgements of noise");
+    }
+
+    [Fact]
     public void Earlier_spikes_do_not_inflate_the_baseline()
     {
         // Seven huge spikes in the window: a mean and 3-sigma baseline would be pulled up so far that

@@ -113,13 +113,14 @@ public sealed record EnsembleSettings
     public int SustainedPoints { get; init; } = 24;
 
     /// <summary>A second, shorter span the sustained detector averages too (0: none); the span that
-    /// deviates more is reported (NAB, with weight 0.7: 63.45 -> 66.01).</summary>
+    /// deviates more is reported (NAB: 63.45 -> 65.25).</summary>
     public int SustainedShortPoints { get; init; } = 6;
 
     /// <summary>In the <see cref="Combination.Gate"/>, a sustained shift is reported on its own, its
-    /// score scaled by this (0.7: about 4.2 robust sigmas of the means pass the 0.29 threshold), so
-    /// a shift no single point shows is found without the level's say (NAB, with both spans: 60.20 -> 66.01).</summary>
-    public double SustainedWeight { get; init; } = 0.7;
+    /// score scaled by this (0.65: about 4.8 robust sigmas of the means pass the 0.29 threshold), so
+    /// a shift no single point shows is found without the level's say (NAB, with both spans: 60.20
+    /// -> 65.25). 0.7 scored 66.01 but doubled the false alarms on pure noise (docs/DETECTION.md).</summary>
+    public double SustainedWeight { get; init; } = 0.65;
 
     /// <summary>Points the step (change) and Holt-Winters detectors look back over.</summary>
     public int RecentPoints { get; init; } = 360;
