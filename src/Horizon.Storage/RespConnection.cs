@@ -140,27 +140,27 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
         try
         {
             await socket.ConnectAsync(endpoint.EndPoint, cancellationToken);
-            using var hello = new Round(0, false, []);
+            using var hello = new CommandBuffer();
             var replies = 0;
             if (endpoint.Password is not null)
             {
-                hello.Command.WriteArrayHeader(endpoint.User is null ? 2 : 3);
-                hello.Command.WriteBulk("AUTH"u8);
+                hello.WriteArrayHeader(endpoint.User is null ? 2 : 3);
+                hello.WriteBulk("AUTH"u8);
                 if (endpoint.User is not null)
                 {
-                    hello.Command.WriteBulk(Encoding.UTF8.GetBytes(endpoint.User));
+                    hello.WriteBulk(Encoding.UTF8.GetBytes(endpoint.User));
                 }
-                hello.Command.WriteBulk(Encoding.UTF8.GetBytes(endpoint.Password));
+                hello.WriteBulk(Encoding.UTF8.GetBytes(endpoint.Password));
                 replies++;
             }
             if (endpoint.Database != 0)
             {
-                hello.Command.WriteArrayHeader(2);
-                hello.Command.WriteBulk("SELECT"u8);
-                hello.Command.WriteBulk(Encoding.ASCII.GetBytes(endpoint.Database.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                hello.WriteArrayHeader(2);
+                hello.WriteBulk("SELECT"u8);
+                hello.WriteBulk(Encoding.ASCII.GetBytes(endpoint.Database.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                 replies++;
             }
-            await link.SendAsync(hello.Command, cancellationToken);
+            await link.SendAsync(hello, cancellationToken);
             for (var i = 0; i < replies; i++)
             {
                 if (await link.ReadReplyAsync(cancellationToken) is { } error)

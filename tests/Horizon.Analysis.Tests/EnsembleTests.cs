@@ -20,6 +20,9 @@ public sealed class EnsembleTests
 
     private static double Noise(int i) => Math.Sin(i * 12.9898) * 43758.5453 % 1; // deterministic, in (-1, 1)
 
+    // Standard normal from a seeded generator (Box-Muller): independent, unlike Noise's neighbours.
+    private static double Gaussian(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
     private static Judgement Judge(long[] ts, double[] values, RollupHistory? history = null, MetricMetadata? metadata = null, EnsembleSettings? settings = null)
     {
         var judgement = new Judgement();
@@ -84,7 +87,7 @@ public sealed class EnsembleTests
         // Independent noise (sigma 3); the last 6 points sit 8 higher: too few to move a
         // 24-point mean far, too little for any one point, far out for a 6-point mean.
         var random = new Random(42);
-        var noise = Enumerable.Range(0, 1440).Select(_ => 3 * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())).ToArray();
+        var noise = Enumerable.Range(0, 1440).Select(_ => 3 * Gaussian(random)).ToArray();
         var (ts, values) = Series(1440, 60, (i, _) => 100 + noise[i] + (i >= 1434 ? 8 : 0));
         var burst = Judge(ts, values);
         Assert.True(burst.Anomalous, $"score {burst.Score} " + string.Join("; ", burst.Scores.ToArray().Select(x => $"{x.Detector} {x.Score:F3} {x.Deviation:F2}")));
@@ -106,7 +109,7 @@ public sealed class EnsembleTests
             var values = new double[1440 + 5000];
             for (var i = 0; i < values.Length; i++)
             {
-                var gaussian = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+                var gaussian = Gaussian(random);
                 values[i] = stream < 2 ? 100 + (5 * gaussian) : Math.Floor(40 + (5 * gaussian));
             }
             var ts = Enumerable.Range(0, values.Length).Select(i => Start + (10L * i)).ToArray();

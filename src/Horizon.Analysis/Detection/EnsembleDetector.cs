@@ -300,7 +300,7 @@ public sealed class EnsembleDetector
                 _ => Math.Abs(z),
             } * sensitivity;
             var seasonalOffset = values[^1] - x;
-            judgement.Add(new DetectorScore(detector, bad / (bad + _settings.HalfScoreSigma), expected + seasonalOffset, z));
+            judgement.Add(new DetectorScore(detector, Bounded(bad, _settings.HalfScoreSigma), expected + seasonalOffset, z));
         }
         if (novelty is not null)
         {
@@ -420,9 +420,8 @@ public sealed class EnsembleDetector
         var h = _settings.HalfScoreSigma;
         var t = _settings.Threshold;
         var sensitivity = Math.Max(metadata.Sensitivity, 1e-9);
-        var limit = 0.8 * h * t / (1 - t) / sensitivity;
         var z = Math.Abs(values[^1] - novelty.ScreenMedian) / novelty.ScreenSigma;
-        if (!(z < limit))
+        if (!(z < ScreenLimit(1, sensitivity)))
         {
             return false;
         }
@@ -430,9 +429,8 @@ public sealed class EnsembleDetector
         if (_inDefault[(int)Detector.Sustained] && metadata.Uses(Detector.Sustained) && _settings.SustainedWeight > 0)
         {
             var w = _settings.SustainedWeight;
-            var meansLimit = w > t ? 0.8 * h * t / (w - t) / sensitivity : double.PositiveInfinity;
-            // Clipped as the detector clips (to the 5-sigma band of the baseline).
-            double lo = novelty.ScreenMedian - (5 * novelty.ScreenSigma), hi = novelty.ScreenMedian + (5 * novelty.ScreenSigma);
+            var meansLimit = w > t ? ScreenLimit(w, sensitivity) : double.PositiveInfinity;
+            var (lo, hi) = ClipBand(novelty.ScreenMedian, novelty.ScreenSigma); // as the detector clips
             for (var scale = 0; scale < 2; scale++)
             {
                 var m = SustainedScale(scale);
@@ -450,15 +448,10 @@ public sealed class EnsembleDetector
                     }
                     continue;
                 }
-                var recent = 0.0;
-                foreach (var v in values[^m..])
-                {
-                    recent += Math.Clamp(v, lo, hi);
-                }
                 // The scale the detector divides by, on the side the mean is on: the bound is exact
                 // while the baseline is fresh (a looser one would feed the novelty filter scores
                 // far above the real ones, and damp later real anomalies).
-                var deviation = (recent / m) - baseline.Median;
+                var deviation = (ClippedSum(values[^m..], lo, hi) / m) - baseline.Median;
                 var zm = Math.Abs(deviation) / (deviation >= 0 ? baseline.Up : baseline.Down);
                 if (!(zm < meansLimit))
                 {
@@ -474,7 +467,25 @@ public sealed class EnsembleDetector
         return true;
     }
 
+    // The deviation below which a score weighted by weight stays under 0.8 of the threshold.
+    private double ScreenLimit(double weight, double sensitivity) =>
+        0.8 * _settings.HalfScoreSigma * _settings.Threshold / (weight - _settings.Threshold) / sensitivity;
+
+    // A deviation (in sigmas) as a score in [0, 1): half at half (HalfScoreSigma).
     private static double Bounded(double deviation, double half) => deviation / (deviation + half);
+
+    // The band the sustained detector clips points to: a spike counts as 5 robust sigmas at most.
+    private static (double Lo, double Hi) ClipBand(double median, double sigma) => (median - (5 * sigma), median + (5 * sigma));
+
+    private static double ClippedSum(ReadOnlySpan<double> x, double lo, double hi)
+    {
+        var sum = 0.0;
+        foreach (var v in x)
+        {
+            sum += Math.Clamp(v, lo, hi);
+        }
+        return sum;
+    }
 
     private double Combine(ReadOnlySpan<DetectorScore> scores)
     {
@@ -769,17 +780,12 @@ public sealed class EnsembleDetector
         }
         // Points are clipped to the robust 5-sigma band first, so a spike moves a mean by at most
         // 5 sigma / m: means are about shifts, not about spikes (which the level judges).
-        var (centre, spread) = _past;
-        double lo = centre - (5 * spread), hi = centre + (5 * spread);
+        var (lo, hi) = ClipBand(_past.Median, _past.Sigma);
         // Neighbouring means share all but one point: every (m / 4)-th (and no more than about 256
         // in all) is as good a sample of their spread, for a fraction of the selection work.
         var stride = Math.Max(Math.Max(1, m / 4), count / 256);
         var means = _steps.AsSpan(0, ((count - 1) / stride) + 1);
-        var sum = 0.0;
-        for (var i = 0; i < m; i++)
-        {
-            sum += Math.Clamp(y[i], lo, hi);
-        }
+        var sum = ClippedSum(y[..m], lo, hi);
         means[0] = sum / m;
         for (var i = 1; i < count; i++)
         {
@@ -789,12 +795,7 @@ public sealed class EnsembleDetector
                 means[i / stride] = sum / m;
             }
         }
-        var recent = 0.0;
-        foreach (var v in y[^m..])
-        {
-            recent += Math.Clamp(v, lo, hi);
-        }
-        recent /= m;
+        var recent = ClippedSum(y[^m..], lo, hi) / m;
         var (median, sigma) = Robust(means);
         // Both sides' scales, for the pre-screen; the judgement uses the side the mean is on.
         var floor = Math.Max(sigma, _levelSigma);
