@@ -9,7 +9,8 @@ namespace Horizon.Nab;
 /// <summary>Turns a file's rows, fed one at a time, into one anomaly score per row.</summary>
 internal interface IScoreStream
 {
-    double[] Score(NabFile file);
+    /// <summary>One score per row; with <paramref name="explanations"/>, why, per row (empty when nothing scored).</summary>
+    double[] Score(NabFile file, string[]? explanations = null);
 }
 
 /// <summary>A named detector configuration.</summary>
@@ -47,7 +48,7 @@ internal sealed record Configuration(string Name, Func<IScoreStream> NewStream)
 /// </summary>
 internal abstract class WindowedStream(long fullDuration) : IScoreStream
 {
-    public double[] Score(NabFile file)
+    public double[] Score(NabFile file, string[]? explanations = null)
     {
         var scores = new double[file.Values.Length];
         var start = 0;
@@ -60,6 +61,10 @@ internal abstract class WindowedStream(long fullDuration) : IScoreStream
             }
             Observe(now, file.Values[i]);
             scores[i] = Judge(file.Timestamps.AsSpan(start, i + 1 - start), file.Values.AsSpan(start, i + 1 - start), now);
+            if (explanations is not null)
+            {
+                explanations[i] = Explain();
+            }
         }
         return scores;
     }
@@ -69,6 +74,9 @@ internal abstract class WindowedStream(long fullDuration) : IScoreStream
     }
 
     protected abstract double Judge(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now);
+
+    /// <summary>Why the last judgement scored what it did ("" when there is nothing to say).</summary>
+    protected virtual string Explain() => "";
 }
 
 /// <summary>Skyline's nine algorithms: the score is the share of yes votes (0 when a pre-check skips the series).</summary>
@@ -94,6 +102,41 @@ internal sealed class EnsembleStream(EnsembleDetector detector, long fullDuratio
     {
         detector.Judge(timestamps, values, _history, MetricMetadata.Default, _judgement, _novelty);
         return _judgement.Score;
+    }
+
+    protected override string Explain()
+    {
+        var j = _judgement;
+        if (j.RawScore <= 0 && j.Drift is null)
+        {
+            return "";
+        }
+        var text = new StringBuilder("raw ").Append(j.RawScore.ToString("F3", CultureInfo.InvariantCulture));
+        foreach (var score in j.Scores)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; {score.Score:F3} {score.Reason(null)}");
+        }
+        if (j.Screened)
+        {
+            text.Append("; screened");
+        }
+        if (j.SeasonalPeriod > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; seasonal {j.SeasonalPeriod} s");
+        }
+        if (j.RecurringDays > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; recurs on {j.RecurringDays} days");
+        }
+        if (j.Flatline is { Crossed: true } flat)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; flatline {flat.Seconds:F0} s");
+        }
+        if (j.Drift is { } drift)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; drift {drift.SlopePerDay:G4} a day");
+        }
+        return text.ToString();
     }
 }
 

@@ -10,7 +10,7 @@ const string Usage = """
 
       horizon-nab [--data ../shared/nab] [--out nab-results] [--detectors skyline,ensemble,level,...]
                   [--combination gate|mean|median|max] [--window 1440] [--full-duration 2592000] [--score-only]
-                  [--set Name=value,...]
+                  [--set Name=value,...] [--explain]
 
       --data       a folder in NAB's layout: data/<category>/<file>.csv and combined_windows.json
       --out        results root: <out>/<detector>/<category>/<detector>_<file>.csv (NAB's results layout),
@@ -21,6 +21,8 @@ const string Usage = """
       --score-only score results already in --out instead of running the detectors
       --set        any other ensemble setting (EnsembleSettings' property names), e.g.
                    --set NoveltyPoints=500,RecurrenceDays=0,Detectors=level+holt_winters
+      --explain    add a column `explanation` to the ensemble's results: the score before the novelty
+                   filter, each detector's score and reason, screened / seasonal / recurring / flatline
     """;
 
 try
@@ -59,7 +61,7 @@ try
     else
     {
         var watch = Stopwatch.StartNew();
-        Runner.Run(files, configurations, scores, output);
+        Runner.Run(files, configurations, scores, output, options.ContainsKey("explain"));
         Console.Error.WriteLine($"ran {configurations.Count} configurations in {watch.Elapsed.TotalSeconds:F1} s");
     }
 
@@ -101,7 +103,7 @@ namespace Horizon.Nab
                 {
                     options[name[..eq]] = name[(eq + 1)..];
                 }
-                else if (name == "score-only")
+                else if (name is "score-only" or "explain")
                 {
                     options[name] = "";
                 }
@@ -114,7 +116,7 @@ namespace Horizon.Nab
                     throw new ArgumentException($"--{name} needs a value");
                 }
             }
-            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set"];
+            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set", "explain"];
             var unknown = options.Keys.Except(known).ToList();
             return unknown.Count == 0 ? options : throw new ArgumentException("unknown option(s): --" + string.Join(", --", unknown));
         }
@@ -155,7 +157,7 @@ namespace Horizon.Nab
 
     internal static class Runner
     {
-        public static void Run(IReadOnlyList<NabFile> files, IReadOnlyList<Configuration> configurations, double[][][] scores, string output)
+        public static void Run(IReadOnlyList<NabFile> files, IReadOnlyList<Configuration> configurations, double[][][] scores, string output, bool explain)
         {
             for (var c = 0; c < configurations.Count; c++)
             {
@@ -170,19 +172,20 @@ namespace Horizon.Nab
             {
                 var (c, f) = job;
                 var file = files[f];
-                var result = configurations[c].NewStream().Score(file);
+                var explanations = explain ? new string[file.Values.Length] : null;
+                var result = configurations[c].NewStream().Score(file, explanations);
                 scores[c][f] = result;
-                Write(Path.Combine(output, configurations[c].Name), configurations[c].Name, file, result);
+                Write(Path.Combine(output, configurations[c].Name), configurations[c].Name, file, result, explanations);
                 progress.Report(Interlocked.Add(ref doneRows, file.Values.Length));
             });
             progress.Done();
         }
 
-        private static void Write(string root, string name, NabFile file, double[] result)
+        private static void Write(string root, string name, NabFile file, double[] result, string[]? explanations)
         {
             var dir = Path.Combine(root, file.Category);
             Directory.CreateDirectory(dir);
-            var text = new StringBuilder("timestamp,value,anomaly_score,label\n");
+            var text = new StringBuilder(explanations is null ? "timestamp,value,anomaly_score,label\n" : "timestamp,value,anomaly_score,label,explanation\n");
             var window = 0;
             for (var i = 0; i < result.Length; i++)
             {
@@ -192,7 +195,8 @@ namespace Horizon.Nab
                     window++;
                 }
                 var label = window < file.Windows.Count && file.Windows[window].Start <= ts ? 1 : 0;
-                text.Append(CultureInfo.InvariantCulture, $"{file.TimestampText[i]},{file.Values[i]:R},{result[i]:R},{label}\n");
+                text.Append(CultureInfo.InvariantCulture, $"{file.TimestampText[i]},{file.Values[i]:R},{result[i]:R},{label}");
+                text.Append(explanations is null ? "\n" : $",\"{explanations[i]}\"\n");
             }
             File.WriteAllText(Path.Combine(dir, $"{name}_{file.Name}.csv"), text.ToString());
         }

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Horizon.Integration.Tests;
+
+/// <summary>horizon-nab run as users run it (its own process) over a small corpus in NAB's layout.</summary>
+public sealed class NabToolTests
+{
+    [Fact]
+    public async Task TheToolScoresAStreamAndExplainsItsVerdicts()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "horizon-nab-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // Seven days at 5 minutes of seeded noise around 50, one spike at row 1500 in its window.
+            var data = Path.Combine(root, "corpus", "data", "synthetic");
+            Directory.CreateDirectory(data);
+            var random = new Random(11);
+            var start = new DateTime(2024, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+            string Time(int row) => start.AddMinutes(5 * row).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+            var csv = new StringBuilder("timestamp,value\n");
+            for (var i = 0; i < 2016; i++)
+            {
+                var value = i == 1500 ? 120 : 50 + (random.NextDouble() * 4);
+                csv.Append(CultureInfo.InvariantCulture, $"{Time(i)},{value:F3}\n");
+            }
+            await File.WriteAllTextAsync(Path.Combine(data, "spike.csv"), csv.ToString(), TestContext.Current.CancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(root, "corpus", "combined_windows.json"),
+                $$"""{ "synthetic/spike.csv": [["{{Time(1400)}}.000000", "{{Time(1600)}}.000000"]] }""", TestContext.Current.CancellationToken);
+
+            var tool = Path.Combine(AppContext.BaseDirectory, "horizon-nab.dll");
+            var startInfo = new ProcessStartInfo("dotnet", [tool, "--data", Path.Combine(root, "corpus"), "--out", Path.Combine(root, "out"), "--detectors", "ensemble", "--explain"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var process = Process.Start(startInfo)!;
+            var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+            var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+            Assert.True(process.ExitCode == 0, await stderr);
+
+            // The table: the one window hit.
+            var table = (await stdout).Split('\n').Single(l => l.StartsWith("| ensemble |", StringComparison.Ordinal));
+            Assert.Contains("| 1/1 |", table, StringComparison.Ordinal);
+
+            // The results file: NAB's columns and, with --explain, why each row scored.
+            var rows = await File.ReadAllLinesAsync(Path.Combine(root, "out", "ensemble", "synthetic", "ensemble_spike.csv"), TestContext.Current.CancellationToken);
+            Assert.Equal("timestamp,value,anomaly_score,label,explanation", rows[0]);
+            Assert.Equal(2017, rows.Length);
+            var spike = rows[1501].Split(',', 5);
+            Assert.Equal("1", spike[3]);
+            Assert.True(double.Parse(spike[2], CultureInfo.InvariantCulture) >= 0.29, rows[1501]);
+            Assert.StartsWith("\"raw ", spike[4], StringComparison.Ordinal);
+            Assert.Contains("level: expected 5", spike[4], StringComparison.Ordinal);
+            Assert.Contains("sigma up", spike[4], StringComparison.Ordinal);
+            // A row too early to judge has nothing to explain.
+            Assert.EndsWith(",\"\"", rows[2], StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+}
