@@ -212,15 +212,19 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
             var metadata = detection.MetadataFor(metric);
             if (last != state.JudgedTimestamp || votes > 0)
             {
-                var rollup = state.Rollup;
-                var from = timestamps.Length;
-                while (from > 0 && timestamps[from - 1] > rollup.LastTimestamp)
+                // Sized once the series shows its sampling interval; its points are still in the series then.
+                var rollup = state.Rollup ??= detection.NewRollup(timestamps);
+                if (rollup is not null)
                 {
-                    from--;
-                }
-                for (var i = from; i < timestamps.Length; i++)
-                {
-                    rollup.Add(timestamps[i], values[i]);
+                    var from = timestamps.Length;
+                    while (from > 0 && timestamps[from - 1] > rollup.LastTimestamp)
+                    {
+                        from--;
+                    }
+                    for (var i = from; i < timestamps.Length; i++)
+                    {
+                        rollup.Add(timestamps[i], values[i]);
+                    }
                 }
                 var fresh = last != state.JudgedTimestamp;
                 _ensemble!.Judge(timestamps, values, rollup, metadata, _judgement, fresh ? state.Novelty : null);

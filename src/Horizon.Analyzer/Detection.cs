@@ -47,10 +47,11 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
     public MetricMetadata MetadataFor(string metric) => _metadata.GetValueOrDefault(metric, MetricMetadata.Default);
 
     /// <summary>State of one metric kept between passes.</summary>
-    public sealed class MetricState(int slotSeconds, int retentionSlots, EnsembleSettings settings)
+    public sealed class MetricState(EnsembleSettings settings)
     {
-        /// <summary>Long-term roll-ups.</summary>
-        public RollupHistory Rollup { get; } = new(slotSeconds, retentionSlots);
+        /// <summary>Long-term roll-ups (null until restored from the store, or until the series has
+        /// enough points to show its sampling interval).</summary>
+        public RollupHistory? Rollup { get; set; }
 
         /// <summary>Recent scores.</summary>
         public NoveltyFilter Novelty { get; } = NoveltyFilter.For(settings);
@@ -70,8 +71,16 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
 
     /// <summary>The state of a metric, created (empty) on first sight.</summary>
     public MetricState StateFor(string metric) =>
-        _states.GetOrAdd(metric, _ => new MetricState(options.RollupSlotSeconds, RetentionSlots, options.Ensemble));
+        _states.GetOrAdd(metric, _ => new MetricState(options.Ensemble));
 
+    /// <summary>A metric's roll-up history sized for its sampling (<see cref="RollupHistory.SlotFor"/>),
+    /// or null while the series is too short to tell.</summary>
+    public RollupHistory? NewRollup(ReadOnlySpan<long> timestamps) => timestamps.Length < RollupHistory.PointsToSize
+        ? null
+        : new RollupHistory(RollupHistory.SlotFor(timestamps, options.RollupSlotSeconds), RetentionSlots);
+
+    // Every metric keeps as many slots as RollupRetention holds at RollupSlotSeconds: the memory
+    // bound; a metric with coarser slots covers proportionally more days.
     private int RetentionSlots => (int)Math.Max(2, options.RollupRetention.TotalSeconds / options.RollupSlotSeconds);
 
     /// <summary>Before a pass: reloads metadata, and restores the roll-ups of metrics seen for the first time.</summary>
@@ -103,10 +112,18 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
             for (var i = 0; i < chunk.Length; i++)
             {
                 var state = StateFor(chunk[i]);
-                if (stored[i].HasValue && state.Rollup.TryLoad((byte[])stored[i]!))
+                if (!stored[i].HasValue)
                 {
-                    state.PersistedEnd = state.Rollup.EndSlot;
-                    state.StoredSlots = state.Rollup.Count;
+                    continue;
+                }
+                var bytes = (byte[])stored[i]!;
+                var slot = RollupHistory.StoredSlotSeconds(bytes);
+                var rollup = RollupHistory.IsAutoSlot(slot, options.RollupSlotSeconds) ? new RollupHistory(slot, RetentionSlots) : null;
+                if (rollup is not null && rollup.TryLoad(bytes))
+                {
+                    state.Rollup = rollup;
+                    state.PersistedEnd = rollup.EndSlot;
+                    state.StoredSlots = rollup.Count;
                 }
             }
         }
@@ -126,7 +143,7 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
                 continue;
             }
             var rollup = state.Rollup;
-            if (rollup.Count == 0 || rollup.EndSlot <= state.PersistedEnd)
+            if (rollup is null || rollup.Count == 0 || rollup.EndSlot <= state.PersistedEnd)
             {
                 continue;
             }
@@ -143,7 +160,7 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
                 state.StoredSlots = rollup.Count;
             }
             // A metric that stops reporting loses its roll-ups once they are all past retention.
-            writes.Add(db.KeyExpireAsync(key, options.RollupRetention));
+            writes.Add(db.KeyExpireAsync(key, TimeSpan.FromSeconds((double)RetentionSlots * rollup.SlotSeconds)));
             state.PersistedEnd = rollup.EndSlot;
             if (writes.Count >= options.FetchBatch)
             {

@@ -372,6 +372,32 @@ public sealed class EnsembleTests
         Assert.Null(Judge(ts, values, HistoryOf(ts, values, ts.Length)).Drift); // too little history
     }
 
+    [Theory]
+    [InlineData(10, 600)]    // StatsD's flush: the default slot
+    [InlineData(300, 600)]   // 5 minutes: two points a slot
+    [InlineData(420, 600)]
+    [InlineData(600, 600)]
+    [InlineData(900, 1200)]  // the next multiple of 600 that divides a day
+    [InlineData(1800, 1800)] // 30 minutes: one point a slot, 42 days in 2016 slots
+    [InlineData(2700, 3600)] // 2400 and 3000 hold less, 3000 does not divide a day
+    [InlineData(7200, 3600)] // sparser than hourly: at most an hour
+    public void A_rollup_slot_is_no_finer_than_the_sampling(int interval, int slot)
+    {
+        var random = new Random(interval);
+        // Jittered sampling (a tenth of the interval either way) and one long gap: the median decides.
+        var t = new long[40];
+        for (var i = 1; i < t.Length; i++)
+        {
+            t[i] = t[i - 1] + interval + (long)((random.NextDouble() - 0.5) * 0.2 * interval) + (i == 20 ? 50 * interval : 0);
+        }
+        Assert.Equal(slot, RollupHistory.SlotFor(t, 600));
+        // Too few points to tell: the default.
+        Assert.Equal(600, RollupHistory.SlotFor(t.AsSpan(0, RollupHistory.PointsToSize - 1), 600));
+        // A stored roll-up of that size is one the analyzer restores; others are not.
+        Assert.True(RollupHistory.IsAutoSlot(slot, 600));
+        Assert.False(RollupHistory.IsAutoSlot(slot + 300, 600));
+    }
+
     [Fact]
     public void Rollups_keep_slot_means_mark_gaps_and_survive_a_store_round_trip()
     {

@@ -267,6 +267,19 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         // current quiet spell longer than any before it.
         await SeedAsync(db, "writes.stopped", Day(now, i => i % 144 < 18 || i >= 412 ? 0 : 500 + (random.NextDouble() * 400), points: 432, step: 600));
 
+        // Three days every 30 minutes, and 20 days of its 30-minute roll-ups stored by an earlier run.
+        var halfHourly = Day(now, _ => 50 + random.NextDouble(), points: 144, step: 1800).ToList();
+        var storedFirst = (halfHourly[0].Item1 / 1800) - 960;
+        var restored = new byte[12 + (960 * 4)];
+        BitConverter.TryWriteBytes(restored, 1800);
+        BitConverter.TryWriteBytes(restored.AsSpan(4), storedFirst);
+        for (var i = 0; i < 960; i++)
+        {
+            BitConverter.TryWriteBytes(restored.AsSpan(12 + (i * 4)), 50.5f);
+        }
+        await db.StringSetAsync(DetectionContext.RollupPrefix + "queue.half_hourly", restored);
+        await SeedAsync(db, "queue.half_hourly", halfHourly);
+
         await WaitForPassesAsync(host, 2);
 
         var current = (await db.HashGetAllAsync(AnomalyPublisher.CurrentKey)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
@@ -298,6 +311,15 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         var ttl = await db.KeyTimeToLiveAsync(DetectionContext.RollupPrefix + "disk.used");
         Assert.NotNull(ttl);
         Assert.InRange(ttl.Value, TimeSpan.FromDays(13.9), TimeSpan.FromDays(14));
+        // A metric sampled every 30 minutes keeps 30-minute slots: restored from the store and grown
+        // (not restarted from its series), the same 2016 slots covering 42 days.
+        byte[] halfHourlyRollup = (await db.StringGetAsync(DetectionContext.RollupPrefix + "queue.half_hourly"))!;
+        Assert.Equal(1800, BitConverter.ToInt32(halfHourlyRollup, 0));
+        Assert.Equal(storedFirst, BitConverter.ToInt64(halfHourlyRollup, 4));
+        Assert.InRange((halfHourlyRollup.Length - 12) / 4, 960 + 142, 960 + 144);
+        var halfHourlyTtl = await db.KeyTimeToLiveAsync(DetectionContext.RollupPrefix + "queue.half_hourly");
+        Assert.NotNull(halfHourlyTtl);
+        Assert.InRange(halfHourlyTtl.Value, TimeSpan.FromDays(41.9), TimeSpan.FromDays(42));
 
         Assert.Contains("horizon_analyzer_exhaustion_forecasts 1", await host.ScrapeAsync(), StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.NoContent, (await http.DeleteAsync(api + "disk.used", ct)).StatusCode);

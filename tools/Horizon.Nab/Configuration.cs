@@ -92,14 +92,26 @@ internal sealed class SkylineStream(SkylineAnalyzer analyzer, long fullDuration)
 /// <summary>Horizon's ensemble (or one detector of it), with the metric's roll-up history grown row by row.</summary>
 internal sealed class EnsembleStream(EnsembleDetector detector, long fullDuration) : WindowedStream(fullDuration)
 {
-    private readonly RollupHistory _history = new();
+    private const int MinSlotSeconds = 600; // the analyzer's default Analyzer:RollupSlotSeconds
+
+    private RollupHistory? _history;
     private readonly Judgement _judgement = new();
     private readonly NoveltyFilter? _novelty = detector.Settings.NoveltyPoints > 0 ? NoveltyFilter.For(detector.Settings) : null;
 
-    protected override void Observe(long timestamp, double value) => _history.Add(timestamp, value);
+    protected override void Observe(long timestamp, double value) => _history?.Add(timestamp, value);
 
     protected override double Judge(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now)
     {
+        // As the analyzer does: the roll-ups are sized (to the analyzer's default slot, or the
+        // sampling interval when coarser) once the series shows its interval, from the points so far.
+        if (_history is null && timestamps.Length >= RollupHistory.PointsToSize)
+        {
+            _history = new RollupHistory(RollupHistory.SlotFor(timestamps, MinSlotSeconds));
+            for (var i = 0; i < timestamps.Length; i++)
+            {
+                _history.Add(timestamps[i], values[i]);
+            }
+        }
         detector.Judge(timestamps, values, _history, MetricMetadata.Default, _judgement, _novelty);
         return _judgement.Score;
     }

@@ -34,6 +34,51 @@ public sealed class RollupHistory
         _slots = new float[Math.Min(retentionSlots, 256)];
     }
 
+    /// <summary>Points a series needs before <see cref="SlotFor"/> can tell its sampling interval.</summary>
+    public const int PointsToSize = 10;
+
+    /// <summary>The coarsest slot chosen for a sparse metric (an hour: daily and weekly lags stay whole slots).</summary>
+    public const int MaxAutoSlotSeconds = 3600;
+
+    /// <summary>
+    /// The slot size for a metric sampled at <paramref name="timestamps"/> (ascending, at least
+    /// <see cref="PointsToSize"/>): <paramref name="minSlotSeconds"/>, or, for a metric sampled less
+    /// often, the smallest multiple of it that divides a day and holds the median interval of the
+    /// last points (less a tenth, for jitter), at most an hour. A slot finer than the sampling holds nothing but gaps: a metric
+    /// sent every 30 minutes keeps 30-minute slots, so the same number of slots covers three times
+    /// the days (weekly seasonality wants several weeks).
+    /// </summary>
+    public static int SlotFor(ReadOnlySpan<long> timestamps, int minSlotSeconds)
+    {
+        var n = Math.Min(timestamps.Length - 1, 64);
+        if (n < PointsToSize - 1)
+        {
+            return minSlotSeconds;
+        }
+        Span<long> gaps = stackalloc long[n];
+        for (var i = 0; i < n; i++)
+        {
+            gaps[i] = timestamps[^(i + 1)] - timestamps[^(i + 2)];
+        }
+        gaps.Sort();
+        var interval = 0.9 * gaps[n / 2]; // sampling jitter does not push a slot to the next size
+        var chosen = minSlotSeconds;
+        for (var slot = minSlotSeconds; slot <= MaxAutoSlotSeconds && chosen < interval; slot += minSlotSeconds)
+        {
+            chosen = 86400 % slot == 0 ? slot : chosen;
+        }
+        return chosen;
+    }
+
+    /// <summary>Whether a stored roll-up's slot size is one <see cref="SlotFor"/> could have chosen.</summary>
+    public static bool IsAutoSlot(int slotSeconds, int minSlotSeconds) =>
+        slotSeconds == minSlotSeconds
+        || (slotSeconds > minSlotSeconds && slotSeconds <= MaxAutoSlotSeconds && slotSeconds % minSlotSeconds == 0 && 86400 % slotSeconds == 0);
+
+    /// <summary>The slot seconds in a stored roll-up's header (0 when it has none).</summary>
+    public static int StoredSlotSeconds(ReadOnlySpan<byte> stored) =>
+        stored.Length >= HeaderBytes ? BinaryPrimitives.ReadInt32LittleEndian(stored) : 0;
+
     // The ensemble's per-history results, valid while no slot closes.
     internal (long EndSlot, SeasonalityMode Mode) CachedPeriodAt { get; set; } = (long.MinValue, SeasonalityMode.Auto);
     internal long CachedPeriod { get; set; }
