@@ -218,6 +218,29 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void Old_points_of_the_window_get_their_seasonal_baseline_from_later_days_too()
+    {
+        // Seven days at 300 s of a daily swing; on the first afternoon an incident lifts it by 60.
+        // Judged on day 7, the window reaches back to day 3, whose points have only days 1 and 2
+        // before them: against those alone, day 3's afternoon sits 30 below its baseline and that
+        // spread would hide a drop of 25 today. Days 4 and 5 (closed, before the judged point)
+        // complete day 3's baseline, so the drop is an anomaly.
+        static double Swing(int i, long t) =>
+            100 + (30 * Math.Sin(2 * Math.PI * (t % 86400) / 86400)) + (2 * Noise(i)) + (t - Start < 86400 && (t % 86400) is >= 43200 and < 64800 ? 60 : 0);
+        var (ts, values) = Series(7 * 288, 300, Swing);
+        var judgeAt = (6 * 288) + 180; // day 7, 15:00
+        var history = HistoryOf(ts, values, judgeAt);
+        var window = (ts[(judgeAt - 1439)..(judgeAt + 1)], values[(judgeAt - 1439)..(judgeAt + 1)]);
+        var usual = Judge(window.Item1, window.Item2, history);
+        Assert.Equal(86400, usual.SeasonalPeriod);
+        Assert.False(usual.Anomalous, $"score {usual.Score}");
+
+        window.Item2[^1] -= 25;
+        var drop = Judge(window.Item1, window.Item2, history);
+        Assert.True(drop.Anomalous, $"score {drop.Score}");
+    }
+
+    [Fact]
     public void A_weekly_metric_is_judged_against_the_same_day_last_week()
     {
         // Eleven and a half days at 300 s of a business metric: 100 on weekdays, 30 at weekends,

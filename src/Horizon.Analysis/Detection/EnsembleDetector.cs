@@ -916,7 +916,9 @@ public sealed class EnsembleDetector
         return varX > 0 && varY > 0 ? cov / Math.Sqrt(varX * varY) : double.NaN;
     }
 
-    /// <summary>y = value minus the median of the same slot one, two, ... periods before (up to 4);
+    /// <summary>y = value minus the median of the same slot one, two, ... periods before (up to 4),
+    /// completed for older points by the same slot one, two, ... periods after them where the
+    /// history has closed it (the judged point's open slot never: it has only the periods before);
     /// false when the judged point has fewer than two such slots (one for a weekly period, which a
     /// two-week history holds only once).</summary>
     private static bool Deseasonalise(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory history, long period, Span<double> y)
@@ -936,6 +938,17 @@ public sealed class EnsembleDetector
                 for (var k = 1; k <= same.Length; k++)
                 {
                     var v = history.At(slot - (k * back));
+                    if (!float.IsNaN(v))
+                    {
+                        same[count++] = v;
+                    }
+                }
+                // A point early in the window has few periods before it in the history, but closed
+                // slots after it (all before the judged point): they complete its baseline, so old
+                // residuals are as steady as recent ones and do not widen the spread judged against.
+                for (var k = 1; k <= same.Length && count < same.Length; k++)
+                {
+                    var v = history.At(slot + (k * back));
                     if (!float.IsNaN(v))
                     {
                         same[count++] = v;
