@@ -143,6 +143,25 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void A_burst_as_high_as_the_window_has_often_seen_is_usual_but_one_beyond_them_is_not()
+    {
+        // A quiet metric around 10 with 12 bursts to 32-40 in the window: under 1 % of points, so
+        // the fitted 99th-percentile tail sits in the noise and calls any burst 20+ sigma.
+        var random = new Random(5);
+        var bursts = new HashSet<int>(Enumerable.Range(0, 12).Select(k => 30 + (k * 116)));
+        var (ts, values) = Series(1440, 60, (i, _) => 10 + random.NextDouble() + (bursts.Contains(i) ? 22 + (8 * random.NextDouble()) : 0));
+        values[^1] = 32;
+        var usual = Judge(ts, values);
+        var level = usual.Scores.ToArray().Single(s => s.Detector == Detector.Level);
+        // All 12 reached 32: no rarer than 12 in 1440, about 2.4 sigma.
+        Assert.InRange(level.Deviation, 2.3, 2.5);
+        Assert.False(usual.Anomalous, $"score {usual.Score}");
+
+        values[^1] = 60;
+        Assert.True(Judge(ts, values).Anomalous);
+    }
+
+    [Fact]
     public void A_daily_spike_at_the_same_time_is_normal_but_the_same_spike_at_another_time_is_not()
     {
         // Eight days at 60 s: a batch job lifts the metric from 01:00 to 01:30 every day.
@@ -187,12 +206,13 @@ public sealed class EnsembleTests
     [Fact]
     public void The_pre_screen_skips_ordinary_points_without_changing_any_verdict()
     {
-        // A stream of 3000 points with a spike every 97 points, a small shift held for 100 points
+        // A stream of 3000 points with a growing spike every 97 points, a small shift held for 100 points
         // (which only the sustained detector finds; no spike in the 200 judgements before it, whose
         // scores would hide it as not new) and a level shift: judged point by point with the
         // pre-screen and without, the verdicts are the same, and most points skip the detectors.
         static bool Held(int i) => i is >= 1500 and < 1600;
-        static double Spike(int i) => i % 97 == 50 && i is < 1250 or >= 1700 ? 80 : 0;
+        // Each spike a little higher than the last: one as high as earlier ones is no longer rare.
+        static double Spike(int i) => i % 97 == 50 && i is < 1250 or >= 1700 ? 80 + (i / 97) : 0;
         var (ts, values) = Series(3000, 60, (i, _) => 100 + (5 * Noise(i)) + Spike(i) + (Held(i) ? 7 : 0) + (i > 2000 ? 40 : 0));
         var screened = new EnsembleDetector();
         var full = new EnsembleDetector(new EnsembleSettings { ScreenPoints = 0 });
@@ -213,7 +233,7 @@ public sealed class EnsembleTests
             Assert.False(jb.Screened);
         }
         Assert.True(heldFound, "the held shift was not reported");
-        Assert.True(anomalies >= 15, $"{anomalies} anomalies");
+        Assert.True(anomalies >= 8, $"{anomalies} anomalies");
         Assert.True(skipped > 2000, $"{skipped} of 2900 screened");
     }
 

@@ -76,6 +76,25 @@ public sealed class KernelAgreementTests
     }
 
     [Fact]
+    public void CountsBeyondABoundAgreeIncludingValuesEqualToIt()
+    {
+        foreach (var (n, kind, x) in Inputs().Where(i => i.N > 0))
+        {
+            var sorted = x.Order().ToArray();
+            // Bounds at values of the series (ties count), between them and outside the range.
+            foreach (var bound in new[] { sorted[0], sorted[n / 2], sorted[^1], Math.BitIncrement(sorted[n / 3]), sorted[0] - 1, sorted[^1] + 1 })
+            {
+                foreach (var above in new[] { true, false })
+                {
+                    var expected = x.Count(v => above ? v >= bound : v <= bound);
+                    Assert.Equal(expected, Extremes.CountBeyondScalar(x, bound, above));
+                    Assert.True(expected == Extremes.CountBeyond(x, bound, above), $"n={n} kind={kind} bound={bound} above={above}");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void HistogramCountsAgreeEvenForValuesOnTheEdges()
     {
         Span<double> edges = stackalloc double[16];

@@ -1,4 +1,5 @@
 using Horizon.Analysis.Kernels;
+using MathNet.Numerics.Distributions;
 
 namespace Horizon.Analysis.Detection;
 
@@ -121,6 +122,9 @@ public sealed record EnsembleSettings
     /// a shift no single point shows is found without the level's say (NAB, with both spans: 60.20
     /// -> 65.25). 0.7 scored 66.01 but doubled the false alarms on pure noise (docs/DETECTION.md).</summary>
     public double SustainedWeight { get; init; } = 0.65;
+
+    public double EmpiricalOffset { get; init; } = -1;
+    public int EmpiricalMin { get; init; } = 1;
 
     /// <summary>Points the step (change) and Holt-Winters detectors look back over.</summary>
     public int RecentPoints { get; init; } = 360;
@@ -594,17 +598,29 @@ public sealed class EnsembleDetector
 
     /// <summary>Distribution-aware bounds: the spread above the median comes from the upper tail,
     /// the spread below from the lower tail, so a skewed metric (latency, counters) is not judged by
-    /// one symmetric sigma.</summary>
+    /// one symmetric sigma. The window's own record bounds that: a value that k earlier points
+    /// reached (going no more than three times as far) is no rarer than k in the window's n, so
+    /// its deviation is at most the normal quantile of 1 - k / (n + 1) (3.2 sigma for one of 1440,
+    /// 2.4 for ten): a fitted tail that underrates a heavy-tailed metric's extremes does not call
+    /// its usual bursts anomalies. Beyond everything in the window, the fitted tail alone decides.</summary>
     private (double, double) Level(ReadOnlySpan<double> past, double x)
     {
         var (median, sigma) = _past;
-        if (x >= median)
+        var up = x >= median;
+        var scale = up
+            ? Math.Max(sigma, (Quantile(past, 0.99) - median) / Q99Sigma)
+            : Math.Max(sigma, (median - Quantile(past, 0.01)) / Q99Sigma);
+        var z = (x - median) / scale;
+        // Points at least as far out, but not more than three times as far: much larger spikes
+        // are incidents of their own, not evidence that this value is usual.
+        var far = median + (3 * (x - median));
+        var reached = Extremes.CountBeyond(past, x, up) - Extremes.CountBeyond(past, up ? Math.BitIncrement(far) : Math.BitDecrement(far), up);
+        if (reached > 0)
         {
-            var tail = (Quantile(past, 0.99) - median) / Q99Sigma;
-            return (median, (x - median) / Math.Max(sigma, tail));
+            var rarest = Math.Max(0, Normal.InvCDF(0, 1, 1 - (reached / (past.Length + 1.0))));
+            z = Math.Clamp(z, -rarest, rarest);
         }
-        var low = (median - Quantile(past, 0.01)) / Q99Sigma;
-        return (median, (x - median) / Math.Max(sigma, low));
+        return (median, z);
     }
 
     private (double, double) Change(ReadOnlySpan<double> past, double x)

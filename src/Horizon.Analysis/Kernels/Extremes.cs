@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -71,6 +72,36 @@ public static class Extremes
             max = Math.Max(max, x[i]);
         }
         return (min, max);
+    }
+
+    /// <summary>Scalar reference: how many values are at least <paramref name="bound"/> (<paramref name="above"/>) or at most it.</summary>
+    public static int CountBeyondScalar(ReadOnlySpan<double> x, double bound, bool above)
+    {
+        var count = 0;
+        foreach (var v in x)
+        {
+            count += (above ? v >= bound : v <= bound) ? 1 : 0;
+        }
+        return count;
+    }
+
+    /// <summary>SIMD (<see cref="Vector{T}"/> lanes): how many values are at least <paramref name="bound"/> (<paramref name="above"/>) or at most it.</summary>
+    public static int CountBeyond(ReadOnlySpan<double> x, double bound, bool above)
+    {
+        var width = Vector<double>.Count;
+        if (!Vector.IsHardwareAccelerated || x.Length < width)
+        {
+            return CountBeyondScalar(x, bound, above);
+        }
+        var b = new Vector<double>(bound);
+        var counts = Vector<long>.Zero;
+        var i = 0;
+        for (; i <= x.Length - width; i += width)
+        {
+            var v = new Vector<double>(x[i..]);
+            counts -= above ? Vector.GreaterThanOrEqual(v, b) : Vector.LessThanOrEqual(v, b); // true lanes are -1
+        }
+        return (int)Vector.Sum(counts) + CountBeyondScalar(x[i..], bound, above);
     }
 
     private static double Reduce(Vector256<double> a, Vector256<double> b, bool isMin)
