@@ -76,20 +76,22 @@ public sealed class KernelAgreementTests
     }
 
     [Fact]
-    public void CountsBeyondABoundAgreeIncludingValuesEqualToIt()
+    public void CountsWithinARangeAgreeIncludingValuesOnItsBounds()
     {
         foreach (var (n, kind, x) in Inputs().Where(i => i.N > 0))
         {
             var sorted = x.Order().ToArray();
-            // Bounds at values of the series (ties count), between them and outside the range.
-            foreach (var bound in new[] { sorted[0], sorted[n / 2], sorted[^1], Math.BitIncrement(sorted[n / 3]), sorted[0] - 1, sorted[^1] + 1 })
+            // Bounds at values of the series (they count), between them, and outside the range.
+            (double Lo, double Hi)[] ranges =
+            [
+                (sorted[n / 2], sorted[^1]), (sorted[0], sorted[n / 2]), (sorted[n / 3], sorted[n / 3]),
+                (Math.BitIncrement(sorted[n / 4]), Math.BitDecrement(sorted[3 * n / 4])), (sorted[0] - 1, sorted[^1] + 1), (sorted[^1] + 1, sorted[^1] + 2),
+            ];
+            foreach (var (lo, hi) in ranges)
             {
-                foreach (var above in new[] { true, false })
-                {
-                    var expected = x.Count(v => above ? v >= bound : v <= bound);
-                    Assert.Equal(expected, Extremes.CountBeyondScalar(x, bound, above));
-                    Assert.True(expected == Extremes.CountBeyond(x, bound, above), $"n={n} kind={kind} bound={bound} above={above}");
-                }
+                var expected = x.Count(v => v >= lo && v <= hi);
+                Assert.Equal(expected, Extremes.CountWithinScalar(x, lo, hi));
+                Assert.True(expected == Extremes.CountWithin(x, lo, hi), $"n={n} kind={kind} [{lo}, {hi}]");
             }
         }
     }

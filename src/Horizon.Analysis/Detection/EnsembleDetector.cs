@@ -616,7 +616,7 @@ public sealed class EnsembleDetector
         // Points at least as far out, but not more than three times as far: much larger spikes
         // are incidents of their own, not evidence that this value is usual.
         var far = median + (3 * (x - median));
-        var reached = Extremes.CountBeyond(past, x, up) - Extremes.CountBeyond(past, up ? Math.BitIncrement(far) : Math.BitDecrement(far), up);
+        var reached = up ? Extremes.CountWithin(past, x, far) : Extremes.CountWithin(past, far, x);
         if (reached > 0)
         {
             var rarest = Math.Max(0, Normal.InvCDF(0, 1, 1 - (reached / (past.Length + 1.0))));

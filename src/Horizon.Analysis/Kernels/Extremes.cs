@@ -74,34 +74,35 @@ public static class Extremes
         return (min, max);
     }
 
-    /// <summary>Scalar reference: how many values are at least <paramref name="bound"/> (<paramref name="above"/>) or at most it.</summary>
-    public static int CountBeyondScalar(ReadOnlySpan<double> x, double bound, bool above)
+    /// <summary>Scalar reference: how many values lie in [<paramref name="lo"/>, <paramref name="hi"/>].</summary>
+    public static int CountWithinScalar(ReadOnlySpan<double> x, double lo, double hi)
     {
         var count = 0;
         foreach (var v in x)
         {
-            count += (above ? v >= bound : v <= bound) ? 1 : 0;
+            count += v >= lo && v <= hi ? 1 : 0;
         }
         return count;
     }
 
-    /// <summary>SIMD (<see cref="Vector{T}"/> lanes): how many values are at least <paramref name="bound"/> (<paramref name="above"/>) or at most it.</summary>
-    public static int CountBeyond(ReadOnlySpan<double> x, double bound, bool above)
+    /// <summary>SIMD (<see cref="Vector{T}"/> lanes): how many values lie in [<paramref name="lo"/>, <paramref name="hi"/>].</summary>
+    public static int CountWithin(ReadOnlySpan<double> x, double lo, double hi)
     {
         var width = Vector<double>.Count;
         if (!Vector.IsHardwareAccelerated || x.Length < width)
         {
-            return CountBeyondScalar(x, bound, above);
+            return CountWithinScalar(x, lo, hi);
         }
-        var b = new Vector<double>(bound);
+        var l = new Vector<double>(lo);
+        var h = new Vector<double>(hi);
         var counts = Vector<long>.Zero;
         var i = 0;
         for (; i <= x.Length - width; i += width)
         {
             var v = new Vector<double>(x[i..]);
-            counts -= above ? Vector.GreaterThanOrEqual(v, b) : Vector.LessThanOrEqual(v, b); // true lanes are -1
+            counts -= Vector.GreaterThanOrEqual(v, l) & Vector.LessThanOrEqual(v, h); // lanes in range are -1
         }
-        return (int)Vector.Sum(counts) + CountBeyondScalar(x[i..], bound, above);
+        return (int)Vector.Sum(counts) + CountWithinScalar(x[i..], lo, hi);
     }
 
     private static double Reduce(Vector256<double> a, Vector256<double> b, bool isMin)
