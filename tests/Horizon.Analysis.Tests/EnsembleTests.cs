@@ -82,6 +82,33 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void A_recent_mean_an_earlier_one_reached_is_bounded_by_that_record()
+    {
+        // A quantised CPU metric idling at 0.066 with a tick to 0.134 every 3 or 4 points, so six
+        // idle points in a row are rare; the last six are idle. The means' fitted spread (their 1st
+        // percentile sits on one tick in six) calls that 4.6 sigma down.
+        static (long[], double[]) Idle(bool seenBefore)
+        {
+            var random = new Random(1);
+            var pattern = Enumerable.Repeat(0.066, 1440).ToArray();
+            for (var i = random.Next(3); i < 1434; i += 3 + random.Next(2))
+            {
+                pattern[i] = i is >= 700 and < 710 && seenBefore ? 0.066 : 0.134;
+            }
+            return Series(1440, 300, (i, _) => pattern[i]);
+        }
+        static double Sustained(Judgement j) => j.Scores.ToArray().Single(s => s.Detector == Detector.Sustained).Deviation;
+
+        var (ts, values) = Idle(seenBefore: false);
+        Assert.True(Sustained(Judge(ts, values)) < -4.5, $"first idle run: {Sustained(Judge(ts, values))}");
+        // Ten idle points earlier in the window: one of the sampled means already sat there, so the
+        // run is no rarer than one in the window's means (about 2.7 sigma at most).
+        (ts, values) = Idle(seenBefore: true);
+        var seen = Sustained(Judge(ts, values));
+        Assert.InRange(seen, -2.8, -2.0);
+    }
+
+    [Fact]
     public void A_short_burst_is_found_by_the_short_span_of_the_sustained_detector()
     {
         // Independent noise (sigma 3); the last 6 points sit 8 higher: too few to move a

@@ -608,21 +608,27 @@ public sealed class EnsembleDetector
     private (double, double) Level(ReadOnlySpan<double> past, double x)
     {
         var (median, sigma) = _past;
-        var up = x >= median;
-        var scale = up
+        var scale = x >= median
             ? Math.Max(sigma, (Quantile(past, 0.99) - median) / Q99Sigma)
             : Math.Max(sigma, (median - Quantile(past, 0.01)) / Q99Sigma);
-        var z = (x - median) / scale;
-        // Points at least as far out, but not more than three times as far: much larger spikes
-        // are incidents of their own, not evidence that this value is usual.
-        var far = median + (3 * (x - median));
-        var reached = up ? Extremes.CountWithin(past, x, far) : Extremes.CountWithin(past, far, x);
-        if (reached > 0)
+        return (median, BoundByRecord((x - median) / scale, past, x, median));
+    }
+
+    /// <summary>A deviation <paramref name="z"/> of <paramref name="value"/> from <paramref name="centre"/>,
+    /// bounded by how rare the value is in <paramref name="sample"/>: k values at least as far out
+    /// (but no more than three times as far: much larger spikes are incidents of their own, not
+    /// evidence that this value is usual) make it no rarer than k in n + 1, at most the normal
+    /// quantile of 1 - k / (n + 1). Beyond everything in the sample, z stands.</summary>
+    private static double BoundByRecord(double z, ReadOnlySpan<double> sample, double value, double centre)
+    {
+        var far = centre + (3 * (value - centre));
+        var reached = value >= centre ? Extremes.CountWithin(sample, value, far) : Extremes.CountWithin(sample, far, value);
+        if (reached == 0)
         {
-            var rarest = Math.Max(0, Normal.InvCDF(0, 1, 1 - (reached / (past.Length + 1.0))));
-            z = Math.Clamp(z, -rarest, rarest);
+            return z;
         }
-        return (median, z);
+        var rarest = Math.Max(0, Normal.InvCDF(0, 1, 1 - (reached / (sample.Length + 1.0))));
+        return Math.Clamp(z, -rarest, rarest);
     }
 
     private (double, double) Change(ReadOnlySpan<double> past, double x)
@@ -821,7 +827,8 @@ public sealed class EnsembleDetector
             median,
             Math.Max(floor, (Quantile(means, 0.99) - median) / Q99Sigma),
             Math.Max(floor, (median - Quantile(means, 0.01)) / Q99Sigma));
-        return (median, (recent - median) / (recent >= median ? baseline.Up : baseline.Down));
+        // A recent mean the window's earlier means already reached is no news either.
+        return (median, BoundByRecord((recent - median) / (recent >= median ? baseline.Up : baseline.Down), means, recent, median));
     }
 
     /// <summary>Solves the p x p system by Gaussian elimination with partial pivoting (in place).</summary>
