@@ -123,9 +123,6 @@ public sealed record EnsembleSettings
     /// -> 65.25). 0.7 scored 66.01 but doubled the false alarms on pure noise (docs/DETECTION.md).</summary>
     public double SustainedWeight { get; init; } = 0.65;
 
-    public double EmpiricalOffset { get; init; } = -1;
-    public int EmpiricalMin { get; init; } = 1;
-
     /// <summary>Points the step (change) and Holt-Winters detectors look back over.</summary>
     public int RecentPoints { get; init; } = 360;
 

@@ -44,9 +44,9 @@ public sealed class RollupHistory
     /// The slot size for a metric sampled at <paramref name="timestamps"/> (ascending, at least
     /// <see cref="PointsToSize"/>): <paramref name="minSlotSeconds"/>, or, for a metric sampled less
     /// often, the smallest multiple of it that divides a day and holds the median interval of the
-    /// last points (less a tenth, for jitter), at most an hour. A slot finer than the sampling holds nothing but gaps: a metric
-    /// sent every 30 minutes keeps 30-minute slots, so the same number of slots covers three times
-    /// the days (weekly seasonality wants several weeks).
+    /// last points (less a tenth, for jitter), at most an hour. A slot finer than the sampling
+    /// holds nothing but gaps: a metric sent every 30 minutes keeps 30-minute slots, so the same
+    /// number of slots covers three times the days (weekly seasonality wants several weeks).
     /// </summary>
     public static int SlotFor(ReadOnlySpan<long> timestamps, int minSlotSeconds)
     {
