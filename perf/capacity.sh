@@ -5,7 +5,9 @@
 #
 # Environment: METRICS (250000), BIG_METRICS (1000000), REPEATS (3), DURATION (60 s per ingest run),
 # STEADY (300 s of live traffic for the analyzer), LADDER (the UDP rates tried, points/s),
-# ANALYZER_MODE (skyline, or ensemble for Horizon's own detectors), OUT (perf/results/<date>), PORT (6395).
+# ANALYZER_MODE (skyline, or ensemble for Horizon's own detectors), ROLLUP_DAYS (0; e.g. 14: that many days of
+# 10-minute roll-ups seeded before the day of points, so ensemble mode judges with weeks of history),
+# OUT (perf/results/<date>), PORT (6395).
 # LADDER="" skips the UDP ladders.
 # Needs redis-server and redis-benchmark (apt-get install redis-server), about 12 GB of free
 # memory and 15 GB of free disk for 250k metrics. Results: one JSON or log file per run in $OUT,
@@ -20,6 +22,7 @@ DURATION=${DURATION:-60}
 STEADY=${STEADY:-300}
 LADDER=${LADDER-25000 50000 100000 200000 400000 800000}
 ANALYZER_MODE=${ANALYZER_MODE:-skyline}
+ROLLUP_DAYS=${ROLLUP_DAYS:-0}   # analyzer stage: days of roll-ups seeded before the day of points (ensemble history)
 PORT=${PORT:-6395}
 OUT=${OUT:-perf/results/$(date -u +%F)}
 STAGES=${*:-ceiling ingest analyzer embedded}
@@ -162,8 +165,8 @@ fi
 if [[ " $STAGES " == *" analyzer "* ]]; then
   note "## Analyzer ($ANALYZER_MODE mode): $METRICS metrics x 1440 points (a day at 60 s)"
   start_redis
-  $LOAD seed --metrics "$METRICS" --redis "127.0.0.1:$PORT" --json "$OUT/seed.json" >"$OUT/seed.log"
-  note "seed through the writer: $(json "$OUT/seed.json" points) points in $(printf '%.1f' "$(json "$OUT/seed.json" seconds)") s; Redis used_memory $(redis-cli -p "$PORT" info memory | sed -n 's/^used_memory_human:\(.*\)\r*$/\1/p' | tr -d '\r')"
+  $LOAD seed --metrics "$METRICS" --redis "127.0.0.1:$PORT" --rollup-days "$ROLLUP_DAYS" --json "$OUT/seed.json" >"$OUT/seed.log"
+  note "seed through the writer: $(json "$OUT/seed.json" points) points in $(printf '%.1f' "$(json "$OUT/seed.json" seconds)") s; $ROLLUP_DAYS days of roll-ups before them in $(printf '%.1f' "$(json "$OUT/seed.json" rollup_seconds)") s; Redis used_memory $(redis-cli -p "$PORT" info memory | sed -n 's/^used_memory_human:\(.*\)\r*$/\1/p' | tr -d '\r')"
   start_horizon analyze analyze --redis "127.0.0.1:$PORT" --web-port=1511 --Analyzer:Mode="$ANALYZER_MODE" \
     --Analyzer:CacheDirectory="$WORK/analyzer" --Analyzer:AnomaliesFile="$WORK/anomalies.json"
   analyzer_pid=${pids[-1]}

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Horizon.Analysis.Detection;
 using Horizon.Core.Metrics;
 using Horizon.Core.Points;
 using Horizon.Core.Series;
@@ -26,6 +27,7 @@ public static class Seeder
         var redis = options.Get("redis", "127.0.0.1:6379");
         var target = options.Get("target");
         var json = options.Get("json");
+        var rollupDays = options.GetDouble("rollup-days", 0);
         options.RejectUnknown();
 
         var points = (int)(hours * 3600 / step);
@@ -46,11 +48,20 @@ public static class Seeder
         }
         var seconds = watch.Elapsed.TotalSeconds;
         Console.WriteLine($"seeded {total:N0} points in {seconds:F1} s ({total / seconds:N0} points/s)");
+        var rollupSeconds = 0.0;
+        if (rollupDays > 0)
+        {
+            var rollupWatch = Stopwatch.StartNew();
+            var keys = await RollupsAsync(redis, metrics, rollupDays, first, prefix, shape);
+            rollupSeconds = rollupWatch.Elapsed.TotalSeconds;
+            Console.WriteLine($"stored {keys:N0} roll-ups of {rollupDays} days before the seeded points in {rollupSeconds:F1} s");
+        }
         if (json is not null)
         {
             await File.WriteAllTextAsync(json, System.Text.Json.JsonSerializer.Serialize(new
             {
                 command = "seed", via, metrics, points_per_metric = points, step, points = total, seconds, points_per_second = total / seconds,
+                rollup_days = rollupDays, rollup_seconds = rollupSeconds,
             }));
         }
         return 0;
@@ -97,6 +108,45 @@ public static class Seeder
             throw new InvalidOperationException($"the writer stored {stored:N0} of {total:N0} points");
         }
         return total;
+    }
+
+    /// <summary>
+    /// Stores <paramref name="days"/> of 10-minute roll-ups before <paramref name="first"/> for every
+    /// metric, as the analyzer would have kept them (<c>horizon.rollup.&lt;name&gt;</c>, the
+    /// <see cref="RollupHistory"/> layout): what weeks of history give the ensemble (seasonality,
+    /// recurrence, drift, flatline) without storing weeks of raw points. Each slot is the mean of
+    /// the shape at two times in it.
+    /// </summary>
+    private static async Task<long> RollupsAsync(string redis, int metrics, double days, long first, string prefix, ShapeKind? shape)
+    {
+        const int slotSeconds = 600;
+        await using var store = StoreConnection.Open(new StoreOptions { Redis = redis }, NullLoggerFactory.Instance);
+        var db = store.Database;
+        var slots = (int)(days * 86400 / slotSeconds);
+        var end = first / slotSeconds; // the slot of the first seeded point: the roll-up stops before it
+        var writes = new List<Task>();
+        for (var m = 0; m < metrics; m++)
+        {
+            var kind = Shapes.KindOf(m, shape);
+            var history = new RollupHistory(slotSeconds, slots + 1);
+            for (var slot = end - slots; slot <= end; slot++)
+            {
+                var t = slot * slotSeconds;
+                history.Add(t + 60, Shapes.Value(kind, m, t + 60));
+                if (slot < end)
+                {
+                    history.Add(t + 360, Shapes.Value(kind, m, t + 360));
+                }
+            }
+            writes.Add(db.StringSetAsync("horizon.rollup." + Shapes.Name(prefix, kind, m), history.Serialize(history.FirstSlot, withHeader: true)));
+            if (writes.Count >= 2000)
+            {
+                await Task.WhenAll(writes);
+                writes.Clear();
+            }
+        }
+        await Task.WhenAll(writes);
+        return metrics;
     }
 
     private static async Task<long> ThroughListenerAsync(Protocol protocol, System.Net.IPEndPoint endpoint, int metrics, int points, long first, int step,
