@@ -288,6 +288,27 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void A_slow_trend_is_not_a_daily_cycle()
+    {
+        // Ten days of a disk filling 3 a day with a little noise: its roll-ups correlate with
+        // themselves at one day (0.99), as any trend does, but it has no daily cycle, and judged as
+        // if it had (against the same time on earlier days) its last point would sit a day's
+        // growth or more above every older residual. A daily cycle on the same trend is one.
+        static double Disk(int i, long t) => 40 + (3.0 * (t - Start) / 86400) + (0.3 * Noise(i));
+        var (ts, values) = Series(10 * 144, 600, Disk);
+        var history = HistoryOf(ts, values, ts.Length);
+        Assert.True(EnsembleDetector.Autocorrelation(history.Slots, 144) > 0.95);
+        var detector = new EnsembleDetector();
+        Assert.Equal(0, detector.SeasonalPeriod(history, SeasonalityMode.Auto));
+        var judged = Judge(ts, values, history);
+        Assert.Equal(0, judged.SeasonalPeriod);
+        Assert.False(judged.Anomalous, $"score {judged.Score}");
+
+        var (ts2, values2) = Series(10 * 144, 600, (i, t) => Disk(i, t) + (5 * Math.Sin(2 * Math.PI * (t % 86400) / 86400)));
+        Assert.Equal(86400, detector.SeasonalPeriod(HistoryOf(ts2, values2, ts2.Length), SeasonalityMode.Auto));
+    }
+
+    [Fact]
     public void A_weekly_metric_is_judged_against_the_same_day_last_week()
     {
         // Eleven and a half days at 300 s of a business metric: 100 on weekdays, 30 at weekends,

@@ -896,13 +896,54 @@ public sealed class EnsembleDetector
         {
             return 0;
         }
-        var daily = Autocorrelation(history.Slots, (int)slotsPerDay);
-        var weekly = history.Count >= WeeklyMinSlots(slotsPerDay) ? Autocorrelation(history.Slots, (int)(7 * slotsPerDay)) : double.NaN;
+        // Around a centred one-day mean: a slow trend (a disk filling) correlates with itself at
+        // any lag and is not a cycle; what is left after the day's mean is removed is.
+        var cycles = Detrended(history.Slots, (int)slotsPerDay);
+        var daily = Autocorrelation(cycles, (int)slotsPerDay);
+        var weekly = history.Count >= WeeklyMinSlots(slotsPerDay) ? Autocorrelation(cycles, (int)(7 * slotsPerDay)) : double.NaN;
         if (weekly >= _settings.SeasonalCorrelation && !(daily >= weekly - 0.1))
         {
             return week;
         }
         return daily >= _settings.SeasonalCorrelation ? day : 0;
+    }
+
+    private float[] _cycles = [];
+
+    /// <summary>Each slot minus the mean of the <paramref name="span"/> slots centred on it (empty
+    /// slots skipped); NaN where that window is not whole or the slot is empty.</summary>
+    private ReadOnlySpan<float> Detrended(ReadOnlySpan<float> slots, int span)
+    {
+        if (_cycles.Length < slots.Length)
+        {
+            _cycles = new float[slots.Length];
+        }
+        var result = _cycles.AsSpan(0, slots.Length);
+        result.Fill(float.NaN);
+        var half = span / 2;
+        double sum = 0;
+        var count = 0;
+        for (var i = 0; i < slots.Length; i++)
+        {
+            // The window of slot c = i - (span - half - 1) is [c - half, c + span - half - 1] = [i - span + 1, i].
+            if (!float.IsNaN(slots[i]))
+            {
+                sum += slots[i];
+                count++;
+            }
+            var leaving = i - span;
+            if (leaving >= 0 && !float.IsNaN(slots[leaving]))
+            {
+                sum -= slots[leaving];
+                count--;
+            }
+            var centre = i - (span - half - 1);
+            if (leaving >= -1 && centre >= 0 && count > span / 2 && !float.IsNaN(slots[centre]))
+            {
+                result[centre] = (float)(slots[centre] - (sum / count));
+            }
+        }
+        return result;
     }
 
     // A week and two days: enough pairs at the week lag. (Two full weeks is more than a 14-day
