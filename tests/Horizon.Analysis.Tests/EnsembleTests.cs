@@ -306,6 +306,18 @@ public sealed class EnsembleTests
 
         var (ts2, values2) = Series(10 * 144, 600, (i, t) => Disk(i, t) + (5 * Math.Sin(2 * Math.PI * (t % 86400) / 86400)));
         Assert.Equal(86400, detector.SeasonalPeriod(HistoryOf(ts2, values2, ts2.Length), SeasonalityMode.Auto));
+
+        // ... also with every seventh slot empty (a metric that misses sends): gaps are skipped.
+        var gappy = new RollupHistory();
+        for (var i = 0; i < ts2.Length; i++)
+        {
+            if (i % 7 != 3)
+            {
+                gappy.Add(ts2[i], values2[i]);
+            }
+        }
+        Assert.Contains(float.NaN, gappy.Slots.ToArray());
+        Assert.Equal(86400, detector.SeasonalPeriod(gappy, SeasonalityMode.Auto));
     }
 
     [Fact]
