@@ -321,6 +321,42 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void The_pre_screen_serves_seasonal_metrics_on_their_residuals_without_changing_any_verdict()
+    {
+        // Seven days at 300 s of a daily swing with noise, a spike on day 6 and a small shift held
+        // on day 7: judged point by point (the roll-ups growing as in the analyzer) with the
+        // pre-screen and without, from day 4 on, when the metric is seasonal.
+        static double Swing(int i, long t) => 100 + (30 * Math.Sin(2 * Math.PI * (t % 86400) / 86400)) + (3 * Noise(i))
+            + (i == (5 * 288) + 100 ? 60 : 0) + (i is >= (6 * 288) + 50 and < (6 * 288) + 90 ? 6 : 0);
+        var (ts, values) = Series(7 * 288, 300, Swing);
+        var screened = new EnsembleDetector();
+        var full = new EnsembleDetector(new EnsembleSettings { ScreenPoints = 0 });
+        NoveltyFilter a = NoveltyFilter.For(new EnsembleSettings()), b = NoveltyFilter.For(new EnsembleSettings());
+        RollupHistory ha = new(), hb = new();
+        Judgement ja = new(), jb = new();
+        int skipped = 0, anomalies = 0, judged = 0;
+        for (var i = 0; i < ts.Length; i++)
+        {
+            ha.Add(ts[i], values[i]);
+            hb.Add(ts[i], values[i]);
+            var window = (ts[Math.Max(0, i - 1439)..(i + 1)], values[Math.Max(0, i - 1439)..(i + 1)]);
+            screened.Judge(window.Item1, window.Item2, ha, MetricMetadata.Default, ja, a);
+            full.Judge(window.Item1, window.Item2, hb, MetricMetadata.Default, jb, b);
+            Assert.True(ja.Anomalous == jb.Anomalous, $"point {i}: {ja.Score} vs {jb.Score}");
+            if (i < 3 * 288)
+            {
+                continue;
+            }
+            judged++;
+            Assert.Equal(86400, ja.SeasonalPeriod);
+            skipped += ja.Screened ? 1 : 0;
+            anomalies += ja.Anomalous ? 1 : 0;
+        }
+        Assert.True(anomalies >= 2, $"{anomalies} anomalies");
+        Assert.True(skipped > judged / 2, $"{skipped} of {judged} screened");
+    }
+
+    [Fact]
     public void A_weekly_metric_is_judged_against_the_same_day_last_week()
     {
         // Eleven and a half days at 300 s of a business metric: 100 on weekdays, 30 at weekends,

@@ -41,6 +41,7 @@ public sealed class NoveltyFilter(int points = 200, double damping = 0.5, int re
     internal double ScreenSigma;
     internal readonly MeansBaseline[] ScreenMeans = [MeansBaseline.None, MeansBaseline.None]; // the sustained detector's, per scale
     internal int ScreenAge = int.MaxValue;
+    internal long ScreenPeriod; // the seasonal period that baseline was judged with (0: none)
 
     /// <summary>The filter the settings describe (no damping when NoveltyPoints is 0).</summary>
     public static NoveltyFilter For(EnsembleSettings settings) => settings.NoveltyPoints > 0
@@ -250,7 +251,7 @@ public sealed class EnsembleDetector
             }
             period = history.CachedPeriod;
         }
-        if (period == 0 && judgement.Flatline is not { Crossed: true } && Screen(values, metadata, novelty, judgement))
+        if (judgement.Flatline is not { Crossed: true } && Screen(timestamps, values, history, period, metadata, novelty, judgement))
         {
             return;
         }
@@ -270,7 +271,8 @@ public sealed class EnsembleDetector
         if (novelty is not null)
         {
             (novelty.ScreenMedian, novelty.ScreenSigma) = _past;
-            novelty.ScreenAge = judgement.SeasonalPeriod == 0 ? 0 : int.MaxValue;
+            novelty.ScreenAge = 0;
+            novelty.ScreenPeriod = judgement.SeasonalPeriod;
         }
         _means.AsSpan().Fill(MeansBaseline.None);
         var sensitivity = metadata.Sensitivity;
@@ -412,18 +414,32 @@ public sealed class EnsembleDetector
     /// list of the metric's own. A baseline moves between full judgements (the short span's tails
     /// most), so this is an approximation: docs/DETECTION.md has how far it is from judging in full.
     /// </summary>
-    private bool Screen(ReadOnlySpan<double> values, MetricMetadata metadata, NoveltyFilter? novelty, Judgement judgement)
+    private bool Screen(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory? history, long period, MetricMetadata metadata,
+        NoveltyFilter? novelty, Judgement judgement)
     {
-        if (novelty is null || _settings.ScreenPoints <= 0 || novelty.ScreenAge >= _settings.ScreenPoints
+        if (novelty is null || _settings.ScreenPoints <= 0 || novelty.ScreenAge >= _settings.ScreenPoints || novelty.ScreenPeriod != period
             || metadata.Detectors.Count > 0 || !_inDefault[(int)Detector.Level] || !metadata.Uses(Detector.Level)
             || _settings.Combination != Combination.Gate)
+        {
+            return false;
+        }
+        // The points the bounds look at: the judged one and the sustained spans; for a seasonal
+        // metric, their residuals from the same slot on earlier periods, as the full judgement has them.
+        var take = Math.Min(values.Length, Math.Max(1, Math.Max(SustainedScale(0), SustainedScale(1))));
+        if (_recent.Length < take)
+        {
+            _recent = new double[take];
+        }
+        var recent = _recent.AsSpan(0, take);
+        values[^take..].CopyTo(recent);
+        if (period > 0 && !Residuals(timestamps[^take..], recent, history!, period))
         {
             return false;
         }
         var h = _settings.HalfScoreSigma;
         var t = _settings.Threshold;
         var sensitivity = Math.Max(metadata.Sensitivity, 1e-9);
-        var z = Math.Abs(values[^1] - novelty.ScreenMedian) / novelty.ScreenSigma;
+        var z = Math.Abs(recent[^1] - novelty.ScreenMedian) / novelty.ScreenSigma;
         if (!(z < ScreenLimit(1, sensitivity)))
         {
             return false;
@@ -454,7 +470,7 @@ public sealed class EnsembleDetector
                 // The scale the detector divides by, on the side the mean is on: the bound is exact
                 // while the baseline is fresh (a looser one would feed the novelty filter scores
                 // far above the real ones, and damp later real anomalies).
-                var deviation = (ClippedSum(values[^m..], lo, hi) / m) - baseline.Median;
+                var deviation = (ClippedSum(recent[^m..], lo, hi) / m) - baseline.Median;
                 var zm = Math.Abs(deviation) / (deviation >= 0 ? baseline.Up : baseline.Down);
                 if (!(zm < meansLimit))
                 {
@@ -464,6 +480,7 @@ public sealed class EnsembleDetector
             }
         }
         novelty.ScreenAge++;
+        judgement.SeasonalPeriod = period;
         judgement.RawScore = score;
         judgement.Score = novelty.Apply(judgement.RawScore);
         judgement.Screened = true;
@@ -984,10 +1001,64 @@ public sealed class EnsembleDetector
     /// history has closed it (the judged point's open slot never: it has only the periods before);
     /// false when the judged point has fewer than two such slots (one for a weekly period, which a
     /// two-week history holds only once).</summary>
+    private double[] _recent = [];
+
+    /// <summary>The last points' residuals from their seasonal baselines, in place, as
+    /// <see cref="Deseasonalise"/> computes them for the newest points (periods before only);
+    /// false when a slot has too few periods to tell.</summary>
+    private static bool Residuals(ReadOnlySpan<long> timestamps, Span<double> values, RollupHistory history, long period)
+    {
+        Span<double> same = stackalloc double[4];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var baseline = SameSlotBaseline(history, history.SlotOf(timestamps[i]), period, same, forward: false);
+            if (double.IsNaN(baseline))
+            {
+                return false;
+            }
+            values[i] -= baseline;
+        }
+        return true;
+    }
+
+    /// <summary>The median of the same slot up to four periods before <paramref name="slot"/>, completed
+    /// (<paramref name="forward"/>) by periods after it that the history has closed; NaN with fewer
+    /// than two (one for a weekly period).</summary>
+    private static double SameSlotBaseline(RollupHistory history, long slot, long period, Span<double> same, bool forward)
+    {
+        var back = period / history.SlotSeconds;
+        var count = 0;
+        for (var k = 1; k <= same.Length; k++)
+        {
+            var v = history.At(slot - (k * back));
+            if (!float.IsNaN(v))
+            {
+                same[count++] = v;
+            }
+        }
+        // A point early in the window has few periods before it in the history, but closed slots
+        // after it (all before the judged point): they complete its baseline, so old residuals are
+        // as steady as recent ones and do not widen the spread judged against.
+        for (var k = 1; forward && k <= same.Length && count < same.Length; k++)
+        {
+            var v = history.At(slot + (k * back));
+            if (!float.IsNaN(v))
+            {
+                same[count++] = v;
+            }
+        }
+        if (count < (period >= 7 * 86400 ? 1 : 2))
+        {
+            return double.NaN;
+        }
+        var s = same[..count];
+        s.Sort();
+        return count % 2 == 1 ? s[count / 2] : (s[(count / 2) - 1] + s[count / 2]) / 2;
+    }
+
     private static bool Deseasonalise(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory history, long period, Span<double> y)
     {
         Span<double> same = stackalloc double[4];
-        var back = period / history.SlotSeconds;
         var lastSlot = long.MinValue;
         var baseline = double.NaN;
         var known = false;
@@ -997,33 +1068,9 @@ public sealed class EnsembleDetector
             if (slot != lastSlot)
             {
                 lastSlot = slot;
-                var count = 0;
-                for (var k = 1; k <= same.Length; k++)
-                {
-                    var v = history.At(slot - (k * back));
-                    if (!float.IsNaN(v))
-                    {
-                        same[count++] = v;
-                    }
-                }
-                // A point early in the window has few periods before it in the history, but closed
-                // slots after it (all before the judged point): they complete its baseline, so old
-                // residuals are as steady as recent ones and do not widen the spread judged against.
-                for (var k = 1; k <= same.Length && count < same.Length; k++)
-                {
-                    var v = history.At(slot + (k * back));
-                    if (!float.IsNaN(v))
-                    {
-                        same[count++] = v;
-                    }
-                }
-                known = count >= (period >= 7 * 86400 ? 1 : 2);
-                if (known)
-                {
-                    var s = same[..count];
-                    s.Sort();
-                    baseline = count % 2 == 1 ? s[count / 2] : (s[(count / 2) - 1] + s[count / 2]) / 2;
-                }
+                var found = SameSlotBaseline(history, slot, period, same, forward: true);
+                known = !double.IsNaN(found);
+                baseline = known ? found : baseline;
             }
             // A slot without enough history keeps the last known baseline.
             y[i] = values[i] - baseline;
