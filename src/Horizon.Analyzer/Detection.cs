@@ -26,7 +26,7 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
     public const string MetadataKey = "horizon.metadata";
 
     /// <summary>Prefix of the roll-up keys (<see cref="RollupHistory"/> layout).</summary>
-    public const string RollupPrefix = "horizon.rollup.";
+    public const string RollupPrefix = RollupHistory.KeyPrefix;
 
     private readonly ConcurrentDictionary<string, MetricState> _states = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, MetricMetadata> _metadata = new Dictionary<string, MetricMetadata>();
@@ -75,9 +75,7 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
 
     /// <summary>A metric's roll-up history sized for its sampling (<see cref="RollupHistory.SlotFor"/>),
     /// or null while the series is too short to tell.</summary>
-    public RollupHistory? NewRollup(ReadOnlySpan<long> timestamps) => timestamps.Length < RollupHistory.PointsToSize
-        ? null
-        : new RollupHistory(RollupHistory.SlotFor(timestamps, options.RollupSlotSeconds), RetentionSlots);
+    public RollupHistory? NewRollup(ReadOnlySpan<long> timestamps) => RollupHistory.SizedFor(timestamps, options.RollupSlotSeconds, RetentionSlots);
 
     // Every metric keeps as many slots as RollupRetention holds at RollupSlotSeconds: the memory
     // bound; a metric with coarser slots covers proportionally more days.

@@ -19,7 +19,7 @@ public sealed class SeederTests
         for (var m = 0; m < 12; m++)
         {
             var kind = Shapes.KindOf(m, null);
-            byte[]? stored = await db.StringGetAsync("horizon.rollup." + Shapes.Name("load", kind, m));
+            byte[]? stored = await db.StringGetAsync(RollupHistory.KeyPrefix + Shapes.Name("load", kind, m));
             Assert.NotNull(stored);
             var history = new RollupHistory();
             Assert.True(history.TryLoad(stored), $"metric {m}: not a 600 s roll-up");

@@ -138,7 +138,7 @@ public static class Seeder
                     history.Add(t + 360, Shapes.Value(kind, m, t + 360));
                 }
             }
-            writes.Add(db.StringSetAsync("horizon.rollup." + Shapes.Name(prefix, kind, m), history.Serialize(history.FirstSlot, withHeader: true)));
+            writes.Add(db.StringSetAsync(RollupHistory.KeyPrefix + Shapes.Name(prefix, kind, m), history.Serialize(history.FirstSlot, withHeader: true)));
             if (writes.Count >= 2000)
             {
                 await Task.WhenAll(writes);

@@ -92,7 +92,8 @@ internal sealed class SkylineStream(SkylineAnalyzer analyzer, long fullDuration)
 /// <summary>Horizon's ensemble (or one detector of it), with the metric's roll-up history grown row by row.</summary>
 internal sealed class EnsembleStream(EnsembleDetector detector, long fullDuration) : WindowedStream(fullDuration)
 {
-    private const int MinSlotSeconds = 600; // the analyzer's default Analyzer:RollupSlotSeconds
+    private const int MinSlotSeconds = 600; // the analyzer's defaults: Analyzer:RollupSlotSeconds,
+    private const int RetentionSlots = 2016; // and 14 days of them (Analyzer:RollupRetention)
 
     private RollupHistory? _history;
     private readonly Judgement _judgement = new();
@@ -104,9 +105,9 @@ internal sealed class EnsembleStream(EnsembleDetector detector, long fullDuratio
     {
         // As the analyzer does: the roll-ups are sized (to the analyzer's default slot, or the
         // sampling interval when coarser) once the series shows its interval, from the points so far.
-        if (_history is null && timestamps.Length >= RollupHistory.PointsToSize)
+        if (_history is null && RollupHistory.SizedFor(timestamps, MinSlotSeconds, RetentionSlots) is { } sized)
         {
-            _history = new RollupHistory(RollupHistory.SlotFor(timestamps, MinSlotSeconds));
+            _history = sized;
             for (var i = 0; i < timestamps.Length; i++)
             {
                 _history.Add(timestamps[i], values[i]);

@@ -36,7 +36,7 @@ public sealed class NoveltyFilter(int points = 200, double damping = 0.5, int re
     private readonly int _refractory = refractory;
     private int _sinceFlag = refractory; // judgements since the last reported anomaly, up to the span
 
-    // The last full judgement's baseline (non-seasonal metrics only), for the ensemble's pre-screen.
+    // The last full judgement's baseline (of the residuals, for a seasonal metric), for the ensemble's pre-screen.
     internal double ScreenMedian;
     internal double ScreenSigma;
     internal readonly MeansBaseline[] ScreenMeans = [MeansBaseline.None, MeansBaseline.None]; // the sustained detector's, per scale
@@ -546,8 +546,7 @@ public sealed class EnsembleDetector
                     ? Math.Max(others, sustained)
                     : Math.Max(level * (1 + others) / 2, _settings.SustainedWeight * sustained);
             case Combination.Median:
-                s.Sort();
-                return s.Length % 2 == 1 ? s[s.Length / 2] : (s[(s.Length / 2) - 1] + s[s.Length / 2]) / 2;
+                return SortedMedian(s);
             default:
                 double sum = 0;
                 foreach (var v in s)
@@ -942,7 +941,7 @@ public sealed class EnsembleDetector
         var count = 0;
         for (var i = 0; i < slots.Length; i++)
         {
-            // The window of slot c = i - (span - half - 1) is [c - half, c + span - half - 1] = [i - span + 1, i].
+            // The window [i - span + 1, i] is centred on slot i - (span - half - 1).
             if (!float.IsNaN(slots[i]))
             {
                 sum += slots[i];
@@ -955,7 +954,7 @@ public sealed class EnsembleDetector
                 count--;
             }
             var centre = i - (span - half - 1);
-            if (leaving >= -1 && centre >= 0 && count > span / 2 && !float.IsNaN(slots[centre]))
+            if (i >= span - 1 && count > span / 2 && !float.IsNaN(slots[centre]))
             {
                 result[centre] = (float)(slots[centre] - (sum / count));
             }
@@ -996,11 +995,6 @@ public sealed class EnsembleDetector
         return varX > 0 && varY > 0 ? cov / Math.Sqrt(varX * varY) : double.NaN;
     }
 
-    /// <summary>y = value minus the median of the same slot one, two, ... periods before (up to 4),
-    /// completed for older points by the same slot one, two, ... periods after them where the
-    /// history has closed it (the judged point's open slot never: it has only the periods before);
-    /// false when the judged point has fewer than two such slots (one for a weekly period, which a
-    /// two-week history holds only once).</summary>
     private double[] _recent = [];
 
     /// <summary>The last points' residuals from their seasonal baselines, in place, as
@@ -1051,11 +1045,21 @@ public sealed class EnsembleDetector
         {
             return double.NaN;
         }
-        var s = same[..count];
-        s.Sort();
-        return count % 2 == 1 ? s[count / 2] : (s[(count / 2) - 1] + s[count / 2]) / 2;
+        return SortedMedian(same[..count]);
     }
 
+    // The median of a few values, sorting them in place.
+    private static double SortedMedian(Span<double> s)
+    {
+        s.Sort();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[(s.Length / 2) - 1] + s[s.Length / 2]) / 2;
+    }
+
+    /// <summary>y = value minus the median of the same slot one, two, ... periods before (up to 4),
+    /// completed for older points by the same slot one, two, ... periods after them where the
+    /// history has closed it (the judged point's open slot never: it has only the periods before);
+    /// false when the judged point has fewer than two such slots (one for a weekly period, which a
+    /// two-week history holds only once).</summary>
     private static bool Deseasonalise(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory history, long period, Span<double> y)
     {
         Span<double> same = stackalloc double[4];

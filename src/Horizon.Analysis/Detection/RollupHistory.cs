@@ -15,6 +15,9 @@ public sealed class RollupHistory
     /// <summary>Size of the stored header.</summary>
     public const int HeaderBytes = 12;
 
+    /// <summary>Prefix of the store keys that hold a metric's roll-ups: <c>horizon.rollup.&lt;name&gt;</c>.</summary>
+    public const string KeyPrefix = "horizon.rollup.";
+
     private float[] _slots;
     private int _count;
     private long _firstSlot;
@@ -69,6 +72,11 @@ public sealed class RollupHistory
         }
         return chosen;
     }
+
+    /// <summary>An empty history sized for a metric sampled at <paramref name="timestamps"/>
+    /// (<see cref="SlotFor"/>), or null while fewer than <see cref="PointsToSize"/> points tell its interval.</summary>
+    public static RollupHistory? SizedFor(ReadOnlySpan<long> timestamps, int minSlotSeconds, int retentionSlots) =>
+        timestamps.Length < PointsToSize ? null : new RollupHistory(SlotFor(timestamps, minSlotSeconds), retentionSlots);
 
     /// <summary>Whether a stored roll-up's slot size is one <see cref="SlotFor"/> could have chosen.</summary>
     public static bool IsAutoSlot(int slotSeconds, int minSlotSeconds) =>
