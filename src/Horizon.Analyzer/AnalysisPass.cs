@@ -244,6 +244,11 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                     {
                         reasons.Add(FormattableString.Invariant($"flatline: held at {flat.Value:G6}{metadata.Unit} for {flat.Seconds / 3600:F1} h, longer than any run of one value in the roll-ups ({flat.RecordSeconds / 3600:F1} h)"));
                     }
+                    if (_judgement.JudgementRate > 1)
+                    {
+                        var calibration = _ensemble!.Settings.CalibrationSeconds;
+                        reasons.Add(FormattableString.Invariant($"calibrated: sampled every {calibration / _judgement.JudgementRate:G3} s, {_judgement.JudgementRate:G3}x as often as the {calibration:G6} s the threshold is set for, so each deviation is scored by how rare it is per day"));
+                    }
                     if (_judgement.RecurringDays > 0)
                     {
                         reasons.Add(FormattableString.Invariant($"recurs: a like excursion at this time of day on {_judgement.RecurringDays} previous days (score damped)"));

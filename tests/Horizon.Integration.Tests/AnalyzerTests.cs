@@ -295,6 +295,8 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         using var spike = JsonDocument.Parse(current["spiky.metric"]);
         Assert.True(spike.RootElement.GetProperty("score").GetDouble() >= 0.31);
         Assert.Contains(spike.RootElement.GetProperty("reasons").EnumerateArray(), r => r.GetString()!.StartsWith("level: expected", StringComparison.Ordinal));
+        // Sampled every minute: five times the judgements a day of the 5-minute calibration.
+        Assert.Contains(spike.RootElement.GetProperty("reasons").EnumerateArray(), r => r.GetString()!.StartsWith("calibrated: sampled every 60 s, 5x as often", StringComparison.Ordinal));
         Assert.Equal("anomaly", spike.RootElement.GetProperty("kind").GetString());
 
         using var exhaustion = JsonDocument.Parse(current["exhaustion:disk.used"]);

@@ -137,6 +137,10 @@ internal sealed class EnsembleStream(EnsembleDetector detector, long fullDuratio
         {
             text.Append(CultureInfo.InvariantCulture, $"; seasonal {j.SeasonalPeriod} s");
         }
+        if (j.JudgementRate > 1)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; calibrated at {j.JudgementRate:G3}x");
+        }
         if (j.RecurringDays > 0)
         {
             text.Append(CultureInfo.InvariantCulture, $"; recurs on {j.RecurringDays} days");

@@ -79,6 +79,10 @@ public sealed class Judgement
     /// <summary>Whether the point was judged against a seasonal baseline, and which period (seconds; 0: none).</summary>
     public long SeasonalPeriod { get; internal set; }
 
+    /// <summary>How many times as often as at <see cref="EnsembleSettings.CalibrationSeconds"/> the metric
+    /// is judged (1: not more often): its deviations were scored by their rarity per day at that rate.</summary>
+    public double JudgementRate { get; internal set; } = 1;
+
     /// <summary>Previous days on which a like excursion happened at the same time of day (0: not recurring); a recurring one is damped.</summary>
     public int RecurringDays { get; internal set; }
 
@@ -103,6 +107,7 @@ public sealed class Judgement
         RawScore = 0;
         Anomalous = false;
         SeasonalPeriod = 0;
+        JudgementRate = 1;
         RecurringDays = 0;
         Screened = false;
         Drift = null;

@@ -53,24 +53,31 @@ public sealed class RollupHistory
     /// </summary>
     public static int SlotFor(ReadOnlySpan<long> timestamps, int minSlotSeconds)
     {
-        var n = Math.Min(timestamps.Length - 1, 64);
-        if (n < PointsToSize - 1)
+        if (timestamps.Length < PointsToSize)
         {
             return minSlotSeconds;
         }
-        Span<long> gaps = stackalloc long[n];
-        for (var i = 0; i < n; i++)
-        {
-            gaps[i] = timestamps[^(i + 1)] - timestamps[^(i + 2)];
-        }
-        gaps.Sort();
-        var interval = 0.9 * gaps[n / 2]; // sampling jitter does not push a slot to the next size
+        var interval = 0.9 * MedianInterval(timestamps); // sampling jitter does not push a slot to the next size
         var chosen = minSlotSeconds;
         for (var slot = minSlotSeconds; slot <= MaxAutoSlotSeconds && chosen < interval; slot += minSlotSeconds)
         {
             chosen = 86400 % slot == 0 ? slot : chosen;
         }
         return chosen;
+    }
+
+    /// <summary>The median gap between the last (up to 64) <paramref name="timestamps"/> (ascending, at
+    /// least two): the metric's sampling interval, whatever gaps it had.</summary>
+    public static long MedianInterval(ReadOnlySpan<long> timestamps)
+    {
+        var n = Math.Min(timestamps.Length - 1, 64);
+        Span<long> gaps = stackalloc long[n];
+        for (var i = 0; i < n; i++)
+        {
+            gaps[i] = timestamps[^(i + 1)] - timestamps[^(i + 2)];
+        }
+        gaps.Sort();
+        return gaps[n / 2];
     }
 
     /// <summary>An empty history sized for a metric sampled at <paramref name="timestamps"/>
