@@ -165,6 +165,14 @@ fi
 if [[ " $STAGES " == *" analyzer "* ]]; then
   note "## Analyzer ($ANALYZER_MODE mode): $METRICS metrics x 1440 points (a day at 60 s)"
   start_redis
+  # The harness's spiky shape bursts in the first 3 minutes of one hour in ten. A burst in the
+  # seeded points' last half hour was never judged (the analyzer starts after the seed) and is
+  # in the sustained detector's spans at the first pass; live traffic across an hour bursts anew.
+  # Either flags spiky metrics in ensemble mode (docs/DETECTION.md): say so next to the figures.
+  seed_minute=$((10#$(date -u +%M)))
+  if [ "$seed_minute" -lt 30 ]; then
+    note "note: the seeded points end at minute $seed_minute of the hour, within half an hour of its spiky bursts: spiky metrics may be flagged at the first pass in ensemble mode"
+  fi
   $LOAD seed --metrics "$METRICS" --redis "127.0.0.1:$PORT" --rollup-days "$ROLLUP_DAYS" --json "$OUT/seed.json" >"$OUT/seed.log"
   note "seed through the writer: $(json "$OUT/seed.json" points) points in $(printf '%.1f' "$(json "$OUT/seed.json" seconds)") s; $ROLLUP_DAYS days of roll-ups before them in $(printf '%.1f' "$(json "$OUT/seed.json" rollup_seconds)") s; Redis used_memory $(redis-cli -p "$PORT" info memory | sed -n 's/^used_memory_human:\(.*\)\r*$/\1/p' | tr -d '\r')"
   start_horizon analyze analyze --redis "127.0.0.1:$PORT" --web-port=1511 --Analyzer:Mode="$ANALYZER_MODE" \
@@ -175,9 +183,13 @@ if [[ " $STAGES " == *" analyzer "* ]]; then
   start_horizon ingest ingest --redis "127.0.0.1:$PORT" --web-port=1512 --Roomba:Enabled=false \
     --Listeners:Pickle:Enabled=false --Listeners:StatsdUdp:Enabled=false --Listeners:StatsdTcp:Enabled=false
   passes_before=$(grep -c "Pass (shard" "$OUT/analyze.log")
+  live_hour=$(date -u +%H)
   $LOAD run --metrics "$METRICS" --resolution 10 --protocol plaintext --connections 4 --duration "${STEADY}s" \
     --metrics-url http://127.0.0.1:1512/metrics --redis "127.0.0.1:$PORT" --inject 50 --inject-after 60s \
     --detect-wait 60s --json "$OUT/steady.json" >"$OUT/steady.log" 2>&1 || true
+  if [ "$(date -u +%H)" != "$live_hour" ]; then
+    note "note: the live run (traffic, then the wait for detections) crossed an hour: spiky metrics that burst then are flagged in ensemble mode"
+  fi
   grep "Pass (shard" "$OUT/analyze.log" | tail -n +"$((passes_before + 3))" |
     sed 's/.*in \([0-9.]*\) s (sync \([0-9.]*\) s.*analysis \([0-9.]*\) s): \([0-9]*\) metrics.* \([0-9]*\) bytes fetched.*/\1 \2 \3 \4 \5/' >"$OUT/steady-passes.txt"
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$analyzer_pid/status"); anon=$(awk '/RssAnon/ {print $2}' "/proc/$analyzer_pid/status")
