@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs every Horizon test. Installs what the integration tests need (redis-server) when it is
-# missing, using apt-get (as root, or through sudo). Ends with the line "N passed, N failed".
+# Runs every Horizon test. Installs what the integration tests need (redis-server, and chromium
+# for the web page's browser test) when it is missing, using apt-get (as root, or through sudo).
+# Ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -n "${HORIZON_BROWSER:-}" ] || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+  || command -v google-chrome >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then

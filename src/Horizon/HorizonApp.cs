@@ -6,6 +6,7 @@ using Horizon.Core.Metrics;
 using Horizon.Core.Series;
 using Horizon.Ingest;
 using Horizon.Storage;
+using Horizon.Web;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Prometheus;
 
@@ -135,6 +136,7 @@ public static class HorizonApp
         var app = builder.Build();
         var metrics = app.Services.GetRequiredService<HorizonMetrics>();
         app.MapMetrics("/metrics", metrics.Registry);
+        app.MapAnomalyViews();
         app.MapGet("/health", (StoreConnection store) =>
             store.Multiplexer.IsConnected ? Results.Ok("ok") : Results.Problem("store not connected", statusCode: 503));
         app.MapGet("/api/status", (IServiceProvider sp) => Results.Json(new
@@ -148,7 +150,8 @@ public static class HorizonApp
             inFlightPoints = sp.GetService<SeriesWriter>()?.InFlightPoints,
             analyzer = sp.GetService<AnalyzerService>()?.LastPass,
         }, JsonOptions));
-        app.MapGet("/api/series/{**name}", async (string name, StoreConnection store) =>
+        // ?max=N thins the points for a graph (each of N/2 time buckets keeps its lowest and highest).
+        app.MapGet("/api/series/{**name}", async (string name, int? max, StoreConnection store) =>
         {
             byte[]? raw = await store.Database.StringGetAsync(options.Series.FullNamespace + name);
             if (raw is null)
@@ -159,13 +162,16 @@ public static class HorizonApp
             var timestamps = new long[count];
             var values = new double[count];
             SeriesCodec.Decode(raw, timestamps, values, out var status, out _);
+            var keep = new int[count];
+            var kept = WebViews.Thin(timestamps, values, max ?? int.MaxValue, keep);
             return Results.Json(new
             {
                 name,
                 key = options.Series.FullNamespace + name,
                 bytes = raw.Length,
                 corrupt = status == PointReadStatus.Corrupt,
-                points = timestamps.Zip(values, (t, v) => new object[] { t, v }),
+                stored = count,
+                points = keep.Take(kept).Select(i => new object[] { timestamps[i], values[i] }),
             });
         });
         // Per-metric metadata (horizon.metadata): unit, owner, capacity, bad direction, seasonality,

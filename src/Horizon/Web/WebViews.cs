@@ -1,0 +1,118 @@
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using Horizon.Analyzer;
+using Horizon.Storage;
+
+namespace Horizon.Web;
+
+/// <summary>
+/// What people look at: the anomalies page (<c>/</c>: current findings with a graph of each
+/// metric and the reasons, and the recent history) and the JSON it reads (<c>/api/anomalies</c>,
+/// and <c>/api/series</c> with <c>max</c>).
+/// </summary>
+public static class WebViews
+{
+    /// <summary>Most history entries <c>/api/anomalies</c> returns.</summary>
+    public const int MaxHistory = 1000;
+
+    private static readonly Lazy<byte[]> Page = new(() =>
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Horizon.Web.index.html")
+            ?? throw new InvalidOperationException("the anomalies page is not embedded in the assembly");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    });
+
+    /// <summary>Maps the page and <c>/api/anomalies</c>.</summary>
+    public static void MapAnomalyViews(this WebApplication app)
+    {
+        app.MapGet("/", () => Results.Bytes(Page.Value, "text/html; charset=utf-8"));
+        // The findings as the analyzer wrote them: horizon.anomalies (current, every shard) and the
+        // head of horizon.anomalies.history (newest first).
+        app.MapGet("/api/anomalies", async (int? history, StoreConnection store) =>
+        {
+            var db = store.Database;
+            var current = await db.HashGetAllAsync(AnomalyPublisher.CurrentKey);
+            var take = Math.Clamp(history ?? 100, 0, MaxHistory);
+            var recent = take > 0 ? await db.ListRangeAsync(AnomalyPublisher.HistoryKey, 0, take - 1) : [];
+            using var body = new MemoryStream();
+            using (var json = new Utf8JsonWriter(body))
+            {
+                json.WriteStartObject();
+                json.WriteStartArray("current");
+                foreach (var entry in current)
+                {
+                    WriteRecord(json, entry.Value.ToString());
+                }
+                json.WriteEndArray();
+                json.WriteStartArray("history");
+                foreach (var entry in recent)
+                {
+                    WriteRecord(json, entry.ToString());
+                }
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+            return Results.Bytes(body.ToArray(), "application/json");
+        });
+    }
+
+    // A stored record as it is; one that does not parse (written by something else) is left out.
+    private static void WriteRecord(Utf8JsonWriter json, string record)
+    {
+        try
+        {
+            using var parsed = JsonDocument.Parse(record);
+            parsed.RootElement.WriteTo(json);
+        }
+        catch (JsonException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The points of a series thinned to at most <paramref name="max"/> for a graph: the series is
+    /// cut into max / 2 buckets of equal time and each keeps its lowest and highest point, in time
+    /// order, so no spike or dip disappears. Fewer points than that: all of them.
+    /// </summary>
+    public static int Thin(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, int max, Span<int> keep)
+    {
+        var n = timestamps.Length;
+        if (n <= max || max < 2)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                keep[i] = i;
+            }
+            return n;
+        }
+        var buckets = max / 2;
+        var first = timestamps[0];
+        var span = Math.Max(1, timestamps[^1] - first + 1);
+        var kept = 0;
+        var i0 = 0;
+        for (var b = 0; b < buckets && i0 < n; b++)
+        {
+            var end = first + (long)Math.Ceiling((double)span * (b + 1) / buckets);
+            int lo = i0, hi = i0, i = i0;
+            for (; i < n && (timestamps[i] < end || b == buckets - 1); i++)
+            {
+                lo = values[i] < values[lo] ? i : lo;
+                hi = values[i] > values[hi] ? i : hi;
+            }
+            if (i == i0)
+            {
+                continue; // an empty bucket (a gap)
+            }
+            keep[kept++] = Math.Min(lo, hi);
+            if (lo != hi)
+            {
+                keep[kept++] = Math.Max(lo, hi);
+            }
+            i0 = i;
+        }
+        return kept;
+    }
+}

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Horizon.Web;
+using static Horizon.Integration.Tests.AnalyzerTests;
+using static Horizon.Integration.Tests.TestSupport;
+
+namespace Horizon.Integration.Tests;
+
+/// <summary>The anomalies page in a real browser (headless Chromium, which test.sh installs), and
+/// the JSON it reads, on the embedded store with the analyzer in ensemble mode.</summary>
+public sealed class WebViewTests
+{
+    private static async Task<HorizonHost> StartWithFindingsAsync()
+    {
+        var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            ["Analyzer:Mode"] = "ensemble",
+        });
+        var now = Now;
+        var random = new Random(3);
+        await SeedAsync(host.Db, "web.calm", Day(now, _ => 100 + (random.NextDouble() * 10)));
+        await SeedAsync(host.Db, "web.spiky", Day(now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
+        using var http = new HttpClient();
+        using (var metadata = new StringContent("""{"unit":"ms","owner":"payments"}"""))
+        {
+            (await http.PutAsync($"http://{host.Endpoint("web")}/api/metadata/web.spiky", metadata, TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
+        }
+        await WaitUntilAsync(async () => (await host.Db.HashGetAsync(Analyzer.AnomalyPublisher.CurrentKey, "web.spiky")).HasValue, "web.spiky reported", 60);
+        return host;
+    }
+
+    [Fact]
+    public async Task The_page_shows_each_anomaly_with_its_graph_reasons_and_metadata()
+    {
+        await using var host = await StartWithFindingsAsync();
+        var dom = await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/");
+
+        var card = Between(dom, "data-metric=\"web.spiky\"", "</svg>");
+        Assert.Contains("level: expected", card, StringComparison.Ordinal);
+        Assert.Contains("owner payments", card, StringComparison.Ordinal);
+        Assert.Contains("value 900ms", card, StringComparison.Ordinal);
+        // The graph: a line through the day's points and the judged point marked.
+        Assert.Matches("<path class=\"line\" d=\"M[0-9.]+ [0-9.]+(L[0-9.]+ [0-9.]+){100,}\"", card);
+        Assert.Contains("<circle class=\"anomaly\"", card, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-metric=\"web.calm\"", dom, StringComparison.Ordinal);
+        // The history table lists it too.
+        Assert.Matches("<td>web\\.spiky</td>\\s*<td>anomaly</td>", Between(dom, "<tbody id=\"history\">", "</tbody>"));
+        Assert.Contains("last analyzer pass", dom, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_anomalies_api_returns_current_findings_and_history_and_the_series_api_thins_without_losing_the_spike()
+    {
+        await using var host = await StartWithFindingsAsync();
+        using var http = new HttpClient();
+        var ct = TestContext.Current.CancellationToken;
+        var web = $"http://{host.Endpoint("web")}";
+        using (var anomalies = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/anomalies?history=5", ct)))
+        {
+            var current = anomalies.RootElement.GetProperty("current").EnumerateArray().ToList();
+            var spiky = Assert.Single(current, a => a.GetProperty("metric").GetString() == "web.spiky");
+            Assert.Equal("payments", spiky.GetProperty("owner").GetString());
+            Assert.Contains(spiky.GetProperty("reasons").EnumerateArray(), r => r.GetString()!.StartsWith("level: expected", StringComparison.Ordinal));
+            Assert.DoesNotContain(current, a => a.GetProperty("metric").GetString() == "web.calm");
+            var history = anomalies.RootElement.GetProperty("history").EnumerateArray().ToList();
+            Assert.InRange(history.Count, 1, 5);
+            Assert.Contains(history, a => a.GetProperty("metric").GetString() == "web.spiky");
+        }
+        using var series = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/series/web.spiky?max=100", ct));
+        Assert.Equal(1440, series.RootElement.GetProperty("stored").GetInt32());
+        var points = series.RootElement.GetProperty("points").EnumerateArray().Select(p => (T: p[0].GetInt64(), V: p[1].GetDouble())).ToList();
+        Assert.InRange(points.Count, 50, 100);
+        Assert.Contains(points, p => p.V == 900);
+        Assert.True(points.Zip(points.Skip(1)).All(p => p.First.T < p.Second.T), "points in time order");
+        using var all = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/series/web.spiky", ct));
+        Assert.Equal(1440, all.RootElement.GetProperty("points").GetArrayLength());
+    }
+
+    [Fact]
+    public void Thinning_keeps_each_buckets_lowest_and_highest_point_in_time_order()
+    {
+        var ts = Enumerable.Range(0, 1000).Select(i => 1000L + (10L * i)).ToArray();
+        var values = Enumerable.Range(0, 1000).Select(i => Math.Sin(i / 50.0)).ToArray();
+        values[123] = 50;
+        values[777] = -50;
+        var keep = new int[ts.Length];
+        var n = WebViews.Thin(ts, values, 40, keep);
+        Assert.InRange(n, 20, 40);
+        Assert.Contains(123, keep[..n]);
+        Assert.Contains(777, keep[..n]);
+        Assert.True(keep[..n].Zip(keep[1..n]).All(p => p.First < p.Second));
+        // Each bucket of 50 points keeps its own extremes.
+        for (var b = 0; b < 20; b++)
+        {
+            var bucket = Enumerable.Range(b * 50, 50).ToArray();
+            Assert.Contains(bucket.MaxBy(i => values[i]), keep[..n]);
+            Assert.Contains(bucket.MinBy(i => values[i]), keep[..n]);
+        }
+        Assert.Equal(5, WebViews.Thin(ts.AsSpan(0, 5), values.AsSpan(0, 5), 40, keep));
+    }
+
+    private static string Between(string text, string start, string end)
+    {
+        var i = text.IndexOf(start, StringComparison.Ordinal);
+        Assert.True(i >= 0, $"'{start}' not in the page: {text[..Math.Min(text.Length, 3000)]}");
+        var j = text.IndexOf(end, i, StringComparison.Ordinal);
+        return j < 0 ? text[i..] : text[i..(j + end.Length)];
+    }
+}
+
+/// <summary>A headless Chromium: the page's DOM once its scripts have run.</summary>
+internal static class Browser
+{
+    private static string Find()
+    {
+        var configured = Environment.GetEnvironmentVariable("HORIZON_BROWSER");
+        if (!string.IsNullOrEmpty(configured))
+        {
+            return configured;
+        }
+        foreach (var name in new[] { "chromium", "chromium-browser", "google-chrome" })
+        {
+            foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+            {
+                var path = Path.Combine(dir, name);
+                if (File.Exists(path))
+                {
+                    return path;
+                }
+            }
+        }
+        throw new InvalidOperationException("no browser: install chromium (test.sh does) or set HORIZON_BROWSER");
+    }
+
+    public static async Task<string> DumpDomAsync(string url)
+    {
+        var profile = Directory.CreateTempSubdirectory("horizon-browser-");
+        try
+        {
+            var start = new ProcessStartInfo(Find())
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (var arg in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                         $"--user-data-dir={profile.FullName}", "--virtual-time-budget=8000", "--dump-dom", url })
+            {
+                start.ArgumentList.Add(arg);
+            }
+            using var browser = Process.Start(start)!;
+            var dom = browser.StandardOutput.ReadToEndAsync();
+            var log = browser.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await browser.WaitForExitAsync(timeout.Token);
+            Assert.True(browser.ExitCode == 0, $"browser exited with {browser.ExitCode}: {await log}");
+            return await dom;
+        }
+        finally
+        {
+            profile.Delete(recursive: true);
+        }
+    }
+}
