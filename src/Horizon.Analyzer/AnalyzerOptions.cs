@@ -87,6 +87,9 @@ public sealed record AnalyzerOptions
     /// <summary>Exhaustion forecasts (a metric with a capacity reaching it) nearer than this are reported.</summary>
     public TimeSpan ExhaustionHorizon { get; init; } = TimeSpan.FromDays(7);
 
+    /// <summary>Alerts: webhooks each new finding is sent to (none by default).</summary>
+    public AlertOptions Alerts { get; init; } = new();
+
     /// <summary>The parsed shard.</summary>
     public Shard ParsedShard => Analyzer.Shard.Parse(Shard);
 
@@ -100,6 +103,7 @@ public sealed record AnalyzerOptions
             throw new ArgumentException("Analyzer: RollupSlotSeconds must be positive, RollupRetention at least two slots, ExhaustionHorizon not negative.");
         }
         _ = new Horizon.Analysis.Detection.EnsembleDetector(Ensemble);
+        Alerts.Validate();
         if (MinPassInterval < TimeSpan.Zero || HistoryLength < 0 || Parallelism < 0 || FetchBatch < 1)
         {
             throw new ArgumentException("Analyzer: MinPassInterval, HistoryLength and Parallelism must not be negative, FetchBatch positive.");

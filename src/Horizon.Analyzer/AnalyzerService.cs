@@ -54,7 +54,10 @@ public sealed partial class AnalyzerService : BackgroundService
         var sync = new SeriesSync(_store, cache, _series.UniqueMetricsKey, _shard, _options.FetchBatch);
         var detection = _options.Mode == DetectionMode.Skyline ? null : new DetectionContext(_store, _options, _logger);
         var pass = new AnalysisPass(_options.Skyline, _options.Parallelism, _series.FullNamespace, detection);
-        var publisher = new AnomalyPublisher(_store, _options, _shard);
+        using var alerts = _options.Alerts.Webhooks.Count > 0 ? new AlertSender(_options.Alerts, _metrics, _logger, _time) : null;
+        using var stopAlerts = new CancellationTokenSource();
+        var sending = alerts?.RunAsync(TimeSpan.FromSeconds(5), stopAlerts.Token) ?? Task.CompletedTask;
+        var publisher = new AnomalyPublisher(_store, _options, _shard, alerts);
         Log.Starting(_logger, _shard.ToString(), CacheDirectory, cache.Count);
         try
         {
@@ -96,6 +99,9 @@ public sealed partial class AnalyzerService : BackgroundService
         finally
         {
             cache.SaveIndex();
+            // What the last passes found is still sent (briefly) before the process goes.
+            await stopAlerts.CancelAsync();
+            await sending;
         }
     }
 

@@ -28,7 +28,7 @@ public sealed record PassSummary(
 /// and the current anomalies as a JSON file replaced atomically. New findings are published while
 /// the pass is still running (<see cref="PublishAsFoundAsync"/>), so an anomaly is visible as soon as
 /// its metric is judged rather than when the last metric is.</summary>
-public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions options, Shard shard)
+public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions options, Shard shard, AlertSender? alerts = null)
 {
     /// <summary>Hash of current anomalies, field = metric name.</summary>
     public const string CurrentKey = "horizon.anomalies";
@@ -93,6 +93,7 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
             foreach (var (field, record) in batch)
             {
                 _recorded[field] = record.Timestamp;
+                alerts?.Offer(record);
             }
         }
     }
@@ -112,6 +113,10 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
         }
         tasks.Add(db.HashSetAsync(PassesKey, shard.ToString(), JsonSerializer.Serialize(summary, Json)));
         await Task.WhenAll(tasks);
+        foreach (var record in fresh)
+        {
+            alerts?.Offer(record);
+        }
 
         _current.Clear();
         _current.UnionWith(now);

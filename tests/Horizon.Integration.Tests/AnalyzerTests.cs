@@ -32,7 +32,7 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
     internal static IEnumerable<(long, double)> Day(long now, Func<int, double> value, int points = 1440, int step = 60) =>
         Enumerable.Range(0, points).Select(i => (now - (long)(points - 1 - i) * step, value(i)));
 
-    protected static async Task WaitForPassesAsync(HorizonHost host, int morePasses)
+    internal static async Task WaitForPassesAsync(HorizonHost host, int morePasses)
     {
         var analyzer = host.Services.GetRequiredService<AnalyzerService>();
         var target = analyzer.Passes + morePasses;

@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Horizon.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Horizon.Analyzer;
+
+/// <summary>Where and when the analyzer sends alerts (<c>Analyzer:Alerts</c>).</summary>
+public sealed record AlertOptions
+{
+    /// <summary>URLs each new finding is POSTed to as JSON <c>{"text": ..., "anomaly": {...}}</c>
+    /// (the <c>text</c> field is what Slack's and Mattermost's incoming webhooks show). Empty: no alerts.</summary>
+    public IReadOnlyList<string> Webhooks { get; init; } = [];
+
+    /// <summary>A metric alerted about is not alerted about again (same kind) for this long.</summary>
+    public TimeSpan RepeatAfter { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Ensemble findings scoring below this are not sent (Skyline's have no score and always are).</summary>
+    public double MinScore { get; init; }
+
+    /// <summary>Time allowed for one POST.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>POSTs per alert and webhook before it counts as failed (1 s, then 2 s, ... between them).</summary>
+    public int Attempts { get; init; } = 3;
+
+    /// <summary>Alerts waiting to be sent; beyond this, new ones are dropped (and counted).</summary>
+    public int QueueLength { get; init; } = 10_000;
+
+    /// <summary>Fails fast on settings that cannot work.</summary>
+    public void Validate()
+    {
+        foreach (var url in Webhooks)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw new ArgumentException($"Analyzer:Alerts:Webhooks: '{url}' is not an http(s) URL.");
+            }
+        }
+        if (RepeatAfter < TimeSpan.Zero || Timeout <= TimeSpan.Zero || Attempts < 1 || QueueLength < 1)
+        {
+            throw new ArgumentException("Analyzer:Alerts: RepeatAfter must not be negative, Timeout positive, Attempts and QueueLength at least 1.");
+        }
+    }
+}
+
+/// <summary>
+/// Sends each new finding to the configured webhooks, once per metric and kind within
+/// <see cref="AlertOptions.RepeatAfter"/>. Findings are queued (bounded) by the publisher and sent
+/// by <see cref="RunAsync"/>, so a slow or failing webhook never holds up a pass; each POST is
+/// retried, and what could not be delivered is counted and logged. On shutdown what is queued is
+/// sent within a few seconds.
+/// </summary>
+public sealed partial class AlertSender : IDisposable
+{
+    private readonly AlertOptions _options;
+    private readonly HorizonMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Channel<AnomalyRecord> _queue;
+    private readonly Dictionary<string, long> _lastSent = new(StringComparer.Ordinal);
+    private readonly HttpClient _http;
+
+    /// <summary>A sender for these options.</summary>
+    public AlertSender(AlertOptions options, HorizonMetrics metrics, ILogger logger, TimeProvider time)
+    {
+        options.Validate();
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        _time = time;
+        _queue = Channel.CreateBounded<AnomalyRecord>(new BoundedChannelOptions(options.QueueLength) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+        _http = new HttpClient { Timeout = options.Timeout };
+    }
+
+    /// <summary>Whether any webhook is configured.</summary>
+    public bool Enabled => _options.Webhooks.Count > 0;
+
+    /// <summary>Queues a new finding unless its score is below the minimum or its metric was alerted
+    /// about within <see cref="AlertOptions.RepeatAfter"/>.</summary>
+    public void Offer(AnomalyRecord record)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+        if (record.Score is { } score && score < _options.MinScore)
+        {
+            _metrics.AlertsSuppressed.WithLabels("score").Inc();
+            return;
+        }
+        var key = AnomalyPublisher.Field(record);
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        lock (_lastSent)
+        {
+            if (_lastSent.TryGetValue(key, out var last) && now - last < _options.RepeatAfter.TotalSeconds)
+            {
+                _metrics.AlertsSuppressed.WithLabels("repeat").Inc();
+                return;
+            }
+            if (!_queue.Writer.TryWrite(record))
+            {
+                _metrics.AlertsDropped.Inc();
+                return;
+            }
+            _lastSent[key] = now;
+        }
+    }
+
+    /// <summary>Sends queued alerts until <paramref name="stoppingToken"/> is cancelled, then what is
+    /// still queued, for up to <paramref name="drain"/>.</summary>
+    public async Task RunAsync(TimeSpan drain, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var record in _queue.Reader.ReadAllAsync(stoppingToken))
+            {
+                await SendAsync(record, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        _queue.Writer.TryComplete();
+        using var deadline = new CancellationTokenSource(drain);
+        try
+        {
+            while (_queue.Reader.TryRead(out var record))
+            {
+                await SendAsync(record, deadline.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        var left = _queue.Reader.Count;
+        if (left > 0)
+        {
+            _metrics.AlertsDropped.Inc(left);
+            Log.Abandoned(_logger, left);
+        }
+    }
+
+    private async Task SendAsync(AnomalyRecord record, CancellationToken ct)
+    {
+        var body = new Dictionary<string, object> { ["text"] = Text(record), ["anomaly"] = record };
+        foreach (var url in _options.Webhooks)
+        {
+            string? error = null;
+            for (var attempt = 1; attempt <= _options.Attempts; attempt++)
+            {
+                try
+                {
+                    using var response = await _http.PostAsJsonAsync(url, body, AnomalyPublisher.Json, ct);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        error = null;
+                        break;
+                    }
+                    error = $"HTTP {(int)response.StatusCode}";
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+                {
+                    error = e.Message;
+                }
+                if (attempt < _options.Attempts)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(attempt), _time, ct);
+                }
+            }
+            if (error is null)
+            {
+                _metrics.AlertsSent.Inc();
+            }
+            else
+            {
+                _metrics.AlertsFailed.Inc();
+                Log.Failed(_logger, record.Metric, url, _options.Attempts, error);
+            }
+        }
+    }
+
+    /// <summary>One line a person reads: what, where, how sure, whose, and why.</summary>
+    public static string Text(AnomalyRecord record)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var unit = record.Unit ?? "";
+        var when = DateTimeOffset.FromUnixTimeSeconds(record.Timestamp).ToString("yyyy-MM-dd HH:mm:ss 'UTC'", c);
+        var text = new StringBuilder("Horizon: ");
+        if (record.Kind == "exhaustion")
+        {
+            text.Append(c, $"{record.Metric} reaches its capacity of {record.Capacity:G6}{unit} in {record.SecondsToCapacity / 86400:F1} days (now {record.Value:G6}{unit} at {when})");
+        }
+        else
+        {
+            text.Append(c, $"{record.Metric} = {record.Value:G6}{unit} at {when} is anomalous (");
+            text.Append(record.Score is { } score
+                ? string.Create(c, $"score {score:F2}")
+                : string.Create(c, $"Skyline: {record.Votes} algorithms agreed, {record.Consensus} needed: {string.Join(", ", record.Algorithms)}"));
+            text.Append(')');
+        }
+        if (!string.IsNullOrEmpty(record.Owner))
+        {
+            text.Append(c, $"; owner {record.Owner}");
+        }
+        if (record.Reasons is { Count: > 0 } reasons)
+        {
+            text.Append(": ").Append(string.Join("; ", reasons));
+        }
+        return text.ToString();
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _http.Dispose();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Alert for {Metric} not delivered to {Url} after {Attempts} attempt(s): {Error}")]
+        public static partial void Failed(ILogger logger, string metric, string url, int attempts, string error);
+
+        [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "{Count} queued alert(s) not sent before shutdown")]
+        public static partial void Abandoned(ILogger logger, int count);
+    }
+}

@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using Horizon.Analyzer;
+using static Horizon.Integration.Tests.AnalyzerTests;
+using static Horizon.Integration.Tests.TestSupport;
+
+namespace Horizon.Integration.Tests;
+
+/// <summary>Alerts to webhooks: real HTTP receivers on loopback, the analyzer in ensemble mode on
+/// the embedded store.</summary>
+public sealed class AlertTests
+{
+    /// <summary>An HTTP endpoint that records each POST body and answers with the next status of a script (then 200).</summary>
+    private sealed class Receiver : IAsyncDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly Queue<HttpStatusCode> _script;
+        private readonly Task _loop;
+
+        public Receiver(params HttpStatusCode[] script)
+        {
+            _script = new Queue<HttpStatusCode>(script);
+            Port = FreePort();
+            _listener.Prefixes.Add($"http://127.0.0.1:{Port}/hook/");
+            _listener.Start();
+            _loop = Task.Run(LoopAsync);
+        }
+
+        public int Port { get; }
+
+        public string Url => $"http://127.0.0.1:{Port}/hook/";
+
+        public Channel<string> Bodies { get; } = Channel.CreateUnbounded<string>();
+
+        public int Requests;
+
+        private async Task LoopAsync()
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+                using (var reader = new StreamReader(context.Request.InputStream))
+                {
+                    var body = await reader.ReadToEndAsync();
+                    Interlocked.Increment(ref Requests);
+                    HttpStatusCode status;
+                    lock (_script)
+                    {
+                        status = _script.Count > 0 ? _script.Dequeue() : HttpStatusCode.OK;
+                    }
+                    if (status == HttpStatusCode.OK)
+                    {
+                        Bodies.Writer.TryWrite(body);
+                    }
+                    context.Response.StatusCode = (int)status;
+                }
+                context.Response.Close();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _listener.Stop();
+            _listener.Close();
+            await _loop;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private static double Counter(string scraped, string series) =>
+        scraped.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(series.Length + 1)..], CultureInfo.InvariantCulture)).SingleOrDefault();
+
+    private static async Task<HorizonHost> StartAsync(params string[] webhooks)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            ["Analyzer:Mode"] = "ensemble",
+        };
+        for (var i = 0; i < webhooks.Length; i++)
+        {
+            settings[$"Analyzer:Alerts:Webhooks:{i}"] = webhooks[i];
+        }
+        return await HorizonHost.StartAsync(null, settings);
+    }
+
+    [Fact]
+    public async Task A_new_anomaly_is_posted_once_with_its_reasons_and_owner_and_a_repeat_is_held_back()
+    {
+        await using var receiver = new Receiver();
+        await using var host = await StartAsync(receiver.Url);
+        var ct = TestContext.Current.CancellationToken;
+        using var http = new HttpClient();
+        using (var metadata = new StringContent("""{"unit":"ms","owner":"payments"}"""))
+        {
+            (await http.PutAsync($"http://{host.Endpoint("web")}/api/metadata/alert.spiky", metadata, ct)).EnsureSuccessStatusCode();
+        }
+        var now = Now;
+        var random = new Random(5);
+        await SeedAsync(host.Db, "alert.calm", Day(now, _ => 100 + (random.NextDouble() * 10)));
+        await SeedAsync(host.Db, "alert.spiky", Day(now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        var body = await receiver.Bodies.Reader.ReadAsync(timeout.Token);
+        using var alert = JsonDocument.Parse(body);
+        var text = alert.RootElement.GetProperty("text").GetString()!;
+        Assert.StartsWith("Horizon: alert.spiky = 900ms at ", text, StringComparison.Ordinal);
+        Assert.Contains("is anomalous (score 0.", text, StringComparison.Ordinal);
+        Assert.Contains("; owner payments: level: expected", text, StringComparison.Ordinal);
+        var anomaly = alert.RootElement.GetProperty("anomaly");
+        Assert.Equal("alert.spiky", anomaly.GetProperty("metric").GetString());
+        Assert.Equal(now, anomaly.GetProperty("timestamp").GetInt64());
+
+        // Later passes repeat the finding (same point): no second alert. A new anomalous point on
+        // the same metric within RepeatAfter is held back and counted.
+        await WaitForPassesAsync(host, 3);
+        await host.Db.StringAppendAsync("metrics.alert.spiky", Encode([(now + 60, 1500)]));
+        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), "horizon_alerts_suppressed_total{reason=\"repeat\"}") >= 1, "the repeat held back", 60);
+        Assert.Equal(1, Counter(await host.ScrapeAsync(), "horizon_alerts_sent_total"));
+        Assert.Equal(1, receiver.Requests);
+        Assert.False(receiver.Bodies.Reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task A_failing_webhook_is_retried_and_one_that_stays_down_is_counted_without_stopping_the_analyzer()
+    {
+        await using var flaky = new Receiver(HttpStatusCode.InternalServerError, HttpStatusCode.ServiceUnavailable);
+        var dead = $"http://127.0.0.1:{FreePort()}/nobody-listens";
+        await using var host = await StartAsync(flaky.Url, dead);
+        var now = Now;
+        var random = new Random(6);
+        await SeedAsync(host.Db, "alert.flaky", Day(now, i => i == 1439 ? 700 : 50 + (random.NextDouble() * 5)));
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        var body = await flaky.Bodies.Reader.ReadAsync(timeout.Token);
+        Assert.Contains("alert.flaky = 700", body, StringComparison.Ordinal);
+        Assert.Equal(3, flaky.Requests); // two refusals, then accepted
+        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), "horizon_alerts_failed_total") >= 1, "the dead webhook counted", 30);
+        var scraped = await host.ScrapeAsync();
+        Assert.Equal(1, Counter(scraped, "horizon_alerts_sent_total"));
+        Assert.Equal(1, Counter(scraped, "horizon_alerts_failed_total"));
+        await WaitForPassesAsync(host, 2);
+    }
+
+    [Fact]
+    public void Webhooks_must_be_http_urls_and_the_text_covers_skyline_and_exhaustion_findings()
+    {
+        Assert.Contains("not an http(s) URL", Assert.Throws<ArgumentException>(() => new AlertOptions { Webhooks = ["ftp://example/x"] }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new AlertOptions { Attempts = 0 }.Validate());
+        var skyline = new AnomalyRecord("db.qps", 1_764_720_000, 42, 7, 6, ["first_hour_average", "grubbs"], 1_764_720_003);
+        Assert.Equal("Horizon: db.qps = 42 at 2025-12-03 00:00:00 UTC is anomalous (Skyline: 7 algorithms agreed, 6 needed: first_hour_average, grubbs)", AlertSender.Text(skyline));
+        var full = new AnomalyRecord("disk.used", 1_764_720_000, 82.5, 0, 6, [], 1_764_720_003, Kind: "exhaustion",
+            Reasons: ["drift: 5.1% a day"], SecondsToCapacity: 3 * 86400, Capacity: 100, Unit: "%", Owner: "storage");
+        Assert.Equal("Horizon: disk.used reaches its capacity of 100% in 3.0 days (now 82.5% at 2025-12-03 00:00:00 UTC); owner storage: drift: 5.1% a day", AlertSender.Text(full));
+    }
+}
