@@ -31,7 +31,7 @@ public sealed class WebViewTests
     }
 
     [Fact]
-    public async Task The_page_shows_each_anomaly_with_its_graph_reasons_and_metadata()
+    public async Task The_page_shows_each_anomaly_with_its_graph_reasons_and_metadata_and_any_metric_by_name()
     {
         await using var host = await StartWithFindingsAsync();
         var dom = await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/");
@@ -47,6 +47,13 @@ public sealed class WebViewTests
         // The history table lists it too.
         Assert.Matches("<td>web\\.spiky</td>\\s*<td>anomaly</td>", Between(dom, "<tbody id=\"history\">", "</tbody>"));
         Assert.Contains("last analyzer pass", dom, StringComparison.Ordinal);
+
+        // Any metric, linked by name: its graph (no finding marked) and what is stored.
+        var calm = Between(await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.calm"), "data-view=\"web.calm\"", "</svg>");
+        Assert.Contains("1440 points stored", calm, StringComparison.Ordinal);
+        Assert.Matches("<path class=\"line\" d=\"M[0-9.]+ [0-9.]+(L[0-9.]+ [0-9.]+){100,}\"", calm);
+        Assert.DoesNotContain("class=\"anomaly\"", calm, StringComparison.Ordinal);
+        Assert.Contains("owner payments", Between(await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.spiky"), "data-view=\"web.spiky\"", "</svg>"), StringComparison.Ordinal);
     }
 
     [Fact]
