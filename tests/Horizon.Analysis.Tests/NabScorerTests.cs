@@ -116,6 +116,30 @@ public sealed class NabScorerTests
         Assert.Equal(1, best.FalsePositiveRows);
     }
 
+    [Fact]
+    public void Held_out_scoring_scores_each_file_at_the_threshold_best_for_the_others()
+    {
+        // A's window is found at 0.6 only; B's at 0.9, with a false positive at 0.6 after it.
+        var a = SmallFile(Rows(8, 11));
+        var b = SmallFile(Rows(8, 11));
+        var scoresA = new double[20];
+        scoresA[9] = 0.6;
+        var scoresB = new double[20];
+        scoresB[9] = 0.9;
+        scoresB[15] = 0.6;
+        var (thresholds, perFile) = NabScorer.ScoreHeldOut([a, b], [scoresA, scoresB], NabProfile.Standard);
+        // Alone, B is best at 0.9 (the window without the false positive), A at 0.6.
+        Assert.Equal([0.9, 0.6], thresholds);
+        Assert.Equal(-1.0, perFile[0].RawScore, 12); // A at 0.9: its window missed
+        Assert.Equal(0, perFile[0].WindowsHit);
+        var bAtA = NabScorer.ScoreFile(b, scoresB, NabProfile.Standard, 0.6);
+        Assert.Equal(bAtA.RawScore, perFile[1].RawScore, 12);
+        Assert.Equal(1, perFile[1].FalsePositiveRows);
+        // Both thresholds chosen on the pair instead (0.6) find both windows.
+        var (_, together) = NabScorer.ScoreCorpus([a, b], [scoresA, scoresB], NabProfile.Standard);
+        Assert.Equal(2, together.Sum(r => r.WindowsHit));
+    }
+
     public static TheoryData<string, double, double, int, int, double> ReferenceFigures => new()
     {
         { "standard", 0.857142857143, -17.868926622967045, 294, 108, 33.76 },

@@ -160,7 +160,7 @@ internal sealed class EnsembleStream(EnsembleDetector detector, long fullDuratio
 /// <summary>The score tables: all profiles overall, then each category per profile.</summary>
 internal static class Report
 {
-    public static string Build(IReadOnlyList<NabFile> files, IReadOnlyList<string> names, double[][][] scores)
+    public static string Build(IReadOnlyList<NabFile> files, IReadOnlyList<string> names, double[][][] scores, bool heldOut = false)
     {
         var text = new StringBuilder();
         var results = new Dictionary<(int Config, NabProfile Profile), (NabThresholdScore Best, NabResult[] PerFile)>();
@@ -181,6 +181,25 @@ internal static class Report
             var cells = NabProfile.All.Select(p => Total(results[(c, p)].PerFile).Normalized.ToString("F2", CultureInfo.InvariantCulture));
             var standard = Total(results[(c, NabProfile.Standard)].PerFile);
             text.AppendLine(CultureInfo.InvariantCulture, $"| {names[c]} | {string.Join(" | ", cells)} | {standard.WindowsHit}/{standard.Windows} | {standard.FalsePositiveRows} |");
+        }
+        if (heldOut)
+        {
+            text.AppendLine();
+            text.AppendLine("### Threshold chosen without the file scored (leave one file out)");
+            text.AppendLine();
+            text.AppendLine("Each file scored at the threshold optimal over the other files; the detectors' settings are as above.");
+            text.AppendLine();
+            text.AppendLine("| detector | " + string.Join(" | ", NabProfile.All.Select(p => p.Name)) + " | windows hit (standard) | FP rows (standard) | thresholds (standard) |");
+            text.AppendLine("|---|" + string.Concat(NabProfile.All.Select(_ => "---:|")) + "---:|---:|---|");
+            for (var c = 0; c < names.Count; c++)
+            {
+                var byProfile = NabProfile.All.Select(p => NabScorer.ScoreHeldOut(files, scores[c], p)).ToList();
+                var cells = byProfile.Select(r => Total(r.PerFile).Normalized.ToString("F2", CultureInfo.InvariantCulture));
+                var standard = Total(byProfile[0].PerFile);
+                var thresholds = byProfile[0].Thresholds;
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {names[c]} | {string.Join(" | ", cells)} | {standard.WindowsHit}/{standard.Windows} | {standard.FalsePositiveRows} | {thresholds.Min():G4} to {thresholds.Max():G4} |");
+            }
         }
         foreach (var profile in NabProfile.All)
         {

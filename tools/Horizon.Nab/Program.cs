@@ -10,7 +10,7 @@ const string Usage = """
 
       horizon-nab [--data ../shared/nab] [--out nab-results] [--detectors skyline,ensemble,level,...]
                   [--combination gate|mean|median|max] [--window 1440] [--full-duration 2592000] [--score-only]
-                  [--set Name=value,...] [--explain]
+                  [--set Name=value,...] [--explain] [--held-out]
 
       --data       a folder in NAB's layout: data/<category>/<file>.csv and combined_windows.json
       --out        results root: <out>/<detector>/<category>/<detector>_<file>.csv (NAB's results layout),
@@ -23,6 +23,8 @@ const string Usage = """
                    --set NoveltyPoints=500,RecurrenceDays=0,Detectors=level+holt_winters
       --explain    add a column `explanation` to the ensemble's results: the score before the novelty
                    filter, each detector's score and reason, screened / seasonal / recurring / flatline
+      --held-out   also score each file at the threshold optimal over the other files (leave one
+                   file out), so no file's labels choose its own threshold
     """;
 
 try
@@ -65,7 +67,7 @@ try
         Console.Error.WriteLine($"ran {configurations.Count} configurations in {watch.Elapsed.TotalSeconds:F1} s");
     }
 
-    var report = Report.Build(files, configurations.Select(c => c.Name).ToList(), scores);
+    var report = Report.Build(files, configurations.Select(c => c.Name).ToList(), scores, options.ContainsKey("held-out"));
     Console.WriteLine(report);
     Directory.CreateDirectory(output);
     File.WriteAllText(Path.Combine(output, "scores.md"), report);
@@ -103,7 +105,7 @@ namespace Horizon.Nab
                 {
                     options[name[..eq]] = name[(eq + 1)..];
                 }
-                else if (name is "score-only" or "explain")
+                else if (name is "score-only" or "explain" or "held-out")
                 {
                     options[name] = "";
                 }
@@ -116,7 +118,7 @@ namespace Horizon.Nab
                     throw new ArgumentException($"--{name} needs a value");
                 }
             }
-            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set", "explain"];
+            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set", "explain", "held-out"];
             var unknown = options.Keys.Except(known).ToList();
             return unknown.Count == 0 ? options : throw new ArgumentException("unknown option(s): --" + string.Join(", --", unknown));
         }

@@ -226,4 +226,37 @@ public static class NabScorer
         }
         return (best, perFile);
     }
+
+    /// <summary>
+    /// Scores each file at the threshold that is optimal over all the other files (leave one file
+    /// out): what the detector would score on a file whose labels played no part in choosing its
+    /// threshold. The detector's own settings may still have been chosen on the whole corpus.
+    /// </summary>
+    public static (double[] Thresholds, NabResult[] PerFile) ScoreHeldOut(IReadOnlyList<NabFile> files, IReadOnlyList<double[]> scores, NabProfile profile)
+    {
+        var rowsOf = new List<NabRow>[files.Count];
+        var windowId = 0;
+        for (var f = 0; f < files.Count; f++)
+        {
+            rowsOf[f] = [];
+            SweepRows(files[f], scores[f], profile, windowId, rowsOf[f]);
+            windowId += files[f].Windows.Count;
+        }
+        var thresholds = new double[files.Count];
+        var perFile = new NabResult[files.Count];
+        for (var f = 0; f < files.Count; f++)
+        {
+            var others = new List<NabRow>();
+            for (var g = 0; g < files.Count; g++)
+            {
+                if (g != f)
+                {
+                    others.AddRange(rowsOf[g]);
+                }
+            }
+            thresholds[f] = OptimalThreshold(others, profile).Threshold;
+            perFile[f] = ScoreFile(files[f], scores[f], profile, thresholds[f]);
+        }
+        return (thresholds, perFile);
+    }
 }
