@@ -30,6 +30,14 @@ public sealed record AlertOptions
     /// <summary>Alerts waiting to be sent; beyond this, new ones are dropped (and counted).</summary>
     public int QueueLength { get; init; } = 10_000;
 
+    /// <summary>Alerts sent one by one per <see cref="StormWindow"/>; the findings beyond that in
+    /// the same window go out together in one digest when it ends (a deploy that breaks 5,000
+    /// metrics is one message, not 5,000). 0: no limit.</summary>
+    public int StormLimit { get; init; } = 20;
+
+    /// <summary>The window <see cref="StormLimit"/> counts in.</summary>
+    public TimeSpan StormWindow { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {
@@ -40,17 +48,18 @@ public sealed record AlertOptions
                 throw new ArgumentException($"Analyzer:Alerts:Webhooks: '{url}' is not an http(s) URL.");
             }
         }
-        if (RepeatAfter < TimeSpan.Zero || Timeout <= TimeSpan.Zero || Attempts < 1 || QueueLength < 1)
+        if (RepeatAfter < TimeSpan.Zero || Timeout <= TimeSpan.Zero || Attempts < 1 || QueueLength < 1 || StormLimit < 0 || StormWindow <= TimeSpan.Zero)
         {
-            throw new ArgumentException("Analyzer:Alerts: RepeatAfter must not be negative, Timeout positive, Attempts and QueueLength at least 1.");
+            throw new ArgumentException("Analyzer:Alerts: RepeatAfter and StormLimit must not be negative, Timeout and StormWindow positive, Attempts and QueueLength at least 1.");
         }
     }
 }
 
 /// <summary>
 /// Sends each new finding to the configured webhooks, once per metric and kind within
-/// <see cref="AlertOptions.RepeatAfter"/>. Findings are queued (bounded) by the publisher and sent
-/// by <see cref="RunAsync"/>, so a slow or failing webhook never holds up a pass; each POST is
+/// <see cref="AlertOptions.RepeatAfter"/>, and beyond <see cref="AlertOptions.StormLimit"/> a
+/// window the rest as one digest. Findings are queued (bounded) by the publisher and sent by
+/// <see cref="RunAsync"/>, so a slow or failing webhook never holds up a pass; each POST is
 /// retried, and what could not be delivered is counted and logged. On shutdown what is queued is
 /// sent within a few seconds.
 /// </summary>
@@ -63,6 +72,12 @@ public sealed partial class AlertSender : IDisposable
     private readonly Channel<AnomalyRecord> _queue;
     private readonly Dictionary<string, long> _lastSent = new(StringComparer.Ordinal);
     private readonly HttpClient _http;
+    private readonly List<AnomalyRecord> _held = []; // beyond the storm limit, for the window's digest
+    private long _windowStart = long.MinValue; // TimeProvider timestamp
+    private int _sentInWindow;
+
+    /// <summary>Findings in a digest listed by name in its text (all are in its <c>anomalies</c>, up to 1,000).</summary>
+    public const int DigestNames = 10;
 
     /// <summary>A sender for these options.</summary>
     public AlertSender(AlertOptions options, HorizonMetrics metrics, ILogger logger, TimeProvider time)
@@ -116,9 +131,39 @@ public sealed partial class AlertSender : IDisposable
     {
         try
         {
-            await foreach (var record in _queue.Reader.ReadAllAsync(stoppingToken))
+            while (true)
             {
-                await SendAsync(record, stoppingToken);
+                if (_held.Count > 0)
+                {
+                    // A digest is pending: wait for more findings until its window ends, then send it.
+                    var remaining = _options.StormWindow - _time.GetElapsedTime(_windowStart);
+                    if (remaining <= TimeSpan.Zero)
+                    {
+                        await SendDigestAsync(stoppingToken);
+                        continue;
+                    }
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                    wait.CancelAfter(remaining);
+                    try
+                    {
+                        if (!await _queue.Reader.WaitToReadAsync(wait.Token))
+                        {
+                            break;
+                        }
+                    }
+                    catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        continue;
+                    }
+                }
+                else if (!await _queue.Reader.WaitToReadAsync(stoppingToken))
+                {
+                    break;
+                }
+                while (_queue.Reader.TryRead(out var record))
+                {
+                    await DispatchAsync(record, stoppingToken);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -130,13 +175,17 @@ public sealed partial class AlertSender : IDisposable
         {
             while (_queue.Reader.TryRead(out var record))
             {
-                await SendAsync(record, deadline.Token);
+                await DispatchAsync(record, deadline.Token);
+            }
+            if (_held.Count > 0)
+            {
+                await SendDigestAsync(deadline.Token);
             }
         }
         catch (OperationCanceledException)
         {
         }
-        var left = _queue.Reader.Count;
+        var left = _queue.Reader.Count + _held.Count;
         if (left > 0)
         {
             _metrics.AlertsDropped.Inc(left);
@@ -144,9 +193,55 @@ public sealed partial class AlertSender : IDisposable
         }
     }
 
-    private async Task SendAsync(AnomalyRecord record, CancellationToken ct)
+    // Sends a finding on its own while the window's limit allows, or holds it for the digest.
+    private async Task DispatchAsync(AnomalyRecord record, CancellationToken ct)
     {
-        var body = new Dictionary<string, object> { ["text"] = Text(record), ["anomaly"] = record };
+        if (_windowStart == long.MinValue || _time.GetElapsedTime(_windowStart) >= _options.StormWindow)
+        {
+            if (_held.Count > 0)
+            {
+                await SendDigestAsync(ct);
+            }
+            _windowStart = _time.GetTimestamp();
+            _sentInWindow = 0;
+        }
+        if (_options.StormLimit == 0 || _sentInWindow < _options.StormLimit)
+        {
+            _sentInWindow++;
+            await PostAsync(new Dictionary<string, object> { ["text"] = Text(record), ["anomaly"] = record }, record.Metric, ct);
+        }
+        else
+        {
+            _held.Add(record);
+        }
+    }
+
+    // One message for the findings held beyond the storm limit; the next window starts after it.
+    private async Task SendDigestAsync(CancellationToken ct)
+    {
+        var held = _held.OrderByDescending(r => r.Score ?? 1.0).ToList();
+        _held.Clear();
+        _metrics.AlertsDigested.Inc(held.Count);
+        await PostAsync(new Dictionary<string, object>
+        {
+            ["text"] = DigestText(held, _options.StormLimit, _options.StormWindow),
+            ["anomalies"] = held.Take(1000).ToList(),
+        }, $"{held.Count} findings (digest)", ct);
+        _windowStart = _time.GetTimestamp();
+        _sentInWindow = 0;
+    }
+
+    /// <summary>The digest's line: how many, the first names (highest score first), and why it is one message.</summary>
+    public static string DigestText(IReadOnlyList<AnomalyRecord> held, int limit, TimeSpan window)
+    {
+        var names = string.Join(", ", held.Take(DigestNames).Select(r => r.Kind == "anomaly" ? r.Metric : $"{r.Metric} ({r.Kind})"));
+        var more = held.Count > DigestNames ? string.Create(CultureInfo.InvariantCulture, $" and {held.Count - DigestNames:N0} more") : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Horizon: {held.Count:N0} more new findings ({limit} are sent one by one per {window.TotalSeconds:G4} s): {names}{more}");
+    }
+
+    private async Task PostAsync(Dictionary<string, object> body, string what, CancellationToken ct)
+    {
         foreach (var url in _options.Webhooks)
         {
             string? error = null;
@@ -178,7 +273,7 @@ public sealed partial class AlertSender : IDisposable
             else
             {
                 _metrics.AlertsFailed.Inc();
-                Log.Failed(_logger, record.Metric, url, _options.Attempts, error);
+                Log.Failed(_logger, what, url, _options.Attempts, error);
             }
         }
     }
@@ -218,8 +313,8 @@ public sealed partial class AlertSender : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Alert for {Metric} not delivered to {Url} after {Attempts} attempt(s): {Error}")]
-        public static partial void Failed(ILogger logger, string metric, string url, int attempts, string error);
+        [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Alert for {What} not delivered to {Url} after {Attempts} attempt(s): {Error}")]
+        public static partial void Failed(ILogger logger, string what, string url, int attempts, string error);
 
         [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "{Count} queued alert(s) not sent before shutdown")]
         public static partial void Abandoned(ILogger logger, int count);

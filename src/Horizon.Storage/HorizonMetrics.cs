@@ -55,10 +55,11 @@ public sealed class HorizonMetrics
         AnalyzerFullReads = f.CreateCounter("horizon_analyzer_full_reads_total", "Series read whole (new, or rewritten by Roomba) rather than appended to.");
         AnalyzerCacheBytes = f.CreateGauge("horizon_analyzer_cache_bytes", "Bytes of series held in the local copy.");
         AnalyzerMappedBytes = f.CreateGauge("horizon_analyzer_mapped_bytes", "Bytes of memory-mapped arena files.");
-        AlertsSent = f.CreateCounter("horizon_alerts_sent_total", "Alerts delivered to a webhook (one per finding and webhook).");
+        AlertsSent = f.CreateCounter("horizon_alerts_sent_total", "Alert messages delivered, per webhook (one finding, or a digest of many).");
         AlertsFailed = f.CreateCounter("horizon_alerts_failed_total", "Alerts a webhook did not accept after every attempt (logged).");
         AlertsSuppressed = f.CreateCounter("horizon_alerts_suppressed_total", "New findings not sent, by reason (repeat: alerted within Analyzer:Alerts:RepeatAfter; score: below MinScore).", "reason");
         AlertsDropped = f.CreateCounter("horizon_alerts_dropped_total", "Alerts dropped: the queue was full, or still held at shutdown.");
+        AlertsDigested = f.CreateCounter("horizon_alerts_digested_total", "Findings sent in a digest rather than one by one (beyond Analyzer:Alerts:StormLimit in a window).");
         StatsdFlushes = f.CreateCounter("horizon_statsd_flushes_total", "StatsD flushes.");
         StatsdKeys = f.CreateGauge("horizon_statsd_keys", "StatsD keys held between flushes.");
         StatsdFlushPoints = f.CreateGauge("horizon_statsd_last_flush_points", "Points produced by the last StatsD flush.");
@@ -72,6 +73,7 @@ public sealed class HorizonMetrics
     public Counter AlertsFailed { get; }
     public Counter AlertsSuppressed { get; }
     public Counter AlertsDropped { get; }
+    public Counter AlertsDigested { get; }
     public Counter PointsReceived { get; }
     public Counter PointsRejected { get; }
     public Counter PointsDropped { get; }

@@ -88,13 +88,12 @@ public sealed class AlertTests
         scraped.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
             .Select(l => double.Parse(l[(series.Length + 1)..], CultureInfo.InvariantCulture)).SingleOrDefault();
 
-    private static async Task<HorizonHost> StartAsync(params string[] webhooks)
+    private static Task<HorizonHost> StartAsync(params string[] webhooks) => StartAsync(new Dictionary<string, string?>(), webhooks);
+
+    private static async Task<HorizonHost> StartAsync(Dictionary<string, string?> settings, params string[] webhooks)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Analyzer:MinPassInterval"] = "00:00:00.5",
-            ["Analyzer:Mode"] = "ensemble",
-        };
+        settings["Analyzer:MinPassInterval"] = "00:00:00.5";
+        settings["Analyzer:Mode"] = "ensemble";
         for (var i = 0; i < webhooks.Length; i++)
         {
             settings[$"Analyzer:Alerts:Webhooks:{i}"] = webhooks[i];
@@ -163,10 +162,56 @@ public sealed class AlertTests
     }
 
     [Fact]
+    public async Task Beyond_the_storm_limit_the_new_findings_of_a_window_go_out_as_one_digest()
+    {
+        await using var receiver = new Receiver();
+        await using var host = await StartAsync(new Dictionary<string, string?>
+        {
+            ["Analyzer:Alerts:StormLimit"] = "2",
+            ["Analyzer:Alerts:StormWindow"] = "00:00:03",
+        }, receiver.Url);
+        var now = Now;
+        var random = new Random(8);
+        for (var m = 0; m < 6; m++)
+        {
+            await SeedAsync(host.Db, $"storm.m{m}", Day(now, i => i == 1439 ? 1000 + m : 100 + (random.NextDouble() * 10)));
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        var single = new List<string>();
+        JsonDocument? digest = null;
+        while (digest is null)
+        {
+            var body = JsonDocument.Parse(await receiver.Bodies.Reader.ReadAsync(timeout.Token));
+            if (body.RootElement.TryGetProperty("anomalies", out _))
+            {
+                digest = body;
+            }
+            else
+            {
+                single.Add(body.RootElement.GetProperty("anomaly").GetProperty("metric").GetString()!);
+                body.Dispose();
+            }
+        }
+        using (digest)
+        {
+            Assert.Equal(2, single.Count);
+            var held = digest.RootElement.GetProperty("anomalies").EnumerateArray().Select(a => a.GetProperty("metric").GetString()!).ToList();
+            Assert.Equal(4, held.Count);
+            Assert.Equal(Enumerable.Range(0, 6).Select(m => $"storm.m{m}").Order(), single.Concat(held).Order());
+            var text = digest.RootElement.GetProperty("text").GetString()!;
+            Assert.StartsWith("Horizon: 4 more new findings (2 are sent one by one per 3 s): storm.m", text, StringComparison.Ordinal);
+        }
+        Assert.Equal(4, Counter(await host.ScrapeAsync(), "horizon_alerts_digested_total"));
+        Assert.Equal(3, receiver.Requests);
+    }
+
+    [Fact]
     public void Webhooks_must_be_http_urls_and_the_text_covers_skyline_and_exhaustion_findings()
     {
         Assert.Contains("not an http(s) URL", Assert.Throws<ArgumentException>(() => new AlertOptions { Webhooks = ["ftp://example/x"] }.Validate()).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => new AlertOptions { Attempts = 0 }.Validate());
+        Assert.Throws<ArgumentException>(() => new AlertOptions { StormWindow = TimeSpan.Zero }.Validate());
         var skyline = new AnomalyRecord("db.qps", 1_764_720_000, 42, 7, 6, ["first_hour_average", "grubbs"], 1_764_720_003);
         Assert.Equal("Horizon: db.qps = 42 at 2025-12-03 00:00:00 UTC is anomalous (Skyline: 7 algorithms agreed, 6 needed: first_hour_average, grubbs)", AlertSender.Text(skyline));
         var full = new AnomalyRecord("disk.used", 1_764_720_000, 82.5, 0, 6, [], 1_764_720_003, Kind: "exhaustion",
