@@ -18,6 +18,9 @@ public sealed record AlertOptions
     /// <summary>A metric alerted about is not alerted about again (same kind) for this long.</summary>
     public TimeSpan RepeatAfter { get; init; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>The same for exhaustion forecasts, which hold for days once made.</summary>
+    public TimeSpan ExhaustionRepeatAfter { get; init; } = TimeSpan.FromDays(1);
+
     /// <summary>Ensemble findings scoring below this are not sent (Skyline's have no score and always are).</summary>
     public double MinScore { get; init; }
 
@@ -48,9 +51,9 @@ public sealed record AlertOptions
                 throw new ArgumentException($"Analyzer:Alerts:Webhooks: '{url}' is not an http(s) URL.");
             }
         }
-        if (RepeatAfter < TimeSpan.Zero || Timeout <= TimeSpan.Zero || Attempts < 1 || QueueLength < 1 || StormLimit < 0 || StormWindow <= TimeSpan.Zero)
+        if (RepeatAfter < TimeSpan.Zero || ExhaustionRepeatAfter < TimeSpan.Zero || Timeout <= TimeSpan.Zero || Attempts < 1 || QueueLength < 1 || StormLimit < 0 || StormWindow <= TimeSpan.Zero)
         {
-            throw new ArgumentException("Analyzer:Alerts: RepeatAfter and StormLimit must not be negative, Timeout and StormWindow positive, Attempts and QueueLength at least 1.");
+            throw new ArgumentException("Analyzer:Alerts: RepeatAfter, ExhaustionRepeatAfter and StormLimit must not be negative, Timeout and StormWindow positive, Attempts and QueueLength at least 1.");
         }
     }
 }
@@ -111,7 +114,8 @@ public sealed partial class AlertSender : IDisposable
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         lock (_lastSent)
         {
-            if (_lastSent.TryGetValue(key, out var last) && now - last < _options.RepeatAfter.TotalSeconds)
+            var quiet = record.Kind == "exhaustion" ? _options.ExhaustionRepeatAfter : _options.RepeatAfter;
+            if (_lastSent.TryGetValue(key, out var last) && now - last < quiet.TotalSeconds)
             {
                 _metrics.AlertsSuppressed.WithLabels("repeat").Inc();
                 return;
