@@ -277,7 +277,8 @@ public sealed partial class AlertSender : IDisposable
             else
             {
                 _metrics.AlertsFailed.Inc();
-                Log.Failed(_logger, what, url, _options.Attempts, error);
+                // Webhook URLs carry their secret in the path (Slack's do): only the host is logged.
+                Log.Failed(_logger, what, new Uri(url).GetLeftPart(UriPartial.Authority), _options.Attempts, error);
             }
         }
     }
@@ -317,8 +318,8 @@ public sealed partial class AlertSender : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Alert for {What} not delivered to {Url} after {Attempts} attempt(s): {Error}")]
-        public static partial void Failed(ILogger logger, string what, string url, int attempts, string error);
+        [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Alert for {What} not delivered to {Host} after {Attempts} attempt(s): {Error}")]
+        public static partial void Failed(ILogger logger, string what, string host, int attempts, string error);
 
         [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "{Count} queued alert(s) not sent before shutdown")]
         public static partial void Abandoned(ILogger logger, int count);
