@@ -129,6 +129,21 @@ public sealed partial class AlertSender : IDisposable
         }
     }
 
+    /// <summary>Counts findings as alerted when they were detected (their <c>detected_at</c>), so an
+    /// analyzer that restarts does not alert again about what it reported before (the current
+    /// findings in <c>horizon.anomalies</c>, which its first pass finds again as new).</summary>
+    public void Remember(IEnumerable<AnomalyRecord> alerted)
+    {
+        lock (_lastSent)
+        {
+            foreach (var record in alerted)
+            {
+                var key = AnomalyPublisher.Field(record);
+                _lastSent[key] = Math.Max(_lastSent.GetValueOrDefault(key, long.MinValue), record.DetectedAt);
+            }
+        }
+    }
+
     /// <summary>Sends queued alerts until <paramref name="stoppingToken"/> is cancelled, then what is
     /// still queued, for up to <paramref name="drain"/>.</summary>
     public async Task RunAsync(TimeSpan drain, CancellationToken stoppingToken)

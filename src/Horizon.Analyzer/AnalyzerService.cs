@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using System.Threading.Channels;
 using Horizon.Analysis.Skyline;
 using Horizon.Core.Series;
@@ -58,6 +59,10 @@ public sealed partial class AnalyzerService : BackgroundService
         using var stopAlerts = new CancellationTokenSource();
         var sending = alerts?.RunAsync(TimeSpan.FromSeconds(5), stopAlerts.Token) ?? Task.CompletedTask;
         var publisher = new AnomalyPublisher(_store, _options, _shard, alerts);
+        if (alerts is not null)
+        {
+            await RememberAlertedAsync(alerts);
+        }
         Log.Starting(_logger, _shard.ToString(), CacheDirectory, cache.Count);
         try
         {
@@ -102,6 +107,36 @@ public sealed partial class AnalyzerService : BackgroundService
             // What the last passes found is still sent (briefly) before the process goes.
             await stopAlerts.CancelAsync();
             await sending;
+        }
+    }
+
+    // The current findings of this shard, published before a restart, were alerted about then.
+    private async Task RememberAlertedAsync(AlertSender alerts)
+    {
+        try
+        {
+            var current = await _store.Database.HashGetAllAsync(AnomalyPublisher.CurrentKey);
+            var mine = new List<AnomalyRecord>(current.Length);
+            foreach (var entry in current)
+            {
+                try
+                {
+                    if (JsonSerializer.Deserialize<AnomalyRecord>(entry.Value.ToString(), AnomalyPublisher.Json) is { } record
+                        && _shard.Owns(_series.FullNamespace + record.Metric))
+                    {
+                        mine.Add(record);
+                    }
+                }
+                catch (JsonException)
+                {
+                }
+            }
+            alerts.Remember(mine);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // The store is not reachable yet: the first pass will say so; its findings may be alerted again.
+            Log.PassFailed(_logger, e.Message);
         }
     }
 

@@ -140,6 +140,43 @@ public sealed class AlertTests
     }
 
     [Fact]
+    public async Task An_analyzer_that_restarts_does_not_alert_again_about_what_it_reported_before()
+    {
+        await using var receiver = new Receiver();
+        var data = Path.Combine(Path.GetTempPath(), "horizon-data-" + Guid.NewGuid().ToString("N"));
+        var settings = new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            ["Analyzer:Mode"] = "ensemble",
+            ["Analyzer:Alerts:Webhooks:0"] = receiver.Url,
+        };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(60));
+            await using (var first = await HorizonHost.StartAsync(null, settings, dataDirectory: data))
+            {
+                var random = new Random(9);
+                await SeedAsync(first.Db, "alert.restart", Day(Now, i => i == 1439 ? 800 : 100 + (random.NextDouble() * 10)));
+                await receiver.Bodies.Reader.ReadAsync(timeout.Token);
+            }
+            await using var second = await HorizonHost.StartAsync(null, settings, dataDirectory: data);
+            Assert.True((await second.Db.HashGetAsync(AnomalyPublisher.CurrentKey, "alert.restart")).HasValue, "the finding survived the restart");
+            // Its first pass finds the same anomaly again, as new to it: held back, not sent.
+            await WaitUntilAsync(async () => Counter(await second.ScrapeAsync(), "horizon_alerts_suppressed_total{reason=\"repeat\"}") >= 1, "the finding held back after the restart", 60);
+            await WaitForPassesAsync(second, 2);
+            Assert.Equal(1, receiver.Requests);
+        }
+        finally
+        {
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_failing_webhook_is_retried_and_one_that_stays_down_is_counted_without_stopping_the_analyzer()
     {
         await using var flaky = new Receiver(HttpStatusCode.InternalServerError, HttpStatusCode.ServiceUnavailable);
