@@ -27,6 +27,9 @@ public sealed class WebViewTests
             (await http.PutAsync($"http://{host.Endpoint("web")}/api/metadata/web.spiky", metadata, TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
         }
         await WaitUntilAsync(async () => (await host.Db.HashGetAsync(Analyzer.AnomalyPublisher.CurrentKey, "web.spiky")).HasValue, "web.spiky reported", 60);
+        // ... and the pass that found it has ended and published its summary.
+        await WaitUntilAsync(async () => (await host.Db.HashGetAsync(Analyzer.AnomalyPublisher.PassesKey, "0/1")).ToString().Contains("\"metrics\":2,", StringComparison.Ordinal),
+            "a pass over both metrics published", 30);
         return host;
     }
 
@@ -73,6 +76,9 @@ public sealed class WebViewTests
             var history = anomalies.RootElement.GetProperty("history").EnumerateArray().ToList();
             Assert.InRange(history.Count, 1, 5);
             Assert.Contains(history, a => a.GetProperty("metric").GetString() == "web.spiky");
+            var pass = Assert.Single(anomalies.RootElement.GetProperty("passes").EnumerateArray());
+            Assert.Equal("0/1", pass.GetProperty("shard").GetString());
+            Assert.Equal(2, pass.GetProperty("metrics").GetInt32());
         }
         using var series = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/series/web.spiky?max=100", ct));
         Assert.Equal(1440, series.RootElement.GetProperty("stored").GetInt32());

@@ -29,14 +29,19 @@ public static class WebViews
     public static void MapAnomalyViews(this WebApplication app)
     {
         app.MapGet("/", () => Results.Bytes(Page.Value, "text/html; charset=utf-8"));
-        // The findings as the analyzer wrote them: horizon.anomalies (current, every shard) and the
-        // head of horizon.anomalies.history (newest first).
+        // The findings as the analyzers wrote them: horizon.anomalies (current, every shard), the
+        // head of horizon.anomalies.history (newest first) and each shard's last pass
+        // (horizon.analyzer.passes), so a web-only process shows them too.
         app.MapGet("/api/anomalies", async (int? history, StoreConnection store) =>
         {
             var db = store.Database;
-            var current = await db.HashGetAllAsync(AnomalyPublisher.CurrentKey);
             var take = Math.Clamp(history ?? 100, 0, MaxHistory);
-            var recent = take > 0 ? await db.ListRangeAsync(AnomalyPublisher.HistoryKey, 0, take - 1) : [];
+            var currentTask = db.HashGetAllAsync(AnomalyPublisher.CurrentKey);
+            var recentTask = take > 0 ? db.ListRangeAsync(AnomalyPublisher.HistoryKey, 0, take - 1) : Task.FromResult(Array.Empty<StackExchange.Redis.RedisValue>());
+            var passesTask = db.HashGetAllAsync(AnomalyPublisher.PassesKey);
+            var current = await currentTask;
+            var recent = await recentTask;
+            var passes = await passesTask;
             using var body = new MemoryStream();
             using (var json = new Utf8JsonWriter(body))
             {
@@ -51,6 +56,12 @@ public static class WebViews
                 foreach (var entry in recent)
                 {
                     WriteRecord(json, entry.ToString());
+                }
+                json.WriteEndArray();
+                json.WriteStartArray("passes");
+                foreach (var entry in passes.OrderBy(e => e.Name.ToString(), StringComparer.Ordinal))
+                {
+                    WriteRecord(json, entry.Value.ToString());
                 }
                 json.WriteEndArray();
                 json.WriteEndObject();
