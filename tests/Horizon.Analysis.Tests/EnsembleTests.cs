@@ -124,6 +124,30 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void A_metric_that_turns_jumpy_at_the_same_level_is_found_by_the_volatility_detector()
+    {
+        // Gaussian noise (sigma 2) every 5 minutes; then 24 points flapping between 95 and 105:
+        // no point beyond the noise's usual tail by much, the mean unchanged, but every step 10.
+        var random = new Random(11);
+        var noise = Enumerable.Range(0, 1440).Select(_ => 2 * Gaussian(random)).ToArray();
+        var (ts, values) = Series(1440, 300, (i, _) => i >= 1416 ? (i % 2 == 0 ? 105 : 95) : 100 + noise[i]);
+        string Explain(Judgement j) => $"score {j.Score} " + string.Join("; ", j.Scores.ToArray().Select(x => x.Reason(null)));
+        var jumpy = Judge(ts, values);
+        Assert.True(jumpy.Anomalous, Explain(jumpy));
+        var volatility = jumpy.Scores.ToArray().Single(s => s.Detector == Detector.Volatility);
+        Assert.StartsWith("volatility: recent mean step expected 2.", volatility.Reason(null), StringComparison.Ordinal);
+        Assert.True(volatility.Deviation > 10, Explain(jumpy));
+        var without = Judge(ts, values, settings: new EnsembleSettings { VolatilityPoints = 0 });
+        Assert.False(without.Anomalous, "without volatility: " + Explain(without));
+
+        // Calmer than usual is no alarm.
+        var (cts, calm) = Series(1440, 300, (i, _) => i >= 1416 ? 100 + (0.1 * noise[i]) : 100 + noise[i]);
+        var quiet = Judge(cts, calm);
+        Assert.Equal(0, quiet.Scores.ToArray().Single(s => s.Detector == Detector.Volatility).Score);
+        Assert.False(quiet.Anomalous, Explain(quiet));
+    }
+
+    [Fact]
     public void Pure_noise_is_rarely_an_anomaly()
     {
         // Four streams of independent noise (two Gaussian, two rounded to integers like a counter),

@@ -21,15 +21,19 @@ public enum Detector : byte
     /// <summary>The mean of the last few points against the spread of such means over the window:
     /// a shift too small for any one point to stand out, held for a while.</summary>
     Sustained,
+
+    /// <summary>The mean size of the last few steps (point to point) against the spread of such
+    /// means over the window: a metric that became jumpier without moving its level.</summary>
+    Volatility,
 }
 
 /// <summary>Detector names as configuration, metadata and output spell them.</summary>
 public static class DetectorNames
 {
-    private static readonly string[] Names = ["level", "change", "holt_winters", "regression", "autoregressive", "sustained"];
+    private static readonly string[] Names = ["level", "change", "holt_winters", "regression", "autoregressive", "sustained", "volatility"];
 
     /// <summary>Number of detectors.</summary>
-    public const int Count = 6;
+    public const int Count = 7;
 
     /// <summary>Every name, in enum order.</summary>
     public static IReadOnlyList<string> All => Names;
@@ -49,9 +53,10 @@ public static class DetectorNames
 /// <summary>One detector's view of the judged point.</summary>
 public readonly record struct DetectorScore(Detector Detector, double Score, double Expected, double Deviation)
 {
-    /// <summary>Why, in words: "level: expected 120, 7.9 sigma up"; "sustained: recent mean expected 120, 5.2 sigma up".</summary>
+    /// <summary>Why, in words: "level: expected 120, 7.9 sigma up"; "sustained: recent mean expected 120, 5.2 sigma up";
+    /// "volatility: recent mean step expected 1.2, 6.0 sigma up".</summary>
     public string Reason(string? unit) =>
-        FormattableString.Invariant($"{Detector.Name()}: {(Detector == Detector.Sustained ? "recent mean " : "")}expected {Expected:G4}{unit}, {Math.Abs(Deviation):F1} sigma {(Deviation >= 0 ? "up" : "down")}");
+        FormattableString.Invariant($"{Detector.Name()}: {Detector switch { Detector.Sustained => "recent mean ", Detector.Volatility => "recent mean step ", _ => "" }}expected {Expected:G4}{unit}, {Math.Abs(Deviation):F1} sigma {(Deviation >= 0 ? "up" : "down")}");
 }
 
 /// <summary>A slow trend over the long-term history, and when it reaches the metric's capacity.</summary>

@@ -40,6 +40,8 @@ public sealed class NoveltyFilter(int points = 200, double damping = 0.5, int re
     internal double ScreenMedian;
     internal double ScreenSigma;
     internal readonly MeansBaseline[] ScreenMeans = [MeansBaseline.None, MeansBaseline.None]; // the sustained detector's, per scale
+    internal MeansBaseline ScreenSteps = MeansBaseline.None; // the volatility detector's (means of step sizes)
+    internal (double Lo, double Hi) ScreenStepBand; // the band it clips step sizes to
     internal int ScreenAge = int.MaxValue;
     internal long ScreenPeriod; // the seasonal period that baseline was judged with (0: none)
     internal double ScreenRate = 1; // the judgement rate that baseline's deviations were calibrated for
@@ -125,6 +127,12 @@ public sealed record EnsembleSettings
     /// -> 65.25). 0.7 scored 66.01 but doubled the false alarms on pure noise (docs/DETECTION.md).</summary>
     public double SustainedWeight { get; init; } = 0.65;
 
+    /// <summary>Steps (point to point) the volatility detector averages: the last ones against
+    /// every such mean in the window (24: four minutes at 10 s, two hours at 5 minutes). Its score
+    /// counts like the sustained one's, times <see cref="SustainedWeight"/> (NAB 73.73 -> see
+    /// docs/DETECTION.md). 0: off.</summary>
+    public int VolatilityPoints { get; init; } = 24;
+
     /// <summary>Points the step (change) and Holt-Winters detectors look back over.</summary>
     public int RecentPoints { get; init; } = 360;
 
@@ -181,7 +189,7 @@ public sealed record EnsembleSettings
     /// <summary>Detectors in the default set: the level, two forecasts and the sustained shift. Change and regression
     /// stay available (metadata <c>detectors</c>) but lowered the NAB score as gate members
     /// (docs/DETECTION.md).</summary>
-    public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.HoltWinters, Detector.AutoRegressive, Detector.Sustained];
+    public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.HoltWinters, Detector.AutoRegressive, Detector.Sustained, Detector.Volatility];
 }
 
 /// <summary>
@@ -213,9 +221,10 @@ public sealed class EnsembleDetector
     {
         _settings = settings ?? new EnsembleSettings();
         if (_settings.Window < _settings.MinPoints || _settings.MinPoints < 10 || _settings.ArOrder is < 1 or > 8
-            || _settings.SustainedPoints < 2 || _settings.SustainedShortPoints is 1 or < 0 || _settings.SustainedWeight is < 0 or > 1)
+            || _settings.SustainedPoints < 2 || _settings.SustainedShortPoints is 1 or < 0 || _settings.SustainedWeight is < 0 or > 1
+            || _settings.VolatilityPoints is 1 or < 0)
         {
-            throw new ArgumentException("Ensemble: Window must be at least MinPoints, MinPoints at least 10, ArOrder 1-8, SustainedPoints at least 2, SustainedShortPoints 0 or at least 2, SustainedWeight 0-1.");
+            throw new ArgumentException("Ensemble: Window must be at least MinPoints, MinPoints at least 10, ArOrder 1-8, SustainedPoints at least 2, SustainedShortPoints and VolatilityPoints 0 or at least 2, SustainedWeight 0-1.");
         }
         foreach (var detector in _settings.Detectors)
         {
@@ -287,6 +296,7 @@ public sealed class EnsembleDetector
             novelty.ScreenRate = rate;
         }
         _means.AsSpan().Fill(MeansBaseline.None);
+        _steps2 = (MeansBaseline.None, default);
         var sensitivity = metadata.Sensitivity;
         // A metric's metadata may name any detector; otherwise the default set runs.
         var named = metadata.Detectors.Count > 0;
@@ -304,6 +314,7 @@ public sealed class EnsembleDetector
                 Detector.HoltWinters => HoltWinters(past, x),
                 Detector.Regression => Regression(past, x),
                 Detector.Sustained => Sustained(y),
+                Detector.Volatility => Volatility(y),
                 _ => AutoRegressive(past, x),
             };
             if (!double.IsFinite(z))
@@ -311,18 +322,20 @@ public sealed class EnsembleDetector
                 continue;
             }
             var calibrated = Calibrated(z, rate);
-            var bad = metadata.BadDirection switch
+            // Jumpier is what volatility reports, whichever direction of the value is bad.
+            var bad = (detector == Detector.Volatility ? Math.Max(calibrated, 0) : metadata.BadDirection switch
             {
                 BadDirection.Up => Math.Max(calibrated, 0),
                 BadDirection.Down => Math.Max(-calibrated, 0),
                 _ => Math.Abs(calibrated),
-            } * sensitivity;
-            var seasonalOffset = values[^1] - x;
+            }) * sensitivity;
+            var seasonalOffset = detector == Detector.Volatility ? 0 : values[^1] - x;
             judgement.Add(new DetectorScore(detector, Bounded(bad, _settings.HalfScoreSigma), expected + seasonalOffset, z));
         }
         if (novelty is not null)
         {
             _means.CopyTo(novelty.ScreenMeans, 0);
+            (novelty.ScreenSteps, novelty.ScreenStepBand) = _steps2;
         }
         judgement.RawScore = Combine(judgement.Scores);
         if (judgement.RawScore > 0 && judgement.SeasonalPeriod == 0 && history is not null && _settings.RecurrenceDays > 0)
@@ -438,7 +451,7 @@ public sealed class EnsembleDetector
         }
         // The points the bounds look at: the judged one and the sustained spans; for a seasonal
         // metric, their residuals from the same slot on earlier periods, as the full judgement has them.
-        var take = Math.Min(values.Length, Math.Max(1, Math.Max(SustainedScale(0), SustainedScale(1))));
+        var take = Math.Min(values.Length, Math.Max(_settings.VolatilityPoints + 1, Math.Max(SustainedScale(0), SustainedScale(1))));
         if (_recent.Length < take)
         {
             _recent = new double[take];
@@ -490,6 +503,34 @@ public sealed class EnsembleDetector
                     return false;
                 }
                 score = Math.Max(score, w * Bounded(Calibrated(zm, novelty.ScreenRate) * metadata.Sensitivity, h));
+            }
+        }
+        var v = _settings.VolatilityPoints;
+        if (v > 0 && _inDefault[(int)Detector.Volatility] && metadata.Uses(Detector.Volatility) && _settings.SustainedWeight > 0)
+        {
+            // The same bound for the mean of the last steps' sizes, on the scale the detector used.
+            var w = _settings.SustainedWeight;
+            var baseline = novelty.ScreenSteps;
+            if (double.IsNaN(baseline.Median) || recent.Length < v + 1)
+            {
+                if (values.Length - (2 * v) >= _settings.MinPoints)
+                {
+                    return false;
+                }
+            }
+            else
+            {
+                if (_stepSizes.Length < v + 1)
+                {
+                    _stepSizes = new double[v + 1];
+                }
+                var (lo, hi) = novelty.ScreenStepBand;
+                var zv = Math.Max((ClippedSum(StepSizes(recent[^(v + 1)..], _stepSizes), lo, hi) / v) - baseline.Median, 0) / baseline.Up;
+                if (!(zv < (w > t ? ScreenLimit(w, sensitivity) : double.PositiveInfinity)))
+                {
+                    return false;
+                }
+                score = Math.Max(score, w * Bounded(Calibrated(zv, novelty.ScreenRate) * metadata.Sensitivity, h));
             }
         }
         novelty.ScreenAge++;
@@ -570,9 +611,9 @@ public sealed class EnsembleDetector
                     {
                         level = score.Score;
                     }
-                    else if (score.Detector == Detector.Sustained)
+                    else if (score.Detector is Detector.Sustained or Detector.Volatility)
                     {
-                        sustained = score.Score;
+                        sustained = Math.Max(sustained, score.Score);
                     }
                     else
                     {
@@ -826,6 +867,47 @@ public sealed class EnsembleDetector
     /// against the median and robust spread of the means of as many points over the rest of the
     /// window (every window ending before the recent one starts), so a shift that no single point
     /// shows, held for a while, stands out. The scale that deviates most is reported.</summary>
+    // The volatility detector's baseline and clip band at the last full judgement (for the pre-screen).
+    private (MeansBaseline Baseline, (double Lo, double Hi) Band) _steps2;
+    private double[] _stepSizes = [];
+
+    /// <summary>The mean size of the last <see cref="EnsembleSettings.VolatilityPoints"/> steps
+    /// (|y[i] - y[i-1]|, clipped to their own robust 5-sigma band) against every such mean earlier
+    /// in the window, as the sustained detector judges means of values, record bound included:
+    /// a metric that became jumpier (jitter, flapping, an oscillation starting) at the same level.
+    /// Only jumpier counts (a calmer spell is no alarm; a value held still is the flatline's).</summary>
+    private (double, double) Volatility(ReadOnlySpan<double> y)
+    {
+        var m = _settings.VolatilityPoints;
+        if (m == 0 || y.Length < 3)
+        {
+            return (0, double.NaN);
+        }
+        if (_stepSizes.Length < y.Length)
+        {
+            _stepSizes = new double[y.Length];
+        }
+        var d = StepSizes(y, _stepSizes);
+        var saved = _past;
+        _past = Robust(d[..^1]);
+        var band = ClipBand(_past.Median, _past.Sigma);
+        var (median, z) = Sustained(d, m, out var baseline);
+        _past = saved;
+        _steps2 = (baseline, band);
+        return (median, Math.Max(z, 0));
+    }
+
+    // |y[i + 1] - y[i]| for each step of y, into buffer.
+    private static Span<double> StepSizes(ReadOnlySpan<double> y, Span<double> buffer)
+    {
+        var d = buffer[..(y.Length - 1)];
+        for (var i = 0; i < d.Length; i++)
+        {
+            d[i] = Math.Abs(y[i + 1] - y[i]);
+        }
+        return d;
+    }
+
     private (double, double) Sustained(ReadOnlySpan<double> y)
     {
         var best = (y[^1], double.NaN);
