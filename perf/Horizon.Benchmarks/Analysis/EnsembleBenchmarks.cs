@@ -60,7 +60,7 @@ public class EnsembleDetectorCostBenchmarks
     private EnsembleDetector _detector = null!;
     private readonly Judgement _judgement = new();
 
-    [Params("all", "level", "change", "holt_winters", "regression", "autoregressive", "sustained")]
+    [Params("all", "level", "change", "holt_winters", "regression", "autoregressive", "sustained", "volatility")]
     public string Detector { get; set; } = "all";
 
     [GlobalSetup]

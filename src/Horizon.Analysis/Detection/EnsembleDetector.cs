@@ -889,13 +889,33 @@ public sealed class EnsembleDetector
         }
         var d = StepSizes(y, _stepSizes);
         var saved = _past;
-        _past = Robust(d[..^1]);
+        _past = TypicalStep(d[..^1]);
         var band = ClipBand(_past.Median, _past.Sigma);
         var (median, z) = Sustained(d, m, out var baseline);
         _past = saved;
         _steps2 = (baseline, band);
         return (median, Math.Max(z, 0));
     }
+
+    // The robust median and sigma of the step sizes, from at most about 256 steps spread over the
+    // window: only the clip band depends on it, and over every step it doubled the detector's cost.
+    private (double Median, double Sigma) TypicalStep(ReadOnlySpan<double> d)
+    {
+        var stride = Math.Max(1, d.Length / 256);
+        var n = ((d.Length - 1) / stride) + 1;
+        if (_stepSample.Length < n)
+        {
+            _stepSample = new double[n];
+        }
+        var sample = _stepSample.AsSpan(0, n);
+        for (var i = 0; i < n; i++)
+        {
+            sample[i] = d[i * stride];
+        }
+        return Robust(sample);
+    }
+
+    private double[] _stepSample = [];
 
     // |y[i + 1] - y[i]| for each step of y, into buffer.
     private static Span<double> StepSizes(ReadOnlySpan<double> y, Span<double> buffer)
