@@ -17,7 +17,7 @@ const string Usage = """
                    and <out>/scores.md with the tables printed at the end
       --detectors  configurations to run (default: all): skyline (Skyline's nine algorithms, score =
                    yes votes / 9), ensemble (Horizon's ensemble), and each Horizon detector alone:
-                   level, change, holt_winters, regression, autoregressive, sustained
+                   level, change, holt_winters, regression, autoregressive, sustained, volatility
       --score-only score results already in --out instead of running the detectors
       --set        any other ensemble setting (EnsembleSettings' property names), e.g.
                    --set NoveltyPoints=500,RecurrenceDays=0,Detectors=level+holt_winters
