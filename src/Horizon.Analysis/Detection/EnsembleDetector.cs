@@ -129,7 +129,7 @@ public sealed record EnsembleSettings
 
     /// <summary>Steps (point to point) the volatility detector averages: the last ones against
     /// every such mean in the window (24: four minutes at 10 s, two hours at 5 minutes). Its score
-    /// counts like the sustained one's, times <see cref="SustainedWeight"/> (NAB 73.73 -> see
+    /// counts like the sustained one's, times <see cref="SustainedWeight"/> (NAB 73.73 -> 74.43,
     /// docs/DETECTION.md). 0: off.</summary>
     public int VolatilityPoints { get; init; } = 24;
 
@@ -186,7 +186,7 @@ public sealed record EnsembleSettings
     /// this interval; 0: off.</summary>
     public double CalibrationSeconds { get; init; } = 300;
 
-    /// <summary>Detectors in the default set: the level, two forecasts and the sustained shift. Change and regression
+    /// <summary>Detectors in the default set: the level, two forecasts, the sustained shift and the volatility. Change and regression
     /// stay available (metadata <c>detectors</c>) but lowered the NAB score as gate members
     /// (docs/DETECTION.md).</summary>
     public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.HoltWinters, Detector.AutoRegressive, Detector.Sustained, Detector.Volatility];
@@ -296,7 +296,7 @@ public sealed class EnsembleDetector
             novelty.ScreenRate = rate;
         }
         _means.AsSpan().Fill(MeansBaseline.None);
-        _steps2 = (MeansBaseline.None, default);
+        _volatility = (MeansBaseline.None, default);
         var sensitivity = metadata.Sensitivity;
         // A metric's metadata may name any detector; otherwise the default set runs.
         var named = metadata.Detectors.Count > 0;
@@ -335,7 +335,7 @@ public sealed class EnsembleDetector
         if (novelty is not null)
         {
             _means.CopyTo(novelty.ScreenMeans, 0);
-            (novelty.ScreenSteps, novelty.ScreenStepBand) = _steps2;
+            (novelty.ScreenSteps, novelty.ScreenStepBand) = _volatility;
         }
         judgement.RawScore = Combine(judgement.Scores);
         if (judgement.RawScore > 0 && judgement.SeasonalPeriod == 0 && history is not null && _settings.RecurrenceDays > 0)
@@ -449,7 +449,7 @@ public sealed class EnsembleDetector
         {
             return false;
         }
-        // The points the bounds look at: the judged one and the sustained spans; for a seasonal
+        // The points the bounds look at: the judged one, the sustained spans and the volatility's steps; for a seasonal
         // metric, their residuals from the same slot on earlier periods, as the full judgement has them.
         var take = Math.Min(values.Length, Math.Max(_settings.VolatilityPoints + 1, Math.Max(SustainedScale(0), SustainedScale(1))));
         if (_recent.Length < take)
@@ -862,13 +862,8 @@ public sealed class EnsembleDetector
     // The sustained detector's scales: the long one, then the short one (0: none).
     private int SustainedScale(int scale) => scale == 0 ? _settings.SustainedPoints : _settings.SustainedShortPoints;
 
-    /// <summary>The mean of the last <see cref="EnsembleSettings.SustainedPoints"/> points (the judged
-    /// one included), and of the last <see cref="EnsembleSettings.SustainedShortPoints"/>, each
-    /// against the median and robust spread of the means of as many points over the rest of the
-    /// window (every window ending before the recent one starts), so a shift that no single point
-    /// shows, held for a while, stands out. The scale that deviates most is reported.</summary>
     // The volatility detector's baseline and clip band at the last full judgement (for the pre-screen).
-    private (MeansBaseline Baseline, (double Lo, double Hi) Band) _steps2;
+    private (MeansBaseline Baseline, (double Lo, double Hi) Band) _volatility;
     private double[] _stepSizes = [];
 
     /// <summary>The mean size of the last <see cref="EnsembleSettings.VolatilityPoints"/> steps
@@ -893,7 +888,7 @@ public sealed class EnsembleDetector
         var band = ClipBand(_past.Median, _past.Sigma);
         var (median, z) = Sustained(d, m, out var baseline);
         _past = saved;
-        _steps2 = (baseline, band);
+        _volatility = (baseline, band);
         return (median, Math.Max(z, 0));
     }
 
@@ -928,6 +923,11 @@ public sealed class EnsembleDetector
         return d;
     }
 
+    /// <summary>The mean of the last <see cref="EnsembleSettings.SustainedPoints"/> points (the judged
+    /// one included), and of the last <see cref="EnsembleSettings.SustainedShortPoints"/>, each
+    /// against the median and robust spread of the means of as many points over the rest of the
+    /// window (every window ending before the recent one starts), so a shift that no single point
+    /// shows, held for a while, stands out. The scale that deviates most is reported.</summary>
     private (double, double) Sustained(ReadOnlySpan<double> y)
     {
         var best = (y[^1], double.NaN);
