@@ -152,9 +152,9 @@ public sealed class EnsembleTests
     {
         // Four streams of independent noise (two Gaussian, two rounded to integers like a counter),
         // judged point by point every 10 s as the analyzer would after a window of history: 20,000
-        // judgements. Measured on 594k such judgements (perf/noise-corpus.py, docs/DETECTION.md): 23
-        // anomalies at 5-minute sampling, 0 at 10 s, where the calibration to a day's judgements
-        // asks 30 times the rarity; one here would be about 40 times that rate.
+        // judgements. Measured on 594k such judgements (perf/noise-corpus.py, docs/DETECTION.md): 28
+        // anomalies at 5-minute sampling, 1 at 10 s, where the calibration to a day's judgements
+        // asks 30 times the rarity; one here would be about 30 times that rate.
         var anomalies = 0;
         for (var stream = 0; stream < 4; stream++)
         {
