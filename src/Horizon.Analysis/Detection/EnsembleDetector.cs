@@ -462,19 +462,14 @@ public sealed class EnsembleDetector
         {
             return false;
         }
-        var h = _settings.HalfScoreSigma;
-        var t = _settings.Threshold;
-        var sensitivity = Math.Max(metadata.Sensitivity, 1e-9);
-        var z = Math.Abs(recent[^1] - novelty.ScreenMedian) / novelty.ScreenSigma;
-        if (!(z < ScreenLimit(1, sensitivity)))
+        var score = 0.0;
+        if (!UnderScreenLimit(Math.Abs(recent[^1] - novelty.ScreenMedian) / novelty.ScreenSigma, 1, metadata, novelty.ScreenRate, ref score))
         {
             return false;
         }
-        var score = Bounded(Calibrated(z, novelty.ScreenRate) * metadata.Sensitivity, h);
-        if (_inDefault[(int)Detector.Sustained] && metadata.Uses(Detector.Sustained) && _settings.SustainedWeight > 0)
+        var w = _settings.SustainedWeight;
+        if (_inDefault[(int)Detector.Sustained] && metadata.Uses(Detector.Sustained) && w > 0)
         {
-            var w = _settings.SustainedWeight;
-            var meansLimit = w > t ? ScreenLimit(w, sensitivity) : double.PositiveInfinity;
             var (lo, hi) = ClipBand(novelty.ScreenMedian, novelty.ScreenSigma); // as the detector clips
             for (var scale = 0; scale < 2; scale++)
             {
@@ -498,18 +493,16 @@ public sealed class EnsembleDetector
                 // far above the real ones, and damp later real anomalies).
                 var deviation = (ClippedSum(recent[^m..], lo, hi) / m) - baseline.Median;
                 var zm = Math.Abs(deviation) / (deviation >= 0 ? baseline.Up : baseline.Down);
-                if (!(zm < meansLimit))
+                if (!UnderScreenLimit(zm, w, metadata, novelty.ScreenRate, ref score))
                 {
                     return false;
                 }
-                score = Math.Max(score, w * Bounded(Calibrated(zm, novelty.ScreenRate) * metadata.Sensitivity, h));
             }
         }
         var v = _settings.VolatilityPoints;
-        if (v > 0 && _inDefault[(int)Detector.Volatility] && metadata.Uses(Detector.Volatility) && _settings.SustainedWeight > 0)
+        if (v > 0 && _inDefault[(int)Detector.Volatility] && metadata.Uses(Detector.Volatility) && w > 0)
         {
             // The same bound for the mean of the last steps' sizes, on the scale the detector used.
-            var w = _settings.SustainedWeight;
             var baseline = novelty.ScreenSteps;
             if (double.IsNaN(baseline.Median) || recent.Length < v + 1)
             {
@@ -526,11 +519,10 @@ public sealed class EnsembleDetector
                 }
                 var (lo, hi) = novelty.ScreenStepBand;
                 var zv = Math.Max((ClippedSum(StepSizes(recent[^(v + 1)..], _stepSizes), lo, hi) / v) - baseline.Median, 0) / baseline.Up;
-                if (!(zv < (w > t ? ScreenLimit(w, sensitivity) : double.PositiveInfinity)))
+                if (!UnderScreenLimit(zv, w, metadata, novelty.ScreenRate, ref score))
                 {
                     return false;
                 }
-                score = Math.Max(score, w * Bounded(Calibrated(zv, novelty.ScreenRate) * metadata.Sensitivity, h));
             }
         }
         novelty.ScreenAge++;
@@ -545,6 +537,19 @@ public sealed class EnsembleDetector
     // The deviation below which a score weighted by weight stays under 0.8 of the threshold.
     private double ScreenLimit(double weight, double sensitivity) =>
         0.8 * _settings.HalfScoreSigma * _settings.Threshold / (weight - _settings.Threshold) / sensitivity;
+
+    // Whether a deviation z, scored times weight, stays under the screen's limit (none when even
+    // a full score times weight cannot reach the threshold); if so, score is raised to what it bounds.
+    private bool UnderScreenLimit(double z, double weight, MetricMetadata metadata, double rate, ref double score)
+    {
+        var limit = weight > _settings.Threshold ? ScreenLimit(weight, Math.Max(metadata.Sensitivity, 1e-9)) : double.PositiveInfinity;
+        if (!(z < limit))
+        {
+            return false;
+        }
+        score = Math.Max(score, weight * Bounded(Calibrated(z, rate) * metadata.Sensitivity, _settings.HalfScoreSigma));
+        return true;
+    }
 
     // How many times as often as at the calibration interval a metric sampled at these timestamps is judged (at least 1).
     private double JudgementRate(ReadOnlySpan<long> timestamps) =>
@@ -883,11 +888,9 @@ public sealed class EnsembleDetector
             _stepSizes = new double[y.Length];
         }
         var d = StepSizes(y, _stepSizes);
-        var saved = _past;
-        _past = TypicalStep(d[..^1]);
-        var band = ClipBand(_past.Median, _past.Sigma);
-        var (median, z) = Sustained(d, m, out var baseline);
-        _past = saved;
+        var (typical, sigma) = TypicalStep(d[..^1]);
+        var band = ClipBand(typical, sigma);
+        var (median, z) = Sustained(d, m, band, out var baseline);
         _volatility = (baseline, band);
         return (median, Math.Max(z, 0));
     }
@@ -938,7 +941,7 @@ public sealed class EnsembleDetector
             {
                 continue;
             }
-            var found = Sustained(y, m, out _means[scale]);
+            var found = Sustained(y, m, ClipBand(_past.Median, _past.Sigma), out _means[scale]);
             if (!(Math.Abs(best.Item2) >= Math.Abs(found.Item2)))
             {
                 best = found;
@@ -947,7 +950,9 @@ public sealed class EnsembleDetector
         return best;
     }
 
-    private (double, double) Sustained(ReadOnlySpan<double> y, int m, out MeansBaseline baseline)
+    // Points are clipped to (lo, hi) first (the robust 5-sigma band of what is averaged), so a spike
+    // moves a mean by at most 5 sigma / m: means are about shifts, not about spikes (which the level judges).
+    private (double, double) Sustained(ReadOnlySpan<double> y, int m, (double Lo, double Hi) band, out MeansBaseline baseline)
     {
         baseline = MeansBaseline.None;
         var count = y.Length - (2 * m) + 1; // means of windows that end before the recent one
@@ -955,9 +960,7 @@ public sealed class EnsembleDetector
         {
             return (y[^1], double.NaN);
         }
-        // Points are clipped to the robust 5-sigma band first, so a spike moves a mean by at most
-        // 5 sigma / m: means are about shifts, not about spikes (which the level judges).
-        var (lo, hi) = ClipBand(_past.Median, _past.Sigma);
+        var (lo, hi) = band;
         // Neighbouring means share all but one point: every (m / 4)-th (and no more than about 256
         // in all) is as good a sample of their spread, for a fraction of the selection work.
         var stride = Math.Max(Math.Max(1, m / 4), count / 256);
@@ -1143,12 +1146,20 @@ public sealed class EnsembleDetector
     private static bool Residuals(ReadOnlySpan<long> timestamps, Span<double> values, RollupHistory history, long period)
     {
         Span<double> same = stackalloc double[4];
+        var lastSlot = long.MinValue;
+        var baseline = double.NaN;
         for (var i = 0; i < values.Length; i++)
         {
-            var baseline = SameSlotBaseline(history, history.SlotOf(timestamps[i]), period, same, forward: false);
-            if (double.IsNaN(baseline))
+            // Points in one slot share its baseline (at 10 s, 60 of them to a 10-minute slot).
+            var slot = history.SlotOf(timestamps[i]);
+            if (slot != lastSlot)
             {
-                return false;
+                lastSlot = slot;
+                baseline = SameSlotBaseline(history, slot, period, same, forward: false);
+                if (double.IsNaN(baseline))
+                {
+                    return false;
+                }
             }
             values[i] -= baseline;
         }
