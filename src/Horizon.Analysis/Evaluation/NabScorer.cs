@@ -211,20 +211,27 @@ public static class NabScorer
     /// </summary>
     public static (NabThresholdScore Best, NabResult[] PerFile) ScoreCorpus(IReadOnlyList<NabFile> files, IReadOnlyList<double[]> scores, NabProfile profile)
     {
-        var rows = new List<NabRow>();
-        var windowId = 0;
-        for (var f = 0; f < files.Count; f++)
-        {
-            SweepRows(files[f], scores[f], profile, windowId, rows);
-            windowId += files[f].Windows.Count;
-        }
-        var best = OptimalThreshold(rows, profile);
+        var best = OptimalThreshold([.. RowsPerFile(files, scores, profile).SelectMany(r => r)], profile);
         var perFile = new NabResult[files.Count];
         for (var f = 0; f < files.Count; f++)
         {
             perFile[f] = ScoreFile(files[f], scores[f], profile, best.Threshold);
         }
         return (best, perFile);
+    }
+
+    // Each file's scorable rows, windows numbered across the corpus.
+    private static List<NabRow>[] RowsPerFile(IReadOnlyList<NabFile> files, IReadOnlyList<double[]> scores, NabProfile profile)
+    {
+        var rows = new List<NabRow>[files.Count];
+        var windowId = 0;
+        for (var f = 0; f < files.Count; f++)
+        {
+            rows[f] = [];
+            SweepRows(files[f], scores[f], profile, windowId, rows[f]);
+            windowId += files[f].Windows.Count;
+        }
+        return rows;
     }
 
     /// <summary>
@@ -234,14 +241,7 @@ public static class NabScorer
     /// </summary>
     public static (double[] Thresholds, NabResult[] PerFile) ScoreHeldOut(IReadOnlyList<NabFile> files, IReadOnlyList<double[]> scores, NabProfile profile)
     {
-        var rowsOf = new List<NabRow>[files.Count];
-        var windowId = 0;
-        for (var f = 0; f < files.Count; f++)
-        {
-            rowsOf[f] = [];
-            SweepRows(files[f], scores[f], profile, windowId, rowsOf[f]);
-            windowId += files[f].Windows.Count;
-        }
+        var rowsOf = RowsPerFile(files, scores, profile);
         var thresholds = new double[files.Count];
         var perFile = new NabResult[files.Count];
         for (var f = 0; f < files.Count; f++)
