@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Text;
 using System.Text.Json;
 using Horizon.Analyzer;
 using Horizon.Storage;
@@ -46,41 +45,32 @@ public static class WebViews
             using (var json = new Utf8JsonWriter(body))
             {
                 json.WriteStartObject();
-                json.WriteStartArray("current");
-                foreach (var entry in current)
-                {
-                    WriteRecord(json, entry.Value.ToString());
-                }
-                json.WriteEndArray();
-                json.WriteStartArray("history");
-                foreach (var entry in recent)
-                {
-                    WriteRecord(json, entry.ToString());
-                }
-                json.WriteEndArray();
-                json.WriteStartArray("passes");
-                foreach (var entry in passes.OrderBy(e => e.Name.ToString(), StringComparer.Ordinal))
-                {
-                    WriteRecord(json, entry.Value.ToString());
-                }
-                json.WriteEndArray();
+                WriteRecords(json, "current", current.Select(e => e.Value));
+                WriteRecords(json, "history", recent);
+                WriteRecords(json, "passes", passes.OrderBy(e => e.Name.ToString(), StringComparer.Ordinal).Select(e => e.Value));
                 json.WriteEndObject();
             }
             return Results.Bytes(body.ToArray(), "application/json");
         });
     }
 
-    // A stored record as it is; one that does not parse (written by something else) is left out.
-    private static void WriteRecord(Utf8JsonWriter json, string record)
+    // Stored JSON records as they are, in an array; one that does not parse (written by something
+    // else) is left out.
+    private static void WriteRecords(Utf8JsonWriter json, string name, IEnumerable<StackExchange.Redis.RedisValue> records)
     {
-        try
+        json.WriteStartArray(name);
+        foreach (var record in records)
         {
-            using var parsed = JsonDocument.Parse(record);
-            parsed.RootElement.WriteTo(json);
+            try
+            {
+                using var parsed = JsonDocument.Parse(record.ToString());
+                parsed.RootElement.WriteTo(json);
+            }
+            catch (JsonException)
+            {
+            }
         }
-        catch (JsonException)
-        {
-        }
+        json.WriteEndArray();
     }
 
     /// <summary>
