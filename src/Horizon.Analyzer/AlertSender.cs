@@ -41,6 +41,9 @@ public sealed record AlertOptions
     /// <summary>The window <see cref="StormLimit"/> counts in.</summary>
     public TimeSpan StormWindow { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Whether any webhook is configured (otherwise the analyzer sends no alerts).</summary>
+    public bool Enabled => Webhooks.Count > 0;
+
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {
@@ -94,17 +97,10 @@ public sealed partial class AlertSender : IDisposable
         _http = new HttpClient { Timeout = options.Timeout };
     }
 
-    /// <summary>Whether any webhook is configured.</summary>
-    public bool Enabled => _options.Webhooks.Count > 0;
-
     /// <summary>Queues a new finding unless its score is below the minimum or its metric was alerted
     /// about within <see cref="AlertOptions.RepeatAfter"/>.</summary>
     public void Offer(AnomalyRecord record)
     {
-        if (!Enabled)
-        {
-            return;
-        }
         if (record.Score is { } score && score < _options.MinScore)
         {
             _metrics.AlertsSuppressed.WithLabels("score").Inc();
@@ -221,8 +217,7 @@ public sealed partial class AlertSender : IDisposable
             {
                 await SendDigestAsync(ct);
             }
-            _windowStart = _time.GetTimestamp();
-            _sentInWindow = 0;
+            StartWindow();
         }
         if (_options.StormLimit == 0 || _sentInWindow < _options.StormLimit)
         {
@@ -246,6 +241,11 @@ public sealed partial class AlertSender : IDisposable
             ["text"] = DigestText(held, _options.StormLimit, _options.StormWindow),
             ["anomalies"] = held.Take(1000).ToList(),
         }, $"{held.Count} findings (digest)", ct);
+        StartWindow();
+    }
+
+    private void StartWindow()
+    {
         _windowStart = _time.GetTimestamp();
         _sentInWindow = 0;
     }

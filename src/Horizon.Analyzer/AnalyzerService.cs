@@ -55,7 +55,7 @@ public sealed partial class AnalyzerService : BackgroundService
         var sync = new SeriesSync(_store, cache, _series.UniqueMetricsKey, _shard, _options.FetchBatch);
         var detection = _options.Mode == DetectionMode.Skyline ? null : new DetectionContext(_store, _options, _logger);
         var pass = new AnalysisPass(_options.Skyline, _options.Parallelism, _series.FullNamespace, detection);
-        using var alerts = _options.Alerts.Webhooks.Count > 0 ? new AlertSender(_options.Alerts, _metrics, _logger, _time) : null;
+        using var alerts = _options.Alerts.Enabled ? new AlertSender(_options.Alerts, _metrics, _logger, _time) : null;
         using var stopAlerts = new CancellationTokenSource();
         var sending = alerts?.RunAsync(TimeSpan.FromSeconds(5), stopAlerts.Token) ?? Task.CompletedTask;
         var publisher = new AnomalyPublisher(_store, _options, _shard, alerts);
