@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Threading.Channels;
 using Horizon.Analyzer;
@@ -23,7 +22,7 @@ public sealed class AlertTests
         public Receiver(params HttpStatusCode[] script)
         {
             _script = new Queue<HttpStatusCode>(script);
-            Port = FreePort();
+            Port = RedisServer.FreePort();
             _listener.Prefixes.Add($"http://127.0.0.1:{Port}/hook/");
             _listener.Start();
             _loop = Task.Run(LoopAsync);
@@ -77,20 +76,14 @@ public sealed class AlertTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
     private static double Counter(string scraped, string series) =>
         scraped.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
             .Select(l => double.Parse(l[(series.Length + 1)..], CultureInfo.InvariantCulture)).SingleOrDefault();
 
-    private static Task<HorizonHost> StartAsync(params string[] webhooks) => StartAsync(new Dictionary<string, string?>(), webhooks);
+    private static Task<HorizonHost> StartAsync(params string[] webhooks) => StartAsync(new Dictionary<string, string?>(), null, webhooks);
 
-    private static async Task<HorizonHost> StartAsync(Dictionary<string, string?> settings, params string[] webhooks)
+    // The embedded store (in dataDirectory when given), the analyzer in ensemble mode every half second, alerts to webhooks.
+    private static async Task<HorizonHost> StartAsync(Dictionary<string, string?> settings, string? dataDirectory, params string[] webhooks)
     {
         settings["Analyzer:MinPassInterval"] = "00:00:00.5";
         settings["Analyzer:Mode"] = "ensemble";
@@ -98,7 +91,7 @@ public sealed class AlertTests
         {
             settings[$"Analyzer:Alerts:Webhooks:{i}"] = webhooks[i];
         }
-        return await HorizonHost.StartAsync(null, settings);
+        return await HorizonHost.StartAsync(null, settings, dataDirectory);
     }
 
     [Fact]
@@ -144,23 +137,17 @@ public sealed class AlertTests
     {
         await using var receiver = new Receiver();
         var data = Path.Combine(Path.GetTempPath(), "horizon-data-" + Guid.NewGuid().ToString("N"));
-        var settings = new Dictionary<string, string?>
-        {
-            ["Analyzer:MinPassInterval"] = "00:00:00.5",
-            ["Analyzer:Mode"] = "ensemble",
-            ["Analyzer:Alerts:Webhooks:0"] = receiver.Url,
-        };
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(60));
-            await using (var first = await HorizonHost.StartAsync(null, settings, dataDirectory: data))
+            await using (var first = await StartAsync([], data, receiver.Url))
             {
                 var random = new Random(9);
                 await SeedAsync(first.Db, "alert.restart", Day(Now, i => i == 1439 ? 800 : 100 + (random.NextDouble() * 10)));
                 await receiver.Bodies.Reader.ReadAsync(timeout.Token);
             }
-            await using var second = await HorizonHost.StartAsync(null, settings, dataDirectory: data);
+            await using var second = await StartAsync([], data, receiver.Url);
             Assert.True((await second.Db.HashGetAsync(AnomalyPublisher.CurrentKey, "alert.restart")).HasValue, "the finding survived the restart");
             // Its first pass finds the same anomaly again, as new to it: held back, not sent.
             await WaitUntilAsync(async () => Counter(await second.ScrapeAsync(), "horizon_alerts_suppressed_total{reason=\"repeat\"}") >= 1, "the finding held back after the restart", 60);
@@ -180,7 +167,7 @@ public sealed class AlertTests
     public async Task A_failing_webhook_is_retried_and_one_that_stays_down_is_counted_without_stopping_the_analyzer()
     {
         await using var flaky = new Receiver(HttpStatusCode.InternalServerError, HttpStatusCode.ServiceUnavailable);
-        var dead = $"http://127.0.0.1:{FreePort()}/nobody-listens";
+        var dead = $"http://127.0.0.1:{RedisServer.FreePort()}/nobody-listens";
         await using var host = await StartAsync(flaky.Url, dead);
         var now = Now;
         var random = new Random(6);
@@ -206,7 +193,7 @@ public sealed class AlertTests
         {
             ["Analyzer:Alerts:StormLimit"] = "2",
             ["Analyzer:Alerts:StormWindow"] = "00:00:03",
-        }, receiver.Url);
+        }, null, receiver.Url);
         var now = Now;
         var random = new Random(8);
         for (var m = 0; m < 6; m++)
