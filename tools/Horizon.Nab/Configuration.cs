@@ -174,13 +174,10 @@ internal static class Report
         var windows = files.Sum(f => f.Windows.Count);
         text.AppendLine(CultureInfo.InvariantCulture, $"## NAB scores: {files.Count} files, {windows} windows (threshold optimised per detector and profile over the corpus)");
         text.AppendLine();
-        text.AppendLine("| detector | " + string.Join(" | ", NabProfile.All.Select(p => p.Name)) + " | windows hit (standard) | FP rows (standard) |");
-        text.AppendLine("|---|" + string.Concat(NabProfile.All.Select(_ => "---:|")) + "---:|---:|");
+        OverallHeader(text, extra: null);
         for (var c = 0; c < names.Count; c++)
         {
-            var cells = NabProfile.All.Select(p => Total(results[(c, p)].PerFile).Normalized.ToString("F2", CultureInfo.InvariantCulture));
-            var standard = Total(results[(c, NabProfile.Standard)].PerFile);
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {names[c]} | {string.Join(" | ", cells)} | {standard.WindowsHit}/{standard.Windows} | {standard.FalsePositiveRows} |");
+            OverallRow(text, names[c], p => results[(c, p)].PerFile, extra: null);
         }
         if (heldOut)
         {
@@ -189,16 +186,12 @@ internal static class Report
             text.AppendLine();
             text.AppendLine("Each file scored at the threshold optimal over the other files; the detectors' settings are as above.");
             text.AppendLine();
-            text.AppendLine("| detector | " + string.Join(" | ", NabProfile.All.Select(p => p.Name)) + " | windows hit (standard) | FP rows (standard) | thresholds (standard) |");
-            text.AppendLine("|---|" + string.Concat(NabProfile.All.Select(_ => "---:|")) + "---:|---:|---|");
+            OverallHeader(text, extra: "thresholds (standard)");
             for (var c = 0; c < names.Count; c++)
             {
-                var byProfile = NabProfile.All.Select(p => NabScorer.ScoreHeldOut(files, scores[c], p)).ToList();
-                var cells = byProfile.Select(r => Total(r.PerFile).Normalized.ToString("F2", CultureInfo.InvariantCulture));
-                var standard = Total(byProfile[0].PerFile);
-                var thresholds = byProfile[0].Thresholds;
-                text.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {names[c]} | {string.Join(" | ", cells)} | {standard.WindowsHit}/{standard.Windows} | {standard.FalsePositiveRows} | {thresholds.Min():G4} to {thresholds.Max():G4} |");
+                var byProfile = NabProfile.All.ToDictionary(p => p, p => NabScorer.ScoreHeldOut(files, scores[c], p));
+                var thresholds = byProfile[NabProfile.Standard].Thresholds;
+                OverallRow(text, names[c], p => byProfile[p].PerFile, string.Create(CultureInfo.InvariantCulture, $"{thresholds.Min():G4} to {thresholds.Max():G4}"));
             }
         }
         foreach (var profile in NabProfile.All)
@@ -223,4 +216,19 @@ internal static class Report
     }
 
     private static NabResult Total(IEnumerable<NabResult> results) => results.Aggregate((a, b) => a + b);
+
+    // | detector | each profile | windows hit (standard) | FP rows (standard) | [extra] |
+    private static void OverallHeader(StringBuilder text, string? extra)
+    {
+        text.AppendLine("| detector | " + string.Join(" | ", NabProfile.All.Select(p => p.Name)) + " | windows hit (standard) | FP rows (standard) |" + (extra is null ? "" : $" {extra} |"));
+        text.AppendLine("|---|" + string.Concat(NabProfile.All.Select(_ => "---:|")) + "---:|---:|" + (extra is null ? "" : "---|"));
+    }
+
+    // One configuration's row, from its per-file results under each profile.
+    private static void OverallRow(StringBuilder text, string name, Func<NabProfile, NabResult[]> perFile, string? extra)
+    {
+        var cells = NabProfile.All.Select(p => Total(perFile(p)).Normalized.ToString("F2", CultureInfo.InvariantCulture));
+        var standard = Total(perFile(NabProfile.Standard));
+        text.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {string.Join(" | ", cells)} | {standard.WindowsHit}/{standard.Windows} | {standard.FalsePositiveRows} |{(extra is null ? "" : $" {extra} |")}");
+    }
 }
