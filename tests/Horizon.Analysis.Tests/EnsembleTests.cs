@@ -261,6 +261,27 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void Holt_Winters_rates_a_burst_by_its_own_record_of_errors_not_by_a_collapsed_deviation()
+    {
+        // Disk writes: 0 most of the time, a burst to 150-190 every 40 points. Brutlag's deviation
+        // decays to almost nothing between bursts, so each burst is millions of deviations out.
+        var random = new Random(11);
+        var (ts, values) = Series(1440, 300, (i, _) => i % 40 == 7 ? 150 + (40 * random.NextDouble()) : 0);
+        values[^1] = 170;
+        static double HoltWinters(Judgement j) => j.Scores.ToArray().Single(s => s.Detector == Detector.HoltWinters).Deviation;
+
+        var unbounded = HoltWinters(Judge(ts, values, settings: new EnsembleSettings { HoltWintersRecord = false }));
+        Assert.True(unbounded > 1000, $"deviation {unbounded}");
+        // About 4 of the recent 360 errors reached 170: no rarer than 4 in 360, about 2.3 sigma.
+        var bounded = HoltWinters(Judge(ts, values));
+        Assert.InRange(bounded, 2.0, 2.8);
+
+        // Beyond three times every earlier burst, the deviation stands.
+        values[^1] = 2000;
+        Assert.True(HoltWinters(Judge(ts, values)) > 1000);
+    }
+
+    [Fact]
     public void A_daily_spike_at_the_same_time_is_normal_but_the_same_spike_at_another_time_is_not()
     {
         // Eight days at 60 s: a batch job lifts the metric from 01:00 to 01:30 every day.

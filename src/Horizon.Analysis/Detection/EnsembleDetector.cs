@@ -136,6 +136,10 @@ public sealed record EnsembleSettings
     /// <summary>Points the step (change) and Holt-Winters detectors look back over.</summary>
     public int RecentPoints { get; init; } = 360;
 
+    /// <summary>Whether Holt-Winters' deviation is bounded by the record of its own one-step errors
+    /// over the recent points, as the level's is by the window's values.</summary>
+    public bool HoltWintersRecord { get; init; } = true;
+
     /// <summary>Holt-Winters level, trend and deviation smoothing.</summary>
     public double Alpha { get; init; } = 0.3;
 
@@ -210,6 +214,7 @@ public sealed class EnsembleDetector
     private double[] _work = [];
     private double[] _scratch = [];
     private double[] _steps = [];
+    private double[] _residuals = [];
     private double _levelSigma;
     private (double Median, double Sigma) _past;
     private readonly MeansBaseline[] _means = new MeansBaseline[2]; // the sustained detector's baselines per scale
@@ -659,6 +664,7 @@ public sealed class EnsembleDetector
             _work = new double[n];
             _scratch = new double[2 * n];
             _steps = new double[n];
+            _residuals = new double[n];
         }
     }
 
@@ -746,7 +752,11 @@ public sealed class EnsembleDetector
     }
 
     /// <summary>Holt's linear smoothing over the recent points with Brutlag's deviation; an error beyond 4
-    /// deviations is clipped before it updates the state, so an anomaly does not drag the baseline.</summary>
+    /// deviations is clipped before it updates the state, so an anomaly does not drag the baseline.
+    /// Brutlag's deviation collapses on a mostly flat series, where every burst is then thousands of
+    /// deviations out; so, like the level, the result is bounded by the record: an error that k of the
+    /// one-step errors over the recent points reached (at most three times as far) is no rarer than k
+    /// in their number.</summary>
     private (double, double) HoltWinters(ReadOnlySpan<double> past, double x)
     {
         // Its smoothing forgets within tens of points: the recent part of the window is enough.
@@ -754,10 +764,12 @@ public sealed class EnsembleDetector
         var (start, sigma) = Robust(past[..Math.Min(past.Length, 60)]);
         double level = start, trend = 0, deviation = sigma / MeanAbsToSigma;
         double a = _settings.Alpha, b = _settings.Beta, g = _settings.Gamma;
+        var errors = _residuals.AsSpan(0, past.Length - 1);
         for (var i = 1; i < past.Length; i++)
         {
             var forecast = level + trend;
             var error = past[i] - forecast;
+            errors[i - 1] = error;
             var limit = 4 * Math.Max(deviation, Floor(forecast));
             error = Math.Clamp(error, -limit, limit);
             deviation = (g * Math.Abs(error)) + ((1 - g) * deviation);
@@ -766,7 +778,8 @@ public sealed class EnsembleDetector
             level = next;
         }
         var expected = level + trend;
-        return (expected, (x - expected) / Math.Max(Math.Max(MeanAbsToSigma * deviation, Floor(expected)), _levelSigma));
+        var z = (x - expected) / Math.Max(Math.Max(MeanAbsToSigma * deviation, Floor(expected)), _levelSigma);
+        return (expected, _settings.HoltWintersRecord ? BoundByRecord(z, errors, x - expected, 0) : z);
     }
 
     /// <summary>Least-squares line through the recent points, refitted once with outliers clipped to
