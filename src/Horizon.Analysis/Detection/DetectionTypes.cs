@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Horizon.Analysis.Detection;
 
 /// <summary>Horizon's detectors (beyond Skyline's nine algorithms).</summary>
@@ -54,9 +56,10 @@ public static class DetectorNames
 public readonly record struct DetectorScore(Detector Detector, double Score, double Expected, double Deviation)
 {
     /// <summary>Why, in words: "level: expected 120, 7.9 sigma up"; "sustained: recent mean expected 120, 5.2 sigma up";
-    /// "volatility: recent mean step expected 1.2, 6.0 sigma up".</summary>
+    /// "volatility: recent mean step expected 1.2, 6.0 sigma up". A model whose spread collapsed on a
+    /// flat series can be millions of sigmas out; that reads "over 1000 sigma".</summary>
     public string Reason(string? unit) =>
-        FormattableString.Invariant($"{Detector.Name()}: {Detector switch { Detector.Sustained => "recent mean ", Detector.Volatility => "recent mean step ", _ => "" }}expected {Expected:G4}{unit}, {Math.Abs(Deviation):F1} sigma {(Deviation >= 0 ? "up" : "down")}");
+        FormattableString.Invariant($"{Detector.Name()}: {Detector switch { Detector.Sustained => "recent mean ", Detector.Volatility => "recent mean step ", _ => "" }}expected {Expected:G4}{unit}, {(Math.Abs(Deviation) < 1000 ? Math.Abs(Deviation).ToString("F1", CultureInfo.InvariantCulture) : "over 1000")} sigma {(Deviation >= 0 ? "up" : "down")}");
 }
 
 /// <summary>A slow trend over the long-term history, and when it reaches the metric's capacity.</summary>
