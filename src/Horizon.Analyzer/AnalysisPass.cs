@@ -232,14 +232,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                 var found = new List<AnomalyRecord>(0);
                 if (_judgement.Anomalous || votes > 0)
                 {
-                    var reasons = new List<string>(_judgement.Count);
-                    foreach (var score in _judgement.Scores)
-                    {
-                        if (score.Score >= 0.25)
-                        {
-                            reasons.Add(score.Reason(metadata.Unit));
-                        }
-                    }
+                    var reasons = _judgement.Reasons(metadata.Unit);
                     if (_judgement.Flatline is { Crossed: true } flat)
                     {
                         reasons.Add(FormattableString.Invariant($"flatline: held at {flat.Value:G6}{metadata.Unit} for {flat.Seconds / 3600:F1} h, longer than any run of one value in the roll-ups ({flat.RecordSeconds / 3600:F1} h)"));

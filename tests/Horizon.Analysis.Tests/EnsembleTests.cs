@@ -56,6 +56,12 @@ public sealed class EnsembleTests
         Assert.InRange(level.Expected, 99, 101);
         Assert.True(level.Deviation > 10);
         Assert.Contains("level: expected", level.Reason(null), StringComparison.Ordinal);
+
+        // The reasons name the strongest detector first (here not the level, the first to run).
+        var scores = spike.Scores.ToArray().Where(s => s.Score >= 0.25).ToArray();
+        var strongestFirst = scores.OrderByDescending(s => s.Score).ToArray();
+        Assert.NotEqual(scores[0].Detector, strongestFirst[0].Detector);
+        Assert.Equal(strongestFirst.Select(s => s.Reason("ms")), spike.Reasons("ms"));
     }
 
     [Fact]

@@ -109,6 +109,10 @@ public sealed class Judgement
     /// <summary>The detectors that ran, in enum order.</summary>
     public ReadOnlySpan<DetectorScore> Scores => _scores.AsSpan(0, Count);
 
+    /// <summary>Why, in words: each detector that scored at least <paramref name="min"/>, the strongest first.</summary>
+    public List<string> Reasons(string? unit, double min = 0.25) =>
+        [.. Scores.ToArray().Where(s => s.Score >= min).OrderByDescending(s => s.Score).Select(s => s.Reason(unit))];
+
     internal void Reset()
     {
         Score = 0;
