@@ -117,7 +117,9 @@ public sealed class AlertTests
         var text = alert.RootElement.GetProperty("text").GetString()!;
         Assert.StartsWith("Horizon: alert.spiky = 900ms at ", text, StringComparison.Ordinal);
         Assert.Contains("is anomalous (score 0.", text, StringComparison.Ordinal);
-        Assert.Contains("; owner payments: level: expected", text, StringComparison.Ordinal);
+        // The reasons follow (the strongest first), the level's among them.
+        Assert.Contains("; owner payments: ", text, StringComparison.Ordinal);
+        Assert.Contains("level: expected 10", text, StringComparison.Ordinal);
         var anomaly = alert.RootElement.GetProperty("anomaly");
         Assert.Equal("alert.spiky", anomaly.GetProperty("metric").GetString());
         Assert.Equal(now, anomaly.GetProperty("timestamp").GetInt64());
