@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a NAB-layout corpus of pure noise (no anomaly windows) for measuring false alarms.
 
-    python3 perf/noise-corpus.py /tmp/noise [SECONDS]  # 32 files x 20,000 points, every SECONDS (60)
+    python3 perf/noise-corpus.py /tmp/noise [SECONDS] [FILES]  # FILES (32) x 20,000 points, every SECONDS (60)
     dotnet run -c Release --project tools/Horizon.Nab -- --data /tmp/noise --out /tmp/noise-results --detectors ensemble
     python3 perf/noise-corpus.py --count /tmp/noise-results/ensemble 0.29 [SECONDS]
 
@@ -42,4 +42,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "--count":
         count(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 60)
     else:
-        write(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 60)
+        write(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 60, int(sys.argv[3]) if len(sys.argv) > 3 else 32)

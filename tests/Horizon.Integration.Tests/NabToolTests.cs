@@ -49,6 +49,16 @@ public sealed class NabToolTests
             Assert.Contains("sigma up", spike[4], StringComparison.Ordinal);
             // A row too early to judge has nothing to explain.
             Assert.EndsWith(",\"\"", rows[2], StringComparison.Ordinal);
+
+            // At a fixed threshold: the spike's row reaches 0.29, nothing reaches more than 1.
+            foreach (var (threshold, hit, score) in new[] { ("0.29", "1/1", "| ensemble | 9"), ("1.01", "0/1", "| ensemble | 0.00 | 0.00 | 0.00 |") })
+            {
+                (exit, stdout, stderr) = await RunAsync("--data", Path.Combine(root, "corpus"), "--out", Path.Combine(root, "out"), "--detectors", "ensemble", "--threshold", threshold);
+                Assert.True(exit == 0, stderr);
+                var at = stdout.Split('\n').SkipWhile(l => l != $"### Scored at threshold {threshold}").Single(l => l.StartsWith("| ensemble |", StringComparison.Ordinal));
+                Assert.StartsWith(score, at, StringComparison.Ordinal);
+                Assert.Contains($"| {hit} |", at, StringComparison.Ordinal);
+            }
         }
         finally
         {

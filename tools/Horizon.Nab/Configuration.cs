@@ -160,7 +160,7 @@ internal sealed class EnsembleStream(EnsembleDetector detector, long fullDuratio
 /// <summary>The score tables: all profiles overall, then each category per profile.</summary>
 internal static class Report
 {
-    public static string Build(IReadOnlyList<NabFile> files, IReadOnlyList<string> names, double[][][] scores, bool heldOut = false)
+    public static string Build(IReadOnlyList<NabFile> files, IReadOnlyList<string> names, double[][][] scores, bool heldOut = false, double? threshold = null)
     {
         var text = new StringBuilder();
         var results = new Dictionary<(int Config, NabProfile Profile), (NabThresholdScore Best, NabResult[] PerFile)>();
@@ -192,6 +192,20 @@ internal static class Report
                 var byProfile = NabProfile.All.ToDictionary(p => p, p => NabScorer.ScoreHeldOut(files, scores[c], p));
                 var thresholds = byProfile[NabProfile.Standard].Thresholds;
                 OverallRow(text, names[c], p => byProfile[p].PerFile, string.Create(CultureInfo.InvariantCulture, $"{thresholds.Min():G4} to {thresholds.Max():G4}"));
+            }
+        }
+        if (threshold is { } at)
+        {
+            text.AppendLine();
+            text.AppendLine(CultureInfo.InvariantCulture, $"### Scored at threshold {at:G6}");
+            text.AppendLine();
+            text.AppendLine("Every row scoring at least the threshold is a detection, in every file and profile; no sweep.");
+            text.AppendLine();
+            OverallHeader(text, extra: null);
+            for (var c = 0; c < names.Count; c++)
+            {
+                var config = scores[c];
+                OverallRow(text, names[c], p => [.. files.Select((f, i) => NabScorer.ScoreFile(f, config[i], p, at))], extra: null);
             }
         }
         foreach (var profile in NabProfile.All)

@@ -10,7 +10,7 @@ const string Usage = """
 
       horizon-nab [--data ../shared/nab] [--out nab-results] [--detectors skyline,ensemble,level,...]
                   [--combination gate|mean|median|max] [--window 1440] [--full-duration 2592000] [--score-only]
-                  [--set Name=value,...] [--explain] [--held-out]
+                  [--set Name=value,...] [--explain] [--held-out] [--threshold T]
 
       --data       a folder in NAB's layout: data/<category>/<file>.csv and combined_windows.json
       --out        results root: <out>/<detector>/<category>/<detector>_<file>.csv (NAB's results layout),
@@ -25,6 +25,9 @@ const string Usage = """
                    filter, each detector's score and reason, screened / seasonal / recurring / flatline
       --held-out   also score each file at the threshold optimal over the other files (leave one
                    file out), so no file's labels choose its own threshold
+      --threshold  run the ensemble with this Threshold (its refractory period and pre-screen work
+                   from it) and also score every configuration at it, not only at the swept optimum:
+                   what an operating point quieter than NAB's costs (docs/DETECTION.md)
     """;
 
 try
@@ -45,6 +48,11 @@ try
         Window = int.Parse(options.GetValueOrDefault("window", "1440"), CultureInfo.InvariantCulture),
         ForecastScaleFloor = double.Parse(options.GetValueOrDefault("floor", "0"), CultureInfo.InvariantCulture),
     };
+    double? threshold = options.TryGetValue("threshold", out var t) ? double.Parse(t, CultureInfo.InvariantCulture) : null;
+    if (threshold is { } fixedThreshold)
+    {
+        settings = settings with { Threshold = fixedThreshold };
+    }
     settings = Settings.Apply(settings, options.GetValueOrDefault("set", ""));
     var fullDuration = long.Parse(options.GetValueOrDefault("full-duration", "2592000"), CultureInfo.InvariantCulture);
     var configurations = names.Select(n => Configuration.Create(n, settings, fullDuration)).ToList();
@@ -67,7 +75,7 @@ try
         Console.Error.WriteLine($"ran {configurations.Count} configurations in {watch.Elapsed.TotalSeconds:F1} s");
     }
 
-    var report = Report.Build(files, configurations.Select(c => c.Name).ToList(), scores, options.ContainsKey("held-out"));
+    var report = Report.Build(files, configurations.Select(c => c.Name).ToList(), scores, options.ContainsKey("held-out"), threshold);
     Console.WriteLine(report);
     Directory.CreateDirectory(output);
     File.WriteAllText(Path.Combine(output, "scores.md"), report);
@@ -118,7 +126,7 @@ namespace Horizon.Nab
                     throw new ArgumentException($"--{name} needs a value");
                 }
             }
-            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set", "explain", "held-out"];
+            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set", "explain", "held-out", "threshold"];
             var unknown = options.Keys.Except(known).ToList();
             return unknown.Count == 0 ? options : throw new ArgumentException("unknown option(s): --" + string.Join(", --", unknown));
         }
