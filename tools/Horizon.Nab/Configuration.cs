@@ -157,7 +157,7 @@ internal sealed class EnsembleStream(EnsembleDetector detector, long fullDuratio
     }
 }
 
-/// <summary>The score tables: all profiles overall, then each category per profile.</summary>
+/// <summary>The score tables: all profiles overall (held out and at a fixed threshold when asked), then each category per profile.</summary>
 internal static class Report
 {
     public static string Build(IReadOnlyList<NabFile> files, IReadOnlyList<string> names, double[][][] scores, bool heldOut = false, double? threshold = null)
