@@ -469,10 +469,9 @@ public sealed class SkylineAnalyzer
 
     private void EnsureCapacity(int n)
     {
-        // _a doubles as selection scratch, which wants two buffers of n.
-        if (_a.Length < 2 * n)
+        if (_a.Length < n)
         {
-            _a = new double[Math.Max(2 * n, _a.Length * 2)];
+            _a = new double[Math.Max(n, _a.Length * 2)];
         }
         if (_b.Length < n)
         {
