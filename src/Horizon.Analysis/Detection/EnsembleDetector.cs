@@ -1,3 +1,4 @@
+using System.Numerics;
 using Horizon.Analysis.Kernels;
 using MathNet.Numerics.Distributions;
 
@@ -215,6 +216,7 @@ public sealed class EnsembleDetector
     private double[] _scratch = [];
     private double[] _steps = [];
     private double[] _residuals = [];
+    private double[] _clipped = [];
     private double _levelSigma;
     private (double Median, double Sigma) _past;
     private readonly MeansBaseline[] _means = new MeansBaseline[2]; // the sustained detector's baselines per scale
@@ -596,6 +598,38 @@ public sealed class EnsembleDetector
         return sum;
     }
 
+    // In order, as the rolling sums add: the means are the same whichever way they are reached.
+    private static double Sum(ReadOnlySpan<double> x)
+    {
+        var sum = 0.0;
+        foreach (var v in x)
+        {
+            sum += v;
+        }
+        return sum;
+    }
+
+    // x clamped to the band into buffer (vectorised).
+    private static ReadOnlySpan<double> Clip(ReadOnlySpan<double> x, (double Lo, double Hi) band, Span<double> buffer)
+    {
+        var into = buffer[..x.Length];
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var lo = new Vector<double>(band.Lo);
+            var hi = new Vector<double>(band.Hi);
+            for (; i <= x.Length - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                Vector.Min(Vector.Max(new Vector<double>(x[i..]), lo), hi).CopyTo(into[i..]);
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            into[i] = Math.Min(Math.Max(x[i], band.Lo), band.Hi);
+        }
+        return into;
+    }
+
     private double Combine(ReadOnlySpan<DetectorScore> scores)
     {
         if (scores.Length == 0)
@@ -662,9 +696,10 @@ public sealed class EnsembleDetector
         {
             _y = new double[n];
             _work = new double[n];
-            _scratch = new double[2 * n];
+            _scratch = new double[n];
             _steps = new double[n];
             _residuals = new double[n];
+            _clipped = new double[n];
         }
     }
 
@@ -692,12 +727,7 @@ public sealed class EnsembleDetector
 
     private static double Floor(double level) => 1e-9 + (1e-4 * Math.Abs(level));
 
-    private double Quantile(ReadOnlySpan<double> x, double q)
-    {
-        var work = _work.AsSpan(0, x.Length);
-        x.CopyTo(work);
-        return Selection.QuickSelect(work, (int)Math.Round(q * (x.Length - 1)));
-    }
+    private double Quantile(ReadOnlySpan<double> x, double q) => Selection.Select(x, (int)Math.Round(q * (x.Length - 1)), _scratch);
 
     // ---- detectors: each returns the expected value and the signed deviation in sigmas ----------
 
@@ -839,9 +869,18 @@ public sealed class EnsembleDetector
         }
         var (median, sigma) = _past;
         var z = _work.AsSpan(0, past.Length);
-        for (var i = 0; i < past.Length; i++)
+        var c = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            z[i] = Math.Clamp(past[i] - median, -5 * sigma, 5 * sigma);
+            var (m, lo, hi) = (new Vector<double>(median), new Vector<double>(-5 * sigma), new Vector<double>(5 * sigma));
+            for (; c <= past.Length - Vector<double>.Count; c += Vector<double>.Count)
+            {
+                Vector.Min(Vector.Max(new Vector<double>(past[c..]) - m, lo), hi).CopyTo(z[c..]);
+            }
+        }
+        for (; c < past.Length; c++)
+        {
+            z[c] = Math.Clamp(past[c] - median, -5 * sigma, 5 * sigma);
         }
         // Autocovariances r[k] = sum z[t] z[t-k] / n, k = 0..p.
         Span<double> r = stackalloc double[p + 1];
@@ -903,7 +942,7 @@ public sealed class EnsembleDetector
         var d = StepSizes(y, _stepSizes);
         var (typical, sigma) = TypicalStep(d[..^1]);
         var band = ClipBand(typical, sigma);
-        var (median, z) = Sustained(d, m, band, out var baseline);
+        var (median, z) = Sustained(Clip(d, band, _clipped), m, out var baseline);
         _volatility = (baseline, band);
         return (median, Math.Max(z, 0));
     }
@@ -947,6 +986,7 @@ public sealed class EnsembleDetector
     private (double, double) Sustained(ReadOnlySpan<double> y)
     {
         var best = (y[^1], double.NaN);
+        var clipped = Clip(y, ClipBand(_past.Median, _past.Sigma), _clipped);
         for (var scale = 0; scale < 2; scale++)
         {
             var m = SustainedScale(scale);
@@ -954,7 +994,7 @@ public sealed class EnsembleDetector
             {
                 continue;
             }
-            var found = Sustained(y, m, ClipBand(_past.Median, _past.Sigma), out _means[scale]);
+            var found = Sustained(clipped, m, out _means[scale]);
             if (!(Math.Abs(best.Item2) >= Math.Abs(found.Item2)))
             {
                 best = found;
@@ -963,9 +1003,9 @@ public sealed class EnsembleDetector
         return best;
     }
 
-    // Points are clipped to (lo, hi) first (the robust 5-sigma band of what is averaged), so a spike
-    // moves a mean by at most 5 sigma / m: means are about shifts, not about spikes (which the level judges).
-    private (double, double) Sustained(ReadOnlySpan<double> y, int m, (double Lo, double Hi) band, out MeansBaseline baseline)
+    // The points are clipped first (to the robust 5-sigma band of what is averaged, by Clip), so a
+    // spike moves a mean by at most 5 sigma / m: means are about shifts, not about spikes (which the level judges).
+    private (double, double) Sustained(ReadOnlySpan<double> y, int m, out MeansBaseline baseline)
     {
         baseline = MeansBaseline.None;
         var count = y.Length - (2 * m) + 1; // means of windows that end before the recent one
@@ -973,22 +1013,22 @@ public sealed class EnsembleDetector
         {
             return (y[^1], double.NaN);
         }
-        var (lo, hi) = band;
         // Neighbouring means share all but one point: every (m / 4)-th (and no more than about 256
         // in all) is as good a sample of their spread, for a fraction of the selection work.
         var stride = Math.Max(Math.Max(1, m / 4), count / 256);
         var means = _steps.AsSpan(0, ((count - 1) / stride) + 1);
-        var sum = ClippedSum(y[..m], lo, hi);
+        var sum = Sum(y[..m]);
         means[0] = sum / m;
-        for (var i = 1; i < count; i++)
+        for (int i = 1, next = stride, kept = 1; i < count; i++)
         {
-            sum += Math.Clamp(y[i + m - 1], lo, hi) - Math.Clamp(y[i - 1], lo, hi);
-            if (i % stride == 0)
+            sum += y[i + m - 1] - y[i - 1];
+            if (i == next)
             {
-                means[i / stride] = sum / m;
+                means[kept++] = sum / m;
+                next += stride;
             }
         }
-        var recent = ClippedSum(y[^m..], lo, hi) / m;
+        var recent = Sum(y[^m..]) / m;
         var (median, sigma) = Robust(means);
         // Both sides' scales, for the pre-screen; the judgement uses the side the mean is on.
         var floor = Math.Max(sigma, _levelSigma);
@@ -1215,7 +1255,17 @@ public sealed class EnsembleDetector
     // The median of a few values, sorting them in place.
     private static double SortedMedian(Span<double> s)
     {
-        s.Sort();
+        // Insertion sort: these are a handful of values (Span.Sort costs more than the sorting here).
+        for (var i = 1; i < s.Length; i++)
+        {
+            var v = s[i];
+            var j = i - 1;
+            for (; j >= 0 && s[j] > v; j--)
+            {
+                s[j + 1] = s[j];
+            }
+            s[j + 1] = v;
+        }
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[(s.Length / 2) - 1] + s[s.Length / 2]) / 2;
     }
 
@@ -1227,15 +1277,17 @@ public sealed class EnsembleDetector
     private static bool Deseasonalise(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory history, long period, Span<double> y)
     {
         Span<double> same = stackalloc double[4];
-        var lastSlot = long.MinValue;
+        long slotStart = 0, slotEnd = 0; // the current slot's time range (none yet)
         var baseline = double.NaN;
         var known = false;
         for (var i = 0; i < values.Length; i++)
         {
-            var slot = history.SlotOf(timestamps[i]);
-            if (slot != lastSlot)
+            // A new slot only when the time leaves the current one's range: no division per point.
+            if (timestamps[i] < slotStart || timestamps[i] >= slotEnd)
             {
-                lastSlot = slot;
+                var slot = history.SlotOf(timestamps[i]);
+                slotStart = slot * history.SlotSeconds;
+                slotEnd = slotStart + history.SlotSeconds;
                 var found = SameSlotBaseline(history, slot, period, same, forward: true);
                 known = !double.IsNaN(found);
                 baseline = known ? found : baseline;
