@@ -609,23 +609,22 @@ public sealed class EnsembleDetector
         return sum;
     }
 
-    // x clamped to the band into buffer (vectorised).
-    private static ReadOnlySpan<double> Clip(ReadOnlySpan<double> x, (double Lo, double Hi) band, Span<double> buffer)
+    // x less offset, clamped to the band, into buffer (vectorised).
+    private static Span<double> Clip(ReadOnlySpan<double> x, (double Lo, double Hi) band, Span<double> buffer, double offset = 0)
     {
         var into = buffer[..x.Length];
         var i = 0;
         if (Vector.IsHardwareAccelerated)
         {
-            var lo = new Vector<double>(band.Lo);
-            var hi = new Vector<double>(band.Hi);
+            var (o, lo, hi) = (new Vector<double>(offset), new Vector<double>(band.Lo), new Vector<double>(band.Hi));
             for (; i <= x.Length - Vector<double>.Count; i += Vector<double>.Count)
             {
-                Vector.Min(Vector.Max(new Vector<double>(x[i..]), lo), hi).CopyTo(into[i..]);
+                Vector.Min(Vector.Max(new Vector<double>(x[i..]) - o, lo), hi).CopyTo(into[i..]);
             }
         }
         for (; i < x.Length; i++)
         {
-            into[i] = Math.Min(Math.Max(x[i], band.Lo), band.Hi);
+            into[i] = Math.Min(Math.Max(x[i] - offset, band.Lo), band.Hi);
         }
         return into;
     }
@@ -868,20 +867,7 @@ public sealed class EnsembleDetector
             return (x, double.NaN);
         }
         var (median, sigma) = _past;
-        var z = _work.AsSpan(0, past.Length);
-        var c = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var (m, lo, hi) = (new Vector<double>(median), new Vector<double>(-5 * sigma), new Vector<double>(5 * sigma));
-            for (; c <= past.Length - Vector<double>.Count; c += Vector<double>.Count)
-            {
-                Vector.Min(Vector.Max(new Vector<double>(past[c..]) - m, lo), hi).CopyTo(z[c..]);
-            }
-        }
-        for (; c < past.Length; c++)
-        {
-            z[c] = Math.Clamp(past[c] - median, -5 * sigma, 5 * sigma);
-        }
+        var z = Clip(past, (-5 * sigma, 5 * sigma), _work, offset: median);
         // Autocovariances r[k] = sum z[t] z[t-k] / n, k = 0..p.
         Span<double> r = stackalloc double[p + 1];
         for (var k = 0; k <= p; k++)

@@ -104,7 +104,7 @@ public static class Selection
         var n = x.Length;
         if (n <= SmallSelection)
         {
-            // Small: a quickselect on a copy beats sampling for a bracket.
+            // Small (see SmallSelection): a quickselect on a copy.
             var all = scratch[..n];
             x.CopyTo(all);
             kth = QuickSelect(all, k);
