@@ -1184,59 +1184,87 @@ public sealed class EnsembleDetector
     /// false when a slot has too few periods to tell.</summary>
     private static bool Residuals(ReadOnlySpan<long> timestamps, Span<double> values, RollupHistory history, long period)
     {
-        Span<double> same = stackalloc double[4];
-        var lastSlot = long.MinValue;
-        var baseline = double.NaN;
+        var baselines = new SlotBaselines(history, period, forward: false, stackalloc double[4]);
         for (var i = 0; i < values.Length; i++)
         {
-            // Points in one slot share its baseline (at 10 s, 60 of them to a 10-minute slot).
-            var slot = history.SlotOf(timestamps[i]);
-            if (slot != lastSlot)
+            var baseline = baselines.At(timestamps[i]);
+            if (double.IsNaN(baseline))
             {
-                lastSlot = slot;
-                baseline = SameSlotBaseline(history, slot, period, same, forward: false);
-                if (double.IsNaN(baseline))
-                {
-                    return false;
-                }
+                return false;
             }
             values[i] -= baseline;
         }
         return true;
     }
 
-    /// <summary>The median of the same slot up to four periods before <paramref name="slot"/>, completed
-    /// (<paramref name="forward"/>) by periods after it that the history has closed; NaN with fewer
-    /// than two (one for a weekly period).</summary>
-    private static double SameSlotBaseline(RollupHistory history, long slot, long period, Span<double> same, bool forward)
+    /// <summary>The seasonal baseline of each point's slot, for ascending timestamps: the median of
+    /// the same slot up to four periods before, completed (<c>forward</c>) by periods after it that
+    /// the history has closed; NaN with fewer than two (one for a weekly period). A slot's baseline
+    /// is found once for all its points, and moving to the next slot takes no division.</summary>
+    private ref struct SlotBaselines(RollupHistory history, long period, bool forward, Span<double> same)
     {
-        var back = period / history.SlotSeconds;
-        var count = 0;
-        for (var k = 1; k <= same.Length; k++)
+        private readonly Span<double> _same = same;
+        private readonly ReadOnlySpan<float> _slots = history.Slots;
+        private readonly long _first = history.FirstSlot;
+        private readonly long _seconds = history.SlotSeconds;
+        private readonly long _back = period / history.SlotSeconds;
+        private readonly int _need = period >= 7 * 86400 ? 1 : 2;
+        private long _slot = long.MinValue;
+        private long _start, _end; // the current slot's time range (none yet)
+        private double _baseline = double.NaN;
+
+        /// <summary>Where the slot of the last <see cref="At"/> ends.</summary>
+        public readonly long End => _end;
+
+        public double At(long t)
         {
-            var v = history.At(slot - (k * back));
-            if (!float.IsNaN(v))
+            if (t >= _start && t < _end)
             {
-                same[count++] = v;
+                return _baseline;
             }
+            _slot = t >= _end && t < _end + _seconds && _slot != long.MinValue ? _slot + 1 : history.SlotOf(t);
+            _start = _slot * _seconds;
+            _end = _start + _seconds;
+            _baseline = Find(_slot - _first);
+            return _baseline;
         }
-        // A point early in the window has few periods before it in the history, but closed slots
-        // after it (all before the judged point): they complete its baseline, so old residuals are
-        // as steady as recent ones and do not widen the spread judged against.
-        for (var k = 1; forward && k <= same.Length && count < same.Length; k++)
+
+        private readonly double Find(long at)
         {
-            var v = history.At(slot + (k * back));
-            if (!float.IsNaN(v))
+            var count = 0;
+            for (var k = 1; k <= _same.Length; k++)
             {
-                same[count++] = v;
+                var j = at - (k * _back);
+                if ((ulong)j < (ulong)_slots.Length && !float.IsNaN(_slots[(int)j]))
+                {
+                    _same[count++] = _slots[(int)j];
+                }
             }
+            // A point early in the window has few periods before it in the history, but closed slots
+            // after it (all before the judged point): they complete its baseline, so old residuals are
+            // as steady as recent ones and do not widen the spread judged against.
+            for (var k = 1; forward && k <= _same.Length && count < _same.Length; k++)
+            {
+                var j = at + (k * _back);
+                if ((ulong)j < (ulong)_slots.Length && !float.IsNaN(_slots[(int)j]))
+                {
+                    _same[count++] = _slots[(int)j];
+                }
+            }
+            return count < _need ? double.NaN : MedianOfFew(_same[..count]);
         }
-        if (count < (period >= 7 * 86400 ? 1 : 2))
-        {
-            return double.NaN;
-        }
-        return SortedMedian(same[..count]);
     }
+
+    // The median of one to four values without branching on them (sorting four random values
+    // mispredicts most of its comparisons, and a seasonal judgement takes one such median per slot).
+    // Each middle value is the same operand the sorted order would give, so the result is identical.
+    private static double MedianOfFew(ReadOnlySpan<double> s) => s.Length switch
+    {
+        1 => s[0],
+        2 => (Math.Min(s[0], s[1]) + Math.Max(s[0], s[1])) / 2,
+        3 => Math.Max(Math.Min(s[0], s[1]), Math.Min(Math.Max(s[0], s[1]), s[2])),
+        _ => (Math.Max(Math.Min(s[0], s[1]), Math.Min(s[2], s[3])) + Math.Min(Math.Max(s[0], s[1]), Math.Max(s[2], s[3]))) / 2,
+    };
 
     // The median of a few values, sorting them in place.
     private static double SortedMedian(Span<double> s)
@@ -1262,24 +1290,25 @@ public sealed class EnsembleDetector
     /// two-week history holds only once).</summary>
     private static bool Deseasonalise(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory history, long period, Span<double> y)
     {
-        Span<double> same = stackalloc double[4];
-        long slotStart = 0, slotEnd = 0; // the current slot's time range (none yet)
+        var baselines = new SlotBaselines(history, period, forward: true, stackalloc double[4]);
         var baseline = double.NaN;
         var known = false;
-        for (var i = 0; i < values.Length; i++)
+        for (var i = 0; i < values.Length;)
         {
-            // A new slot only when the time leaves the current one's range: no division per point.
-            if (timestamps[i] < slotStart || timestamps[i] >= slotEnd)
-            {
-                var slot = history.SlotOf(timestamps[i]);
-                slotStart = slot * history.SlotSeconds;
-                slotEnd = slotStart + history.SlotSeconds;
-                var found = SameSlotBaseline(history, slot, period, same, forward: true);
-                known = !double.IsNaN(found);
-                baseline = known ? found : baseline;
-            }
+            var found = baselines.At(timestamps[i]);
+            known = !double.IsNaN(found);
             // A slot without enough history keeps the last known baseline.
-            y[i] = values[i] - baseline;
+            baseline = known ? found : baseline;
+            // The slot's points, in a loop of their own (no test of the slot per point).
+            var end = i + 1;
+            while (end < values.Length && timestamps[end] < baselines.End)
+            {
+                end++;
+            }
+            for (; i < end; i++)
+            {
+                y[i] = values[i] - baseline;
+            }
         }
         if (!known)
         {
