@@ -115,6 +115,25 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void A_quiet_spell_of_a_sparse_metric_is_its_usual_mean_not_a_rounding_residue()
+    {
+        // Disk writes: 0 most of the time, a burst of five writes of 10^4-10^8 bytes every 60
+        // points, so most 24-point means are exactly 0. A running sum over the window, once the
+        // bursts had passed through it, left a residue of about 10^-9 in those means (here the
+        // usual mean came out as 4.2E-09), and on NAB's ec2_disk_write_bytes_1ef3de a recent mean
+        // of exactly 0 read as "over 1000 sigma down" against a scale floored at 10^-9.
+        var random = new Random(5);
+        var (ts, values) = Series(1440, 300, (i, _) => i % 60 < 55 || i >= 1400 ? 0 : Math.Round(random.NextDouble() * 1.6e8, 1));
+        foreach (var m in new[] { 24, 6 })
+        {
+            var judgement = Judge(ts, values, settings: new EnsembleSettings { SustainedPoints = m, SustainedShortPoints = 0 });
+            var sustained = judgement.Scores.ToArray().Single(s => s.Detector == Detector.Sustained);
+            Assert.True(sustained.Expected == 0 && Math.Abs(sustained.Deviation) < 1, $"{m} points: " + sustained.Reason(null));
+            Assert.False(judgement.Anomalous, $"{m} points: score {judgement.Score}");
+        }
+    }
+
+    [Fact]
     public void A_short_burst_is_found_by_the_short_span_of_the_sustained_detector()
     {
         // Independent noise (sigma 3) every 5 minutes (the calibration interval); the last 6 points

@@ -598,13 +598,23 @@ public sealed class EnsembleDetector
         return sum;
     }
 
-    // In order, as the rolling sums add: the means are the same whichever way they are reached.
-    private static double Sum(ReadOnlySpan<double> x)
+    // A short sum (a sustained or volatility mean's span), vectorised.
+    private static double VectorSum(ReadOnlySpan<double> x)
     {
+        var i = 0;
         var sum = 0.0;
-        foreach (var v in x)
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<double>.Count)
         {
-            sum += v;
+            var acc = new Vector<double>(x);
+            for (i = Vector<double>.Count; i <= x.Length - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                acc += new Vector<double>(x[i..]);
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; i < x.Length; i++)
+        {
+            sum += x[i];
         }
         return sum;
     }
@@ -1002,19 +1012,15 @@ public sealed class EnsembleDetector
         // Neighbouring means share all but one point: every (m / 4)-th (and no more than about 256
         // in all) is as good a sample of their spread, for a fraction of the selection work.
         var stride = Math.Max(Math.Max(1, m / 4), count / 256);
+        // Each kept mean is summed afresh (vectorised): a running sum over every point was a chain of
+        // dependent additions through the whole window for the few means kept, and it carried the
+        // rounding of every point that left it (means of zeros came out as 1e-9 after large bursts).
         var means = _steps.AsSpan(0, ((count - 1) / stride) + 1);
-        var sum = Sum(y[..m]);
-        means[0] = sum / m;
-        for (int i = 1, next = stride, kept = 1; i < count; i++)
+        for (var j = 0; j < means.Length; j++)
         {
-            sum += y[i + m - 1] - y[i - 1];
-            if (i == next)
-            {
-                means[kept++] = sum / m;
-                next += stride;
-            }
+            means[j] = VectorSum(y.Slice(j * stride, m)) / m;
         }
-        var recent = Sum(y[^m..]) / m;
+        var recent = VectorSum(y[^m..]) / m;
         var (median, sigma) = Robust(means);
         // Both sides' scales, for the pre-screen; the judgement uses the side the mean is on.
         var floor = Math.Max(sigma, _levelSigma);
