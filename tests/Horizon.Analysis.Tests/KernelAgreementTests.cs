@@ -148,6 +148,27 @@ public sealed class KernelAgreementTests
     }
 
     [Fact]
+    public void OrderStatisticsAndTailsAgreeWithASort()
+    {
+        var scratch = new double[180000];
+        foreach (var (n, kind, x) in Inputs().Where(i => i.N > 0))
+        {
+            var sorted = x.Order().ToArray();
+            var before = x.ToArray();
+            var median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+            foreach (var k in new[] { 0, n / 100, n / 2, n - 1 - (n / 100), n - 1 }.Distinct())
+            {
+                Assert.True(sorted[k] == Selection.Select(x, k, scratch), $"select {k} n={n} kind={kind}");
+            }
+            // The sustained detector's 1st and 99th percentiles, with the median, from one partition.
+            int low = (int)Math.Round(0.01 * (n - 1)), high = (int)Math.Round(0.99 * (n - 1));
+            var (m, lo, hi) = Selection.MedianAndTails(x, low, high, scratch);
+            Assert.True(m == median && lo == sorted[low] && hi == sorted[high], $"tails n={n} kind={kind}: {m} {lo} {hi}");
+            Assert.Equal(before, x); // the input is left as it was
+        }
+    }
+
+    [Fact]
     public void EwmaClosedFormAgreesWithPandasRecursion()
     {
         foreach (var (n, kind, x) in Inputs().Where(i => i.N > 1))

@@ -720,6 +720,13 @@ public sealed class EnsembleDetector
     private (double Median, double Sigma) Robust(ReadOnlySpan<double> x)
     {
         var median = Selection.Median(x, _scratch);
+        return (median, Spread(x, median));
+    }
+
+    // The robust sigma of x about its median: the MAD's, or the mean absolute deviation's when
+    // more than half the values equal the median, floored.
+    private double Spread(ReadOnlySpan<double> x, double median)
+    {
         var mad = Selection.AbsoluteDeviationMedian(x, median, _work, _scratch);
         var sigma = MadToSigma * mad;
         if (!(sigma > 0))
@@ -731,12 +738,14 @@ public sealed class EnsembleDetector
             }
             sigma = MeanAbsToSigma * sum / x.Length;
         }
-        return (median, Math.Max(sigma, Floor(median)));
+        return Math.Max(sigma, Floor(median));
     }
 
     private static double Floor(double level) => 1e-9 + (1e-4 * Math.Abs(level));
 
-    private double Quantile(ReadOnlySpan<double> x, double q) => Selection.Select(x, (int)Math.Round(q * (x.Length - 1)), _scratch);
+    private double Quantile(ReadOnlySpan<double> x, double q) => Selection.Select(x, Rank(x, q), _scratch);
+
+    private static int Rank(ReadOnlySpan<double> x, double q) => (int)Math.Round(q * (x.Length - 1));
 
     // ---- detectors: each returns the expected value and the signed deviation in sigmas ----------
 
@@ -1021,13 +1030,10 @@ public sealed class EnsembleDetector
             means[j] = VectorSum(y.Slice(j * stride, m)) / m;
         }
         var recent = VectorSum(y[^m..]) / m;
-        var (median, sigma) = Robust(means);
+        var (median, q01, q99) = Selection.MedianAndTails(means, Rank(means, 0.01), Rank(means, 0.99), _scratch);
         // Both sides' scales, for the pre-screen; the judgement uses the side the mean is on.
-        var floor = Math.Max(sigma, _levelSigma);
-        baseline = new MeansBaseline(
-            median,
-            Math.Max(floor, (Quantile(means, 0.99) - median) / Q99Sigma),
-            Math.Max(floor, (median - Quantile(means, 0.01)) / Q99Sigma));
+        var floor = Math.Max(Spread(means, median), _levelSigma);
+        baseline = new MeansBaseline(median, Math.Max(floor, (q99 - median) / Q99Sigma), Math.Max(floor, (median - q01) / Q99Sigma));
         // A recent mean the window's earlier means already reached is no news either.
         return (median, BoundByRecord((recent - median) / (recent >= median ? baseline.Up : baseline.Down), means, recent, median));
     }

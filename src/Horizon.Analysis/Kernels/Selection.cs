@@ -41,8 +41,43 @@ public static class Selection
     /// <summary>The k-th smallest (0-based) of <paramref name="x"/>, which is left unchanged; scratch of x's length.</summary>
     public static double Select(ReadOnlySpan<double> x, int k, Span<double> scratch)
     {
-        SelectPair(x, k, scratch, out var kth, out _);
+        SelectPair(x, k, scratch, wantNext: false, out var kth, out _);
         return kth;
+    }
+
+    /// <summary>The median and the order statistics of ranks <paramref name="low"/> (below the
+    /// middle) and <paramref name="high"/> (above it), e.g. the 1st and 99th percentiles, from one
+    /// partitioned copy: after the median's quickselect each tail is searched in its own half only.
+    /// The same values as <see cref="Median"/> and <see cref="Select"/>.</summary>
+    public static (double Median, double Low, double High) MedianAndTails(ReadOnlySpan<double> x, int low, int high, Span<double> scratch)
+    {
+        var n = x.Length;
+        var k = n / 2;
+        if (n < 4 || low >= k || high <= k)
+        {
+            return (Median(x, scratch), Select(x, low, scratch), Select(x, high, scratch));
+        }
+        var work = scratch[..n];
+        x.CopyTo(work);
+        var upper = QuickSelect(work, k);
+        // Below k: everything <= work[k]; the largest of them is the lower middle for an even n.
+        var median = n % 2 == 1 ? upper : (MaxOf(work[..k]) + upper) / 2;
+        var hi = QuickSelect(work[(k + 1)..], high - k - 1);
+        var lo = QuickSelect(work[..k], low);
+        return (median, lo, hi);
+    }
+
+    private static double MaxOf(ReadOnlySpan<double> x)
+    {
+        var max = double.NegativeInfinity;
+        foreach (var v in x)
+        {
+            if (v > max)
+            {
+                max = v;
+            }
+        }
+        return max;
     }
 
     /// <summary>Median (SIMD): a sample brackets the middle, one vector pass counts what lies below
@@ -57,10 +92,10 @@ public static class Selection
         var k = n / 2;
         if (n % 2 == 1)
         {
-            SelectPair(x, k, scratch, out var only, out _);
+            SelectPair(x, k, scratch, wantNext: false, out var only, out _);
             return only;
         }
-        SelectPair(x, k - 1, scratch, out var lower, out var upper);
+        SelectPair(x, k - 1, scratch, wantNext: true, out var lower, out var upper);
         return (lower + upper) / 2;
     }
 
@@ -98,17 +133,19 @@ public static class Selection
         return Median(d, scratch);
     }
 
-    // The k-th and (k+1)-th smallest (0-based; the second is NaN when k is the last index).
-    private static void SelectPair(ReadOnlySpan<double> x, int k, Span<double> scratch, out double kth, out double next)
+    // The k-th and, when wanted, the (k+1)-th smallest (0-based; the second is NaN when not wanted
+    // or when k is the last index).
+    private static void SelectPair(ReadOnlySpan<double> x, int k, Span<double> scratch, bool wantNext, out double kth, out double next)
     {
         var n = x.Length;
+        wantNext &= k + 1 < n;
         if (n <= SmallSelection)
         {
             // Small (see SmallSelection): a quickselect on a copy.
             var all = scratch[..n];
             x.CopyTo(all);
             kth = QuickSelect(all, k);
-            next = k + 1 < n ? MinOf(all[(k + 1)..]) : double.NaN;
+            next = wantNext ? MinOf(all[(k + 1)..]) : double.NaN;
             return;
         }
         // Floyd-Rivest: order statistics of 128 evenly spaced elements give two pivots that
@@ -126,7 +163,6 @@ public static class Selection
         var lo = at - spread < 0 ? double.NegativeInfinity : QuickSelect(sample, at - spread);
         var hi = at + spread + 1 >= s ? double.PositiveInfinity : QuickSelect(sample, at + spread + 1);
         var gathered = Gather(x, lo, hi, scratch, out var below);
-        var wantNext = k + 1 < n;
         if (below <= k && (wantNext ? k + 1 < below + gathered : k < below + gathered))
         {
             var inside = scratch[..gathered];
