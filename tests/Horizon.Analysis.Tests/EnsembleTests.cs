@@ -286,6 +286,39 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void A_burst_the_rollups_have_seen_before_the_window_is_usual()
+    {
+        // A quiet metric around 10 every 5 minutes with a burst to 40 filling one 10-minute slot at
+        // 40 random times in the 9 days before the last 5 (the 1440-point window): the window alone
+        // has no record of such a burst, the roll-ups (14 days) have 40.
+        var random = new Random(8);
+        const int days = 19, perDay = 288;
+        var bursts = new HashSet<int>(Enumerable.Range(0, 40).Select(_ => 2 * random.Next((days - 14) * perDay / 2, (days - 5) * perDay / 2)));
+        var (ts, values) = Series(days * perDay, 300, (i, _) => 10 + random.NextDouble() + (bursts.Contains(i) || bursts.Contains(i - 1) ? 30 : 0));
+        values[^1] = 40;
+        var window = ts.Length - 1440;
+        var history = HistoryOf(ts, values, ts.Length - 1);
+        (long[], double[]) Window() => (ts[window..], values[window..]);
+        var (wts, wv) = Window();
+        string Explain(Judgement j) => $"score {j.Score} " + string.Join("; ", j.Scores.ToArray().Select(x => x.Reason(null)));
+
+        var seen = Judge(wts, wv, history);
+        Assert.Equal(0, seen.SeasonalPeriod);
+        var level = seen.Scores.ToArray().Single(s => s.Detector == Detector.Level);
+        // 40 (or a few fewer, should two land on one slot) of about 1440 + 2592 points: no rarer
+        // than that, about 2.4 sigma.
+        Assert.InRange(level.Deviation, 2.3, 2.55);
+        Assert.False(seen.Anomalous, Explain(seen));
+
+        var windowOnly = Judge(wts, wv, history, settings: new EnsembleSettings { RecordFromRollups = false });
+        Assert.True(windowOnly.Anomalous, "window only: " + Explain(windowOnly));
+
+        // Beyond three times as far as any of them: an anomaly whatever the roll-ups hold.
+        wv[^1] = 110;
+        Assert.True(Judge(wts, wv, history).Anomalous);
+    }
+
+    [Fact]
     public void Holt_Winters_rates_a_burst_by_its_own_record_of_errors_not_by_a_collapsed_deviation()
     {
         // Disk writes: 0 most of the time, a burst to 150-190 every 40 points. Brutlag's deviation

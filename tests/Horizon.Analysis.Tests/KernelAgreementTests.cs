@@ -93,6 +93,15 @@ public sealed class KernelAgreementTests
                 Assert.Equal(expected, Extremes.CountWithinScalar(x, lo, hi));
                 Assert.True(expected == Extremes.CountWithin(x, lo, hi), $"n={n} kind={kind} [{lo}, {hi}]");
             }
+            // Roll-up slots are floats, NaN where a slot had no points: NaN is never within, nor held.
+            var slots = x.Select((v, i) => i % 7 == 3 ? float.NaN : (float)v).ToArray();
+            foreach (var (lo, hi) in ranges)
+            {
+                var (flo, fhi) = ((float)lo, (float)hi);
+                var expected = (slots.Count(v => v >= flo && v <= fhi), slots.Count(v => !float.IsNaN(v)));
+                Assert.Equal(expected, Extremes.CountWithinScalar(slots, flo, fhi));
+                Assert.True(expected == Extremes.CountWithin(slots, flo, fhi), $"slots n={n} kind={kind} [{lo}, {hi}]");
+            }
         }
     }
 

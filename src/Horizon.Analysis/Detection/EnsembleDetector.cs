@@ -141,6 +141,11 @@ public sealed record EnsembleSettings
     /// over the recent points, as the level's is by the window's values.</summary>
     public bool HoltWintersRecord { get; init; } = true;
 
+    /// <summary>Whether the level's record bound also counts the roll-up slots before the window (a
+    /// slot whose mean reached the value held at least one point that did; each slot counts as the
+    /// points it averages). Not for seasonal metrics, which are judged on residuals.</summary>
+    public bool RecordFromRollups { get; init; } = true;
+
     /// <summary>Holt-Winters level, trend and deviation smoothing.</summary>
     public double Alpha { get; init; } = 0.3;
 
@@ -293,6 +298,9 @@ public sealed class EnsembleDetector
         var x = y[^1];
         _past = Robust(past);
         _levelSigma = _past.Sigma * _settings.ForecastScaleFloor;
+        _olderRecord = _settings.RecordFromRollups && judgement.SeasonalPeriod == 0 ? history : null;
+        _windowStart = timestamps[0];
+        _interval = Math.Max(1.0, (timestamps[^1] - timestamps[0]) / Math.Max(1.0, timestamps.Length - 1));
         var rate = JudgementRate(timestamps);
         judgement.JudgementRate = rate;
         if (novelty is not null)
@@ -755,30 +763,55 @@ public sealed class EnsembleDetector
     /// reached (going no more than three times as far) is no rarer than k in the window's n, so
     /// its deviation is at most the normal quantile of 1 - k / (n + 1) (3.2 sigma for one of 1440,
     /// 2.4 for ten): a fitted tail that underrates a heavy-tailed metric's extremes does not call
-    /// its usual bursts anomalies. Beyond everything in the window, the fitted tail alone decides.</summary>
+    /// its usual bursts anomalies. Beyond everything in the window, the fitted tail alone decides.
+    /// With <see cref="EnsembleSettings.RecordFromRollups"/>, the roll-ups before the window add to
+    /// the record (a non-seasonal metric's): a slot whose mean reached the value held a point that
+    /// did, and each slot counts as the points it averages.</summary>
     private (double, double) Level(ReadOnlySpan<double> past, double x)
     {
         var (median, sigma) = _past;
         var scale = x >= median
             ? Math.Max(sigma, (Quantile(past, 0.99) - median) / Q99Sigma)
             : Math.Max(sigma, (median - Quantile(past, 0.01)) / Q99Sigma);
-        return (median, BoundByRecord((x - median) / scale, past, x, median));
+        return (median, BoundByRecord((x - median) / scale, past, x, median, OlderRecord(x, median)));
+    }
+
+    // For the level's record: the roll-up slots before the window whose means reached the value
+    // (at most three times as far out, as BoundByRecord counts), and how many points they average.
+    private RollupHistory? _olderRecord;
+    private long _windowStart;
+    private double _interval;
+
+    private (int Reached, double Points) OlderRecord(double value, double centre)
+    {
+        var h = _olderRecord;
+        if (h is null)
+        {
+            return (0, 0);
+        }
+        var far = centre + (3 * (value - centre));
+        var (lo, hi) = value >= centre ? (value, far) : (far, value);
+        var before = (int)Math.Clamp(h.SlotOf(_windowStart) - h.FirstSlot, 0, h.Count);
+        var (reached, held) = Extremes.CountWithin(h.Slots[..before], (float)lo, (float)hi);
+        return (reached, held * Math.Max(1.0, h.SlotSeconds / _interval));
     }
 
     /// <summary>A deviation <paramref name="z"/> of <paramref name="value"/> from <paramref name="centre"/>,
     /// bounded by how rare the value is in <paramref name="sample"/>: k values at least as far out
     /// (but no more than three times as far: much larger spikes are incidents of their own, not
     /// evidence that this value is usual) make it no rarer than k in n + 1, at most the normal
-    /// quantile of 1 - k / (n + 1). Beyond everything in the sample, z stands.</summary>
-    private static double BoundByRecord(double z, ReadOnlySpan<double> sample, double value, double centre)
+    /// quantile of 1 - k / (n + 1). Beyond everything in the sample, z stands. <paramref name="older"/>
+    /// adds evidence from before the sample (the level's roll-up slots): how many reached the value,
+    /// and how many points they stand for.</summary>
+    private static double BoundByRecord(double z, ReadOnlySpan<double> sample, double value, double centre, (int Reached, double Points) older = default)
     {
         var far = centre + (3 * (value - centre));
-        var reached = value >= centre ? Extremes.CountWithin(sample, value, far) : Extremes.CountWithin(sample, far, value);
+        var reached = older.Reached + (value >= centre ? Extremes.CountWithin(sample, value, far) : Extremes.CountWithin(sample, far, value));
         if (reached == 0)
         {
             return z;
         }
-        var rarest = Math.Max(0, Normal.InvCDF(0, 1, 1 - (reached / (sample.Length + 1.0))));
+        var rarest = Math.Max(0, Normal.InvCDF(0, 1, 1 - (reached / (sample.Length + older.Points + 1.0))));
         return Math.Clamp(z, -rarest, rarest);
     }
 

@@ -75,6 +75,42 @@ public static class Extremes
     }
 
     /// <summary>Scalar reference: how many values lie in [<paramref name="lo"/>, <paramref name="hi"/>].</summary>
+    /// <summary>How many of x lie in [lo, hi], and how many are not NaN (scalar reference).</summary>
+    public static (int Within, int Held) CountWithinScalar(ReadOnlySpan<float> x, float lo, float hi)
+    {
+        int within = 0, held = 0;
+        foreach (var v in x)
+        {
+            within += v >= lo && v <= hi ? 1 : 0;
+            held += float.IsNaN(v) ? 0 : 1;
+        }
+        return (within, held);
+    }
+
+    /// <summary>How many of x lie in [lo, hi], and how many are not NaN (SIMD): roll-up slots, where
+    /// NaN marks a slot with no points.</summary>
+    public static (int Within, int Held) CountWithin(ReadOnlySpan<float> x, float lo, float hi)
+    {
+        var width = Vector<float>.Count;
+        if (!Vector.IsHardwareAccelerated || x.Length < width)
+        {
+            return CountWithinScalar(x, lo, hi);
+        }
+        var l = new Vector<float>(lo);
+        var h = new Vector<float>(hi);
+        var within = Vector<int>.Zero;
+        var held = Vector<int>.Zero;
+        var i = 0;
+        for (; i <= x.Length - width; i += width)
+        {
+            var v = new Vector<float>(x[i..]);
+            within -= Vector.GreaterThanOrEqual(v, l) & Vector.LessThanOrEqual(v, h); // lanes in range are -1
+            held -= Vector.Equals(v, v); // NaN is not equal to itself
+        }
+        var (w, k) = CountWithinScalar(x[i..], lo, hi);
+        return (Vector.Sum(within) + w, Vector.Sum(held) + k);
+    }
+
     public static int CountWithinScalar(ReadOnlySpan<double> x, double lo, double hi)
     {
         var count = 0;
