@@ -74,7 +74,6 @@ public static class Extremes
         return (min, max);
     }
 
-    /// <summary>Scalar reference: how many values lie in [<paramref name="lo"/>, <paramref name="hi"/>].</summary>
     /// <summary>How many of x lie in [lo, hi], and how many are not NaN (scalar reference).</summary>
     public static (int Within, int Held) CountWithinScalar(ReadOnlySpan<float> x, float lo, float hi)
     {
@@ -111,6 +110,7 @@ public static class Extremes
         return (Vector.Sum(within) + w, Vector.Sum(held) + k);
     }
 
+    /// <summary>Scalar reference: how many values lie in [<paramref name="lo"/>, <paramref name="hi"/>].</summary>
     public static int CountWithinScalar(ReadOnlySpan<double> x, double lo, double hi)
     {
         var count = 0;

@@ -48,7 +48,8 @@ public static class Selection
     /// <summary>The median and the order statistics of ranks <paramref name="low"/> (below the
     /// middle) and <paramref name="high"/> (above it), e.g. the 1st and 99th percentiles, from one
     /// partitioned copy: after the median's quickselect each tail is searched in its own half only.
-    /// The same values as <see cref="Median"/> and <see cref="Select"/>.</summary>
+    /// The same values as <see cref="Median"/> and <see cref="Select"/>; meant for a few hundred values
+    /// (the quickselect is on a copy of all of them, as <see cref="Select"/>'s is up to 256).</summary>
     public static (double Median, double Low, double High) MedianAndTails(ReadOnlySpan<double> x, int low, int high, Span<double> scratch)
     {
         var n = x.Length;
