@@ -980,7 +980,8 @@ public sealed class EnsembleDetector
         var d = StepSizes(y, _stepSizes);
         var (typical, sigma) = TypicalStep(d[..^1]);
         var band = ClipBand(typical, sigma);
-        var (median, z) = Sustained(Clip(d, band, _clipped), m, out var baseline);
+        // Clipped in place: the step sizes are this detector's own buffer.
+        var (median, z) = Sustained(Clip(d, band, d), m, out var baseline);
         _volatility = (baseline, band);
         return (median, Math.Max(z, 0));
     }
