@@ -777,7 +777,7 @@ public sealed class EnsembleDetector
     }
 
     // For the level's record: the roll-up slots before the window whose means reached the value
-    // (at most three times as far out, as BoundByRecord counts), and how many points they average.
+    // (as BoundByRecord counts reaching), and how many points they average.
     private RollupHistory? _olderRecord;
     private long _windowStart;
     private double _interval;
@@ -789,8 +789,7 @@ public sealed class EnsembleDetector
         {
             return (0, 0);
         }
-        var far = centre + (3 * (value - centre));
-        var (lo, hi) = value >= centre ? (value, far) : (far, value);
+        var (lo, hi) = Reaching(value, centre);
         var before = (int)Math.Clamp(h.SlotOf(_windowStart) - h.FirstSlot, 0, h.Count);
         var (reached, held) = Extremes.CountWithin(h.Slots[..before], (float)lo, (float)hi);
         return (reached, held * Math.Max(1.0, h.SlotSeconds / _interval));
@@ -805,14 +804,22 @@ public sealed class EnsembleDetector
     /// and how many points they stand for.</summary>
     private static double BoundByRecord(double z, ReadOnlySpan<double> sample, double value, double centre, (int Reached, double Points) older = default)
     {
-        var far = centre + (3 * (value - centre));
-        var reached = older.Reached + (value >= centre ? Extremes.CountWithin(sample, value, far) : Extremes.CountWithin(sample, far, value));
+        var (lo, hi) = Reaching(value, centre);
+        var reached = older.Reached + Extremes.CountWithin(sample, lo, hi);
         if (reached == 0)
         {
             return z;
         }
         var rarest = Math.Max(0, Normal.InvCDF(0, 1, 1 - (reached / (sample.Length + older.Points + 1.0))));
         return Math.Clamp(z, -rarest, rarest);
+    }
+
+    // The values that count as reaching value for the record: at least as far
+    // from the centre, and no more than three times as far.
+    private static (double Lo, double Hi) Reaching(double value, double centre)
+    {
+        var far = centre + (3 * (value - centre));
+        return value >= centre ? (value, far) : (far, value);
     }
 
     private (double, double) Change(ReadOnlySpan<double> past, double x)
