@@ -17,6 +17,7 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
     private readonly SeriesOptions _series;
     private readonly TimeSpan _drainDeadline;
     private readonly ILogger<IngestPipeline> _logger;
+    private readonly HorizonMetrics _metrics;
     private readonly Timer _sweep;
 
     /// <summary>Creates the pipeline and exports its gauges.</summary>
@@ -29,6 +30,7 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
         _series = series;
         _drainDeadline = ingest.DrainTimeout;
         _logger = logger;
+        _metrics = metrics;
         metrics.Registry.AddBeforeCollectCallback(() =>
         {
             metrics.PointsBuffered.Set(writer.BufferedPoints);
@@ -76,8 +78,11 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
         var pending = _writer.BufferedPoints + _writer.InFlightPoints;
         Log.Draining(_logger, pending, flushed);
         await _writer.StopAsync(_drainDeadline);
-        Log.Drained(_logger, _writer.BufferedPoints + _writer.InFlightPoints);
+        Log.Drained(_logger, _writer.BufferedPoints + _writer.InFlightPoints, Total(_metrics.PointsReceived), Total(_metrics.PointsStored), Total(_metrics.PointsDropped));
     }
+
+    private static long Total(Prometheus.Counter counter) =>
+        (long)counter.GetAllLabelValues().Sum(labels => counter.WithLabels(labels).Value);
 
     /// <inheritdoc />
     public void Dispose() => _sweep.Dispose();
@@ -87,8 +92,8 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
         [LoggerMessage(EventId = 450, Level = LogLevel.Information, Message = "Listeners stopped; storing {Pending} accepted points (StatsD's last flush added {Flushed})")]
         public static partial void Draining(ILogger logger, long pending, int flushed);
 
-        [LoggerMessage(EventId = 451, Level = LogLevel.Information, Message = "Writer drained ({Left} points left)")]
-        public static partial void Drained(ILogger logger, long left);
+        [LoggerMessage(EventId = 451, Level = LogLevel.Information, Message = "Writer drained ({Left} points left); since start-up: {Received} points received, {Stored} stored, {Dropped} dropped")]
+        public static partial void Drained(ILogger logger, long left, long received, long stored, long dropped);
 
         [LoggerMessage(EventId = 452, Level = LogLevel.Information, Message = "Forgot {Removed} silent metric names ({Remaining} known)")]
         public static partial void Swept(ILogger logger, int removed, int remaining);

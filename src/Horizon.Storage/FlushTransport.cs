@@ -2,31 +2,65 @@ using StackExchange.Redis;
 
 namespace Horizon.Storage;
 
-/// <summary>The outcome of one APPEND: the string's new length, or why it failed.</summary>
-internal readonly record struct AppendResult(long Length, Exception? Error = null);
+/// <summary>The outcome of one APPEND: the string's new length, or why it failed. A failed command
+/// that <see cref="MaybeApplied"/> was sent and left without a reply (the connection broke or
+/// timed out), so the store may have applied it; one that was refused or never sent was not.</summary>
+internal readonly record struct AppendResult(long Length, Exception? Error = null, bool MaybeApplied = false);
 
-/// <summary>How a flush reaches the store: one pipelined round of APPENDs (and a SADD of new names).</summary>
+/// <summary>How a flush reaches the store: one pipelined round of a SADD of new names and the
+/// APPENDs. After a command fails for want of a connection or a reply, a transport halts: every
+/// round it is given fails unsent until <see cref="Resume"/>, so that no newer flush overtakes the
+/// one that failed (the writer resends failed flushes oldest first, then resumes the rest).</summary>
 internal interface IFlushTransport : IDisposable
 {
-    /// <summary>APPENDs the points of each slot in <paramref name="pending"/> to its key and, when
-    /// <paramref name="names"/> is not null, adds them to the unique-metrics set. Sets
-    /// <c>results[i]</c> for <c>pending[i]</c>; returns the SADD's error, if it failed.</summary>
+    /// <summary>Adds <paramref name="names"/> (when not null) to the unique-metrics set, then APPENDs
+    /// the points of each slot in <paramref name="pending"/> to its key: a name is in the set before
+    /// any point of its key is stored. Sets <c>results[i]</c> for <c>pending[i]</c>; returns the
+    /// SADD's error, if it failed.</summary>
     Task<Exception?> SendAsync(FlushUnit u, List<int> pending, List<byte[]>? names, AppendResult[] results);
+
+    /// <summary>Accepts rounds again after a failure halted the transport.</summary>
+    void Resume();
+
+    /// <summary>True when rounds sent while an earlier one is awaiting its replies can never reach
+    /// the store ahead of it, even when a failure interrupts them: then several flushes may be in
+    /// flight. False: one at a time.</summary>
+    bool PipelinesInOrder { get; }
+}
+
+/// <summary>The error of a round that a halted transport did not send.</summary>
+internal static class Halted
+{
+    public static RedisConnectionException Error() =>
+        new(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Not sent: an earlier write failed and is resent first.", null, CommandStatus.WaitingToBeSent);
 }
 
 /// <summary>Sends flushes through StackExchange.Redis: a message and a task per command, routed to
 /// the node that owns each key, so it works on Redis Cluster.</summary>
 internal sealed class MultiplexerTransport(IDatabase database, byte[] uniqueSet) : IFlushTransport
 {
+    private volatile bool _halted;
+
+    // Around a lost connection the multiplexer was seen to fail a round it had sent and then send
+    // the rounds queued after it on the new connection: so one round at a time.
+    public bool PipelinesInOrder => false;
+
     public async Task<Exception?> SendAsync(FlushUnit u, List<int> pending, List<byte[]>? names, AppendResult[] results)
     {
+        if (_halted)
+        {
+            var halted = Halted.Error();
+            Array.Fill(results, new AppendResult(0, halted));
+            return names is null ? null : halted;
+        }
+        // Issued in this order on each node's connection: the SADD before the APPENDs it covers.
+        var sadd = names is null ? null : database.SetAddAsync(uniqueSet, names.Select(n => (RedisValue)n).ToArray());
         var appends = new Task<long>[pending.Count];
         for (var i = 0; i < pending.Count; i++)
         {
             var s = pending[i];
             appends[i] = database.StringAppendAsync(u.Keys[s].RedisKey, u.Value(s));
         }
-        var sadd = names is null ? null : database.SetAddAsync(uniqueSet, names.Select(n => (RedisValue)n).ToArray());
         try
         {
             await (sadd is null ? Task.WhenAll(appends) : Task.WhenAll(Task.WhenAll(appends), sadd));
@@ -37,10 +71,28 @@ internal sealed class MultiplexerTransport(IDatabase database, byte[] uniqueSet)
         }
         for (var i = 0; i < appends.Length; i++)
         {
-            results[i] = appends[i].IsCompletedSuccessfully ? new(appends[i].Result) : new(0, Failure(appends[i]));
+            if (appends[i].IsCompletedSuccessfully)
+            {
+                results[i] = new(appends[i].Result);
+                continue;
+            }
+            var error = Failure(appends[i]);
+            // An error reply means the store refused the command; anything else (a lost
+            // connection, a timeout) leaves it unknown whether the store applied it.
+            var unknown = error is not RedisServerException;
+            _halted |= unknown;
+            results[i] = new(0, error, unknown);
         }
-        return sadd is null || sadd.IsCompletedSuccessfully ? null : Failure(sadd);
+        if (sadd is null || sadd.IsCompletedSuccessfully)
+        {
+            return null;
+        }
+        var saddError = Failure(sadd);
+        _halted |= saddError is not RedisServerException;
+        return saddError;
     }
+
+    public void Resume() => _halted = false;
 
     private static Exception Failure(Task task) =>
         task.Exception?.GetBaseException() ?? new TaskCanceledException("The store command was cancelled.");
@@ -72,8 +124,40 @@ internal sealed class DirectTransport(RespEndpoint endpoint, byte[] uniqueSet) :
         return saddError;
     }
 
+    public void Resume() => _connection.Resume();
+
+    public bool PipelinesInOrder => true;
+
     private static bool IsRedirect(string message) =>
         message.StartsWith("MOVED ", StringComparison.Ordinal) || message.StartsWith("ASK ", StringComparison.Ordinal);
 
     public void Dispose() => _connection.Dispose();
+}
+
+/// <summary>Starts on Horizon's own connection and moves to the multiplexer for good once the store
+/// turns out to be a cluster node (it answered MOVED): redirected keys then go to their owners.</summary>
+internal sealed class ClusterFallbackTransport(DirectTransport direct, Func<MultiplexerTransport> multiplexer, Action switched) : IFlushTransport
+{
+    private IFlushTransport _current = direct;
+
+    /// <summary>True until the store was found to be a cluster node.</summary>
+    public bool UsesDirect => Volatile.Read(ref _current) == direct;
+
+    public async Task<Exception?> SendAsync(FlushUnit u, List<int> pending, List<byte[]>? names, AppendResult[] results)
+    {
+        var current = Volatile.Read(ref _current);
+        var saddError = await current.SendAsync(u, pending, names, results);
+        if (current == direct && direct.ClusterDetected && Interlocked.CompareExchange(ref _current, multiplexer(), direct) == direct)
+        {
+            direct.Dispose();
+            switched();
+        }
+        return saddError;
+    }
+
+    public void Resume() => Volatile.Read(ref _current).Resume();
+
+    public bool PipelinesInOrder => Volatile.Read(ref _current).PipelinesInOrder;
+
+    public void Dispose() => Volatile.Read(ref _current).Dispose();
 }

@@ -9,10 +9,14 @@ internal sealed class FlushUnit(int capacity)
 {
     public int PointCount;
     public int SlotCount;
+    public long Sequence; // FlushOrder's number
+    public bool Failing;
+    public bool Sent;
     public MetricKey[] Keys = new MetricKey[256];
     public int[] SlotOffsets = new int[256];
     public int[] SlotLengths = new int[256];
-    public bool[] SlotNamed = new bool[256];
+    public bool[] SlotMaybeApplied = new bool[256]; // a send of this slot failed without a reply
+    private Dictionary<MetricKey, int>? _slotOf;
     private int[] _heads = new int[256];
     private int[] _tails = new int[256];
     private readonly int[] _next = new int[capacity];
@@ -36,12 +40,12 @@ internal sealed class FlushUnit(int capacity)
             Array.Resize(ref Keys, n);
             Array.Resize(ref SlotOffsets, n);
             Array.Resize(ref SlotLengths, n);
-            Array.Resize(ref SlotNamed, n);
+            Array.Resize(ref SlotMaybeApplied, n);
             Array.Resize(ref _heads, n);
             Array.Resize(ref _tails, n);
         }
         Keys[SlotCount] = key;
-        SlotNamed[SlotCount] = false;
+        SlotMaybeApplied[SlotCount] = false;
         _heads[SlotCount] = -1;
         return SlotCount++;
     }
@@ -79,6 +83,21 @@ internal sealed class FlushUnit(int capacity)
         }
     }
 
+    /// <summary>The slot of <paramref name="key"/>, or -1 (built on first use: only resends after a
+    /// failure ask).</summary>
+    public int SlotOf(MetricKey key)
+    {
+        if (_slotOf is null)
+        {
+            _slotOf = new Dictionary<MetricKey, int>(SlotCount, ReferenceEqualityComparer.Instance);
+            for (var s = 0; s < SlotCount; s++)
+            {
+                _slotOf[Keys[s]] = s;
+            }
+        }
+        return _slotOf.GetValueOrDefault(key, -1);
+    }
+
     public void DropSlot(int slot)
     {
         for (var p = _heads[slot]; p >= 0; p = _next[p])
@@ -96,5 +115,6 @@ internal sealed class FlushUnit(int capacity)
         Array.Clear(DroppedCounts);
         NewNames.Clear();
         NewNameKeys.Clear();
+        _slotOf = null;
     }
 }

@@ -26,9 +26,12 @@ public sealed class HorizonMetrics
         WriteBatchPoints = f.CreateHistogram("horizon_write_batch_points", "Points per write batch.", new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 4, 9) });
         WriteBatchKeys = f.CreateHistogram("horizon_write_batch_keys", "Distinct keys (APPEND commands) per write batch.", new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 4, 9) });
         WriteDuration = f.CreateHistogram("horizon_redis_write_duration_seconds", "Time from sending a write batch to the store's last reply.", new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
+        WriteResendsSkipped = f.CreateCounter("horizon_write_resends_skipped_total", "APPENDs left without a reply by a failure that the store had applied: found at the key's tail and not sent again.");
         WriteErrors = f.CreateCounter("horizon_redis_write_errors_total", "Store commands that failed (and were retried or dropped), by kind.", "kind");
         PointsInFlight = f.CreateGauge("horizon_points_in_flight", "Points sent to the store and not yet acknowledged.");
         PointsBuffered = f.CreateGauge("horizon_points_buffered", "Accepted points waiting to be sent to the store.");
+        StoreDiskFree = f.CreateGauge("horizon_store_disk_free_bytes", "Free space on the embedded store's data directory disk.");
+        StoreDiskFull = f.CreateGauge("horizon_store_disk_full", "1 while writes to the embedded store are paused because its disk is under Store:Embedded:DiskReserveMegabytes free.");
         KnownMetrics = f.CreateGauge("horizon_known_metrics", "Distinct metric names held in memory.");
         UniqueSetAdds = f.CreateCounter("horizon_unique_set_adds_total", "Names sent to SADD metrics.unique_metrics.");
         RoombaRuns = f.CreateCounter("horizon_roomba_runs_total", "Roomba passes over every series.");
@@ -38,6 +41,7 @@ public sealed class HorizonMetrics
         RoombaKeysDeleted = f.CreateCounter("horizon_roomba_keys_deleted_total", "Series keys deleted because they went silent for longer than FULL_DURATION.");
         RoombaPointsRemoved = f.CreateCounter("horizon_roomba_points_removed_total", "Points removed by Roomba (expired, duplicate timestamps, corrupt tails).");
         RoombaCorrupt = f.CreateCounter("horizon_roomba_keys_corrupt_total", "Series keys whose bytes were not valid msgpack points past some offset.");
+        RoombaIndexRepaired = f.CreateCounter("horizon_roomba_index_repaired_total", "Series keys found holding points but missing from metrics.unique_metrics (after a crash), and added to it.");
         RoombaConflicts = f.CreateCounter("horizon_roomba_conflicts_total", "Trims skipped because the key was rewritten by someone else meanwhile (retried next pass).");
         AnalyzerPasses = f.CreateCounter("horizon_analyzer_passes_total", "Analyzer passes completed.");
         AnalyzerPassDuration = f.CreateHistogram("horizon_analyzer_pass_duration_seconds", "Duration of an analyzer pass (sync, analysis, publication).", new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.05, 2, 12) });
@@ -88,9 +92,12 @@ public sealed class HorizonMetrics
     public Histogram WriteBatchKeys { get; }
     public Histogram WriteDuration { get; }
     public Counter WriteErrors { get; }
+    public Counter WriteResendsSkipped { get; }
     public Gauge PointsInFlight { get; }
     public Gauge PointsBuffered { get; }
     public Gauge KnownMetrics { get; }
+    public Gauge StoreDiskFree { get; }
+    public Gauge StoreDiskFull { get; }
     public Counter UniqueSetAdds { get; }
     public Counter RoombaRuns { get; }
     public Gauge RoombaDuration { get; }
@@ -100,6 +107,7 @@ public sealed class HorizonMetrics
     public Counter RoombaPointsRemoved { get; }
     public Counter RoombaCorrupt { get; }
     public Counter RoombaConflicts { get; }
+    public Counter RoombaIndexRepaired { get; }
     public Counter AnalyzerPasses { get; }
     public Histogram AnalyzerPassDuration { get; }
     public Gauge AnalyzerSyncDuration { get; }

@@ -31,12 +31,14 @@ internal sealed record RespEndpoint(EndPoint EndPoint, string? User, string? Pas
 }
 
 /// <summary>A minimal RESP2 client for the writer's hot path, over one connection: each round (a
-/// flush's APPENDs and SADD) is encoded into its own buffer, written after the rounds before it and
+/// flush's SADD and APPENDs) is encoded into its own buffer, written after the rounds before it and
 /// its replies read after theirs, so several rounds are in flight while the store sees the
 /// commands in the order they were sent. Integer, status and error replies are parsed without
 /// allocating (an error reply allocates its message). A transport failure, a reply it cannot
 /// parse or a round that outlives the timeout closes the connection: the commands of every round
-/// on it left without a reply are reported failed, and the next round reconnects.</summary>
+/// on it left without a reply are reported failed (and possibly applied), and the connection halts:
+/// rounds queued before <see cref="Resume"/> fail unsent, so none of them reaches the store on a new
+/// connection ahead of the failed one's resend.</summary>
 internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
 {
     private static readonly byte[] AppendHeader = "*3\r\n$6\r\nAPPEND\r\n"u8.ToArray();
@@ -46,18 +48,28 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
     private Task _read = Task.CompletedTask;
     private Link? _link; // touched only by the round whose turn it is to write
     private volatile bool _disposed;
+    // Bumped (under _order) by every failure and every Resume: a round may be written only in the
+    // epoch it was queued in, and only while the connection is not halted.
+    private long _epoch;
+    private bool _halted;
+
+    /// <summary>Lets rounds queued from now on be sent again after a failure halted the connection.</summary>
+    public void Resume()
+    {
+        lock (_order)
+        {
+            _halted = false;
+            _epoch++;
+        }
+    }
 
     /// <summary>One round: APPEND each pending slot's points, then SADD <paramref name="names"/> to
     /// <paramref name="set"/> if given. Fills <paramref name="results"/>; returns the SADD's error.</summary>
     public async Task<Exception?> AppendAsync(FlushUnit u, List<int> pending, byte[] set, List<byte[]>? names, AppendResult[] results)
     {
         using var round = new Round(pending.Count, names is not null, results);
-        foreach (var s in pending)
-        {
-            round.Command.Write(AppendHeader);
-            round.Command.WriteBulk(u.Keys[s].RedisKey);
-            round.Command.WriteBulk(u.Value(s).Span);
-        }
+        // The SADD goes first: a crash between the two can leave a name without points (harmless),
+        // never points without their name.
         if (names is not null)
         {
             round.Command.WriteArrayHeader(2 + names.Count);
@@ -68,15 +80,23 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
                 round.Command.WriteBulk(name);
             }
         }
+        foreach (var s in pending)
+        {
+            round.Command.Write(AppendHeader);
+            round.Command.WriteBulk(u.Keys[s].RedisKey);
+            round.Command.WriteBulk(u.Value(s).Span);
+        }
         // Both turns are taken before the first await: rounds go out, and are answered, in the
         // order the writer sent them.
         var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task writeTurn, readTurn;
+        long epoch;
         lock (_order)
         {
             (writeTurn, _written) = (_written, written.Task);
             (readTurn, _read) = (_read, read.Task);
+            epoch = _epoch;
         }
         using var timeout = new CancellationTokenSource(endpoint.Timeout);
         Link? link = null;
@@ -85,26 +105,49 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
             try
             {
                 await writeTurn;
-                link = await ConnectedAsync(timeout.Token);
-                await link.SendAsync(round.Command, timeout.Token);
+                lock (_order)
+                {
+                    if (_halted || epoch != _epoch)
+                    {
+                        round.Refused = true;
+                    }
+                }
+                if (!round.Refused)
+                {
+                    link = await ConnectedAsync(timeout.Token);
+                    round.Sent = true;
+                    await link.SendAsync(round.Command, timeout.Token);
+                }
             }
             finally
             {
                 written.SetResult();
             }
+            if (round.Refused)
+            {
+                var halted = Halted.Error();
+                Array.Fill(results, new AppendResult(0, halted));
+                return names is null ? null : halted;
+            }
             await readTurn;
-            return await link.ReadRepliesAsync(round, timeout.Token);
+            return await link!.ReadRepliesAsync(round, timeout.Token);
         }
         catch (Exception e)
         {
             link?.Close();
+            lock (_order)
+            {
+                _halted = true;
+                _epoch++;
+            }
             var error = new RedisConnectionException(ConnectionFailureType.SocketFailure, CommandFlags.None,
                 $"Direct connection to {endpoint.EndPoint}: {(e is OperationCanceledException ? $"no reply within {endpoint.Timeout.TotalSeconds:0.#} s" : e.Message)}", e, CommandStatus.Unknown);
-            for (var i = round.Answered; i < pending.Count; i++)
+            // Commands written without a reply may have been applied; the writer checks before resending.
+            for (var i = round.AppendsAnswered; i < pending.Count; i++)
             {
-                results[i] = new(0, error);
+                results[i] = new(0, error, round.Sent);
             }
-            return names is null ? null : error;
+            return names is null ? null : round.SaddAnswered ? round.SaddError : error;
         }
         finally
         {
@@ -185,7 +228,11 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
         public readonly int Appends = appends;
         public readonly bool Sadd = sadd;
         public readonly AppendResult[] Results = results;
-        public int Answered;
+        public bool SaddAnswered;
+        public Exception? SaddError;
+        public int AppendsAnswered;
+        public bool Refused;
+        public bool Sent;
 
         public void Dispose() => Command.Dispose();
     }
@@ -216,18 +263,23 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
         public async ValueTask<Exception?> ReadRepliesAsync(Round round, CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(Closed, socket);
-            while (round.Answered < round.Appends)
+            if (round.Sadd)
             {
-                while (round.Answered < round.Appends && TryParseReply(out var length, out var error))
+                round.SaddError = await ReadReplyAsync(cancellationToken);
+                round.SaddAnswered = true;
+            }
+            while (round.AppendsAnswered < round.Appends)
+            {
+                while (round.AppendsAnswered < round.Appends && TryParseReply(out var length, out var error))
                 {
-                    round.Results[round.Answered++] = new(length, error);
+                    round.Results[round.AppendsAnswered++] = new(length, error);
                 }
-                if (round.Answered < round.Appends)
+                if (round.AppendsAnswered < round.Appends)
                 {
                     await ReceiveAsync(cancellationToken);
                 }
             }
-            return round.Sadd ? await ReadReplyAsync(cancellationToken) : null;
+            return round.SaddError;
         }
 
         public async ValueTask<Exception?> ReadReplyAsync(CancellationToken cancellationToken)

@@ -25,12 +25,17 @@ public sealed record RoombaOptions
     /// <summary>Rewrites running at once.</summary>
     public int Parallelism { get; init; } = 8;
 
+    /// <summary>How often a pass also scans the keyspace for series keys missing from the unique
+    /// set (left by a crash, or by an older writer) and adds them; the first pass after start-up
+    /// always does. Zero: only at start-up.</summary>
+    public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {
-        if (Interval <= TimeSpan.Zero || Grace < TimeSpan.Zero || ScanBatch < 1 || Parallelism < 1)
+        if (Interval <= TimeSpan.Zero || Grace < TimeSpan.Zero || ScanBatch < 1 || Parallelism < 1 || ReconcileInterval < TimeSpan.Zero)
         {
-            throw new ArgumentException("Roomba:Interval must be positive, Roomba:Grace not negative, ScanBatch and Parallelism positive.");
+            throw new ArgumentException("Roomba:Interval must be positive, Roomba:Grace and ReconcileInterval not negative, ScanBatch and Parallelism positive.");
         }
     }
 }
@@ -58,7 +63,8 @@ public enum TrimOutcome : byte
 /// timestamps (the last received wins, as in Whisper) and restores time order, deletes keys that
 /// went silent. Trimming never loses a point appended meanwhile: the rewrite is a Lua script that
 /// replaces only the bytes that were read and keeps whatever was appended after them, and that
-/// gives up if the key was rewritten by anyone else in between.</summary>
+/// gives up if the key was rewritten by anyone else in between. It also keeps the unique set
+/// whole: every series key with points is in it (<see cref="ReconcileAsync"/>).</summary>
 public sealed partial class Roomba
 {
     // KEYS[1] series. ARGV[1] length read, ARGV[2] the first bytes read, ARGV[3] their replacement.
@@ -89,6 +95,7 @@ public sealed partial class Roomba
     private readonly ILogger<Roomba> _logger;
     private readonly TimeProvider _time;
     private readonly RedisKey _uniqueSet;
+    private long _lastReconcile = long.MinValue;
 
     /// <summary>Creates a Roomba for the given store.</summary>
     public Roomba(StoreConnection store, SeriesOptions series, RoombaOptions options, HorizonMetrics metrics, ILogger<Roomba> logger, TimeProvider? time = null)
@@ -103,15 +110,23 @@ public sealed partial class Roomba
         _uniqueSet = series.UniqueMetricsKey;
     }
 
-    /// <summary>Counts of one pass.</summary>
-    public sealed record PassResult(int Scanned, int Trimmed, int Deleted, int Missing, int Conflicts, TimeSpan Duration);
+    /// <summary>Counts of one pass (<see cref="Indexed"/>: series keys that were missing from the
+    /// unique set and were added, when the pass reconciled it).</summary>
+    public sealed record PassResult(int Scanned, int Trimmed, int Deleted, int Missing, int Conflicts, TimeSpan Duration, int Indexed = 0);
 
-    /// <summary>One pass over every key in the unique set.</summary>
+    /// <summary>One pass over every key in the unique set, after reconciling the set with the
+    /// keyspace when that is due (the first pass, then every <see cref="RoombaOptions.ReconcileInterval"/>).</summary>
     public async Task<PassResult> RunPassAsync(CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var db = _store.Database;
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        var indexed = 0;
+        if (_lastReconcile == long.MinValue || (_options.ReconcileInterval > TimeSpan.Zero && now - _lastReconcile >= _options.ReconcileInterval.TotalSeconds))
+        {
+            indexed = await ReconcileAsync(cancellationToken);
+            _lastReconcile = now;
+        }
         var rewriteBefore = now - _series.FullDuration - (long)_options.Grace.TotalSeconds;
         int scanned = 0, trimmed = 0, deleted = 0, missing = 0, conflicts = 0;
         var page = new List<RedisKey>(_options.ScanBatch);
@@ -178,7 +193,76 @@ public sealed partial class Roomba
         _metrics.RoombaKeysScanned.Inc(scanned);
         _metrics.RoombaConflicts.Inc(conflicts);
         Log.Pass(_logger, scanned, trimmed, deleted, missing, conflicts, duration.TotalSeconds);
-        return new PassResult(scanned, trimmed, deleted, missing, conflicts, duration);
+        return new PassResult(scanned, trimmed, deleted, missing, conflicts, duration, indexed);
+    }
+
+    /// <summary>Scans the keyspace of every primary for series keys (<c>metrics.*</c>) and adds
+    /// those holding a string but missing from the unique set: a crash can leave points stored
+    /// whose name never reached the set, and nothing would judge, trim or delete them. Returns how
+    /// many were added (also counted in <c>horizon_roomba_index_repaired_total</c>).</summary>
+    public async Task<int> ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var db = _store.Database;
+        var pattern = GlobEscape(_series.FullNamespace) + "*";
+        var added = 0;
+        var seen = 0;
+        var batch = new List<RedisKey>(_options.ScanBatch);
+        async Task AddMissingAsync()
+        {
+            var members = await db.SetContainsAsync(_uniqueSet, [.. batch.Select(k => (RedisValue)(byte[])k!)]);
+            var missing = batch.Where((_, i) => !members[i]).ToList();
+            if (missing.Count > 0)
+            {
+                // Only series: a key of another type under the namespace is not one.
+                var types = await Task.WhenAll(missing.Select(k => db.KeyTypeAsync(k)));
+                var series = missing.Where((_, i) => types[i] == RedisType.String).Select(k => (RedisValue)(byte[])k!).ToArray();
+                if (series.Length > 0)
+                {
+                    added += (int)await db.SetAddAsync(_uniqueSet, series);
+                }
+            }
+            batch.Clear();
+        }
+        foreach (var server in _store.Multiplexer.GetServers().Where(s => !s.IsReplica))
+        {
+            await foreach (var key in server.KeysAsync(db.Database, pattern, _options.ScanBatch).WithCancellation(cancellationToken))
+            {
+                seen++;
+                if (key != _uniqueSet)
+                {
+                    batch.Add(key);
+                }
+                if (batch.Count == _options.ScanBatch)
+                {
+                    await AddMissingAsync();
+                }
+            }
+        }
+        if (batch.Count > 0)
+        {
+            await AddMissingAsync();
+        }
+        _metrics.RoombaIndexRepaired.Inc(added);
+        if (added > 0)
+        {
+            Log.Indexed(_logger, added, seen);
+        }
+        return added;
+    }
+
+    // The namespace is matched literally: glob characters in it are escaped.
+    private static string GlobEscape(string literal)
+    {
+        var escaped = new System.Text.StringBuilder(literal.Length);
+        foreach (var c in literal)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                escaped.Append('\\');
+            }
+            escaped.Append(c);
+        }
+        return escaped.ToString();
     }
 
     /// <summary>Trims one key to the points newer than <c>now - FULL_DURATION</c>.</summary>
@@ -288,6 +372,9 @@ public sealed partial class Roomba
     {
         [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Roomba pass: {Scanned} keys, {Trimmed} trimmed, {Deleted} deleted, {Missing} missing, {Conflicts} conflicts in {Seconds:F1} s")]
         public static partial void Pass(ILogger logger, int scanned, int trimmed, int deleted, int missing, int conflicts, double seconds);
+
+        [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "{Added} series keys held points but were missing from the unique set (of {Seen} scanned); added, so they are judged, trimmed and deleted again")]
+        public static partial void Indexed(ILogger logger, int added, int seen);
 
         [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Series {Key} holds bytes that are not msgpack points; the valid points before them are kept, the rest removed")]
         public static partial void Corrupt(ILogger logger, string key);

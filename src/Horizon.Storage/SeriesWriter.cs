@@ -31,6 +31,7 @@ public sealed partial class SeriesWriter : IDisposable
     private int _generation;
     private volatile bool _abandon;
     private long _lastFailureLog;
+    private readonly TaskCompletionSource _stopping = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
 
     /// <summary>Creates a writer; call <see cref="Start"/> once the store is reachable.</summary>
@@ -45,7 +46,9 @@ public sealed partial class SeriesWriter : IDisposable
         _time = time ?? TimeProvider.System;
         _uniqueSet = System.Text.Encoding.UTF8.GetBytes(series.UniqueMetricsKey);
         var direct = options.DirectConnections ? RespEndpoint.From(store.Configuration) : null;
-        _transport = direct is null ? new MultiplexerTransport(store.Database, _uniqueSet) : new DirectTransport(direct, _uniqueSet);
+        _transport = direct is null
+            ? new MultiplexerTransport(store.Database, _uniqueSet)
+            : new ClusterFallbackTransport(new DirectTransport(direct, _uniqueSet), () => new MultiplexerTransport(store.Database, _uniqueSet), () => Log.ClusterDetected(logger));
         _refreshSeconds = (long)options.UniqueSetRefresh.TotalSeconds;
         Pool = new PointBatchPool(options.BatchSize, Math.Max(64, options.MaxBufferedPoints / options.BatchSize));
         _channel = Channel.CreateBounded<PointBatch>(new BoundedChannelOptions(Math.Max(1, options.MaxBufferedPoints / options.BatchSize))
@@ -54,17 +57,25 @@ public sealed partial class SeriesWriter : IDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         _slots = new SemaphoreSlim(options.MaxInFlightFlushes, options.MaxInFlightFlushes);
+        if (store.DiskGuard is { } guard)
+        {
+            metrics.Registry.AddBeforeCollectCallback(() =>
+            {
+                metrics.StoreDiskFree.Set(guard.FreeBytes);
+                metrics.StoreDiskFull.Set(guard.Full ? 1 : 0);
+            });
+        }
         for (var i = 0; i < options.MaxInFlightFlushes; i++)
         {
             _units.Push(new FlushUnit(options.FlushPoints + options.BatchSize));
         }
     }
 
-    // Replaced once, by the multiplexer, if the direct connections find a cluster node.
-    private IFlushTransport _transport;
+    private readonly IFlushTransport _transport;
+    private readonly FlushOrder _order = new();
 
     /// <summary>True while flushes go over Horizon's own RESP connections rather than StackExchange.Redis.</summary>
-    public bool UsesDirectConnections => Volatile.Read(ref _transport) is DirectTransport;
+    public bool UsesDirectConnections => _transport is ClusterFallbackTransport { UsesDirect: true };
 
     /// <summary>The pool listeners rent their batches from.</summary>
     public PointBatchPool Pool { get; }
@@ -130,6 +141,7 @@ public sealed partial class SeriesWriter : IDisposable
     public async Task StopAsync(TimeSpan deadline)
     {
         _channel.Writer.TryComplete();
+        _stopping.TrySetResult();
         if (_loop is null)
         {
             return;
@@ -148,6 +160,11 @@ public sealed partial class SeriesWriter : IDisposable
         var reader = _channel.Reader;
         while (await reader.WaitToReadAsync())
         {
+            if (_store.DiskGuard is { Full: true } guard && !_abandon)
+            {
+                // Points wait in the (bounded) buffer until the embedded store's disk has room.
+                await Task.WhenAny(guard.WaitForRoomAsync(), _stopping.Task);
+            }
             await _slots.WaitAsync();
             FlushUnit unit;
             lock (_units)
@@ -160,6 +177,7 @@ public sealed partial class SeriesWriter : IDisposable
                 ReturnUnit(unit);
                 continue;
             }
+            _order.Open(unit);
             _ = SendAsync(unit);
         }
         for (var i = 0; i < _options.MaxInFlightFlushes; i++)
@@ -201,7 +219,6 @@ public sealed partial class SeriesWriter : IDisposable
             Volatile.Write(ref key.LastWritten, now);
             if (now - Volatile.Read(ref key.UniqueSetStamp) >= _refreshSeconds)
             {
-                u.SlotNamed[s] = true;
                 Volatile.Write(ref key.UniqueSetStamp, now);
                 u.NewNames.Add(key.RedisKey);
                 u.NewNameKeys.Add(key);
@@ -219,108 +236,41 @@ public sealed partial class SeriesWriter : IDisposable
         try
         {
             var pending = Enumerable.Range(0, u.SlotCount).ToList();
-            var addNames = u.NewNames.Count > 0;
             var attempt = 0;
+            await _order.TakeTurnAsync(u, resend: false, serial: !_transport.PipelinesInOrder);
             while (true)
             {
-                var results = new AppendResult[pending.Count];
-                var saddCount = addNames ? u.NewNames.Count : 0;
-                var transport = Volatile.Read(ref _transport);
-                var saddError = await transport.SendAsync(u, pending, addNames ? u.NewNames : null, results);
-                var failed = new List<int>();
-                Exception? firstError = null;
-                for (var i = 0; i < results.Length; i++)
+                if (attempt > 0)
                 {
-                    var s = pending[i];
-                    if (results[i].Error is not { } error)
-                    {
-                        // APPEND returns the new length: equal to what was appended means this
-                        // APPEND created the key (new, deleted by Roomba, or the store came back
-                        // empty), so the name must go into the set even if it was added before.
-                        if (results[i].Length == u.SlotLengths[s] && !u.SlotNamed[s])
-                        {
-                            u.SlotNamed[s] = true;
-                            u.NewNameKeys.Add(u.Keys[s]);
-                            u.NewNames.Add(u.Keys[s].RedisKey);
-                            addNames = true;
-                        }
-                        continue;
-                    }
-                    firstError ??= error;
-                    if (IsPermanent(error))
-                    {
-                        _metrics.WriteErrors.WithLabels("permanent").Inc();
-                        u.DropSlot(s);
-                        Log.PermanentFailure(_logger, u.Keys[s].ToString(), error.Message);
-                    }
-                    else
-                    {
-                        _metrics.WriteErrors.WithLabels("retried").Inc();
-                        failed.Add(s);
-                    }
+                    _transport.Resume();
                 }
-                if (saddCount > 0)
+                var checkError = attempt > 0 ? await SkipAppliedAsync(u, pending) : null;
+                var outcome = checkError is null ? await SendOnceAsync(u, pending) : new SendOutcome(pending, Retry: true, checkError);
+                if (!outcome.Retry)
                 {
-                    if (saddError is not null)
-                    {
-                        firstError ??= saddError;
-                        _metrics.WriteErrors.WithLabels("retried").Inc();
-                    }
-                    else
-                    {
-                        _metrics.UniqueSetAdds.Inc(saddCount);
-                        u.NewNames.RemoveRange(0, saddCount);
-                        addNames = u.NewNames.Count > 0;
-                    }
-                }
-                if (transport is DirectTransport { ClusterDetected: true } &&
-                    Interlocked.CompareExchange(ref _transport, new MultiplexerTransport(_store.Database, _uniqueSet), transport) == transport)
-                {
-                    // The store is a cluster node: redirected keys go to their owners from now on.
-                    transport.Dispose();
-                    Log.ClusterDetected(_logger);
-                }
-                if (failed.Count == 0 && !addNames)
-                {
+                    _order.EndTurn(u, failed: false, done: true);
                     break;
                 }
-                if (failed.Count == 0 && saddCount == 0)
+                if (outcome.Failed.Count == 0 && outcome.Error is null)
                 {
                     // Only names of keys these APPENDs created are left to add: no need to wait.
-                    pending = failed;
+                    pending = outcome.Failed;
                     continue;
                 }
-                if (_abandon)
+                var abandon = _abandon;
+                _order.EndTurn(u, failed: true, done: abandon);
+                if (abandon)
                 {
-                    foreach (var s in failed)
-                    {
-                        u.DropSlot(s);
-                    }
-                    foreach (var key in u.NewNameKeys)
-                    {
-                        Volatile.Write(ref key.UniqueSetStamp, 0);
-                    }
+                    Abandon(u, outcome.Failed);
                     break;
                 }
-                pending = failed;
+                pending = outcome.Failed;
                 attempt++;
-                LogFailure(failed.Count, firstError);
-                var delay = TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryDelay.TotalMilliseconds, 50 * Math.Pow(2, Math.Min(attempt, 10))));
-                await Task.Delay(delay, _time);
+                LogFailure(pending.Count, outcome.Error);
+                await Task.Delay(RetryDelay(attempt), _time);
+                await _order.TakeTurnAsync(u, resend: true, serial: true);
             }
-            for (var source = 0; source < PointSources.Count; source++)
-            {
-                var stored = u.SourceCounts[source] - u.DroppedCounts[source];
-                if (stored > 0)
-                {
-                    _metrics.PointsStored.WithLabels(((PointSource)source).Label()).Inc(stored);
-                }
-                var dropped = u.DroppedCounts[source];
-                if (dropped > 0)
-                {
-                    _metrics.AddDropped((PointSource)source, _abandon ? "shutdown" : "store_error", dropped);
-                }
-            }
+            CountOutcome(u);
         }
         catch (Exception e)
         {
@@ -332,6 +282,188 @@ public sealed partial class SeriesWriter : IDisposable
             _metrics.WriteDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             Interlocked.Add(ref _inFlight, -u.PointCount);
             ReturnUnit(u);
+        }
+    }
+
+    /// <summary>What one round left to do: the slots to resend, and whether anything (those, or
+    /// names) is left at all.</summary>
+    private readonly record struct SendOutcome(List<int> Failed, bool Retry, Exception? Error);
+
+    // One round: send, then classify each reply (stored, refused for good, or to be resent).
+    private async Task<SendOutcome> SendOnceAsync(FlushUnit u, List<int> pending)
+    {
+        var results = new AppendResult[pending.Count];
+        var names = u.NewNames.Count > 0 ? u.NewNames : null;
+        var saddCount = names?.Count ?? 0;
+        var saddError = await _transport.SendAsync(u, pending, names, results);
+        var failed = new List<int>();
+        Exception? firstError = null;
+        for (var i = 0; i < results.Length; i++)
+        {
+            var s = pending[i];
+            if (results[i].Error is not { } error)
+            {
+                // APPEND returns the new length: equal to what was appended means this APPEND
+                // created the key (new, deleted by Roomba, or the store came back empty). Its name
+                // goes into the set after it, even if this round's SADD already sent it: Roomba may
+                // have removed the name between that SADD and this APPEND (it forgets names whose
+                // key it found missing).
+                if (results[i].Length == u.SlotLengths[s])
+                {
+                    AddName(u, s);
+                }
+                continue;
+            }
+            firstError ??= error;
+            if (IsPermanent(error))
+            {
+                _metrics.WriteErrors.WithLabels("permanent").Inc();
+                u.DropSlot(s);
+                Log.PermanentFailure(_logger, u.Keys[s].ToString(), error.Message);
+                continue;
+            }
+            _metrics.WriteErrors.WithLabels("retried").Inc();
+            u.SlotMaybeApplied[s] |= results[i].MaybeApplied;
+            failed.Add(s);
+        }
+        if (saddCount > 0)
+        {
+            if (saddError is null)
+            {
+                _metrics.UniqueSetAdds.Inc(saddCount);
+                u.NewNames.RemoveRange(0, saddCount);
+            }
+            else if (IsPermanent(saddError))
+            {
+                // The set key holds another type: retrying would stall every write behind it.
+                _metrics.WriteErrors.WithLabels("permanent").Inc();
+                Log.UniqueSetRefused(_logger, saddError.Message);
+                u.NewNames.RemoveRange(0, saddCount);
+            }
+            else
+            {
+                firstError ??= saddError;
+                _metrics.WriteErrors.WithLabels("retried").Inc();
+            }
+        }
+        return new SendOutcome(failed, failed.Count > 0 || u.NewNames.Count > 0, firstError);
+    }
+
+    // Before resending APPENDs that may have reached the store (sent, no reply), looks at each
+    // key's tail: if it ends with this flush's bytes for the key, followed by what newer flushes
+    // may have appended after them, the store applied it and it is not sent again. The newer
+    // flushes are the ones already sent: on one connection the store applies a prefix of what it
+    // was sent, so those are the only bytes that can follow. Returns why the tails could not be read.
+    private async Task<Exception?> SkipAppliedAsync(FlushUnit u, List<int> pending)
+    {
+        var check = pending.Where(s => u.SlotMaybeApplied[s]).ToList();
+        if (check.Count == 0)
+        {
+            return null;
+        }
+        var later = _order.SentAfter(u);
+        var follow = new List<ReadOnlyMemory<byte>>[check.Count];
+        var reads = new Task<RedisValue>[check.Count];
+        for (var i = 0; i < check.Count; i++)
+        {
+            var key = u.Keys[check[i]];
+            follow[i] = [.. later.Select(l => (Unit: l, Slot: l.SlotOf(key))).Where(p => p.Slot >= 0).Select(p => p.Unit.Value(p.Slot))];
+            var length = u.SlotLengths[check[i]] + follow[i].Sum(m => m.Length);
+            reads[i] = _store.Database.StringGetRangeAsync(key.RedisKey, -length, -1);
+        }
+        try
+        {
+            await Task.WhenAll(reads);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // An error reply (another type) leaves that key to its APPEND's own error; anything
+            // else means the store is still out of reach.
+            if (reads.Any(r => r.IsFaulted && r.Exception!.GetBaseException() is not RedisServerException))
+            {
+                return e;
+            }
+        }
+        for (var i = 0; i < check.Count; i++)
+        {
+            var s = check[i];
+            if (!reads[i].IsCompletedSuccessfully || !EndsWithPrefixOf((byte[]?)reads[i].Result ?? [], u.Value(s).Span, follow[i]))
+            {
+                continue;
+            }
+            pending.Remove(s);
+            AddName(u, s);
+            _metrics.WriteResendsSkipped.Inc();
+        }
+        return null;
+    }
+
+    /// <summary>True when <paramref name="tail"/> ends with <paramref name="first"/> followed by the
+    /// first j of <paramref name="then"/>, for some j.</summary>
+    internal static bool EndsWithPrefixOf(ReadOnlySpan<byte> tail, ReadOnlySpan<byte> first, List<ReadOnlyMemory<byte>> then)
+    {
+        var total = first.Length + then.Sum(m => m.Length);
+        for (var j = then.Count; j >= 0; j--)
+        {
+            if (tail.Length >= total && tail[(tail.Length - total)..].StartsWith(first) && Follows(tail[(tail.Length - total + first.Length)..], then, j))
+            {
+                return true;
+            }
+            if (j > 0)
+            {
+                total -= then[j - 1].Length;
+            }
+        }
+        return false;
+
+        static bool Follows(ReadOnlySpan<byte> rest, List<ReadOnlyMemory<byte>> then, int count)
+        {
+            for (var k = 0; k < count; k++)
+            {
+                if (!rest.StartsWith(then[k].Span))
+                {
+                    return false;
+                }
+                rest = rest[then[k].Length..];
+            }
+            return rest.IsEmpty;
+        }
+    }
+
+    // The name of a slot's key is sent (again) in the next round.
+    private static void AddName(FlushUnit u, int s)
+    {
+        u.NewNameKeys.Add(u.Keys[s]);
+        u.NewNames.Add(u.Keys[s].RedisKey);
+    }
+
+    // Shutdown's deadline passed with the store still failing: what is left is dropped (counted),
+    // and names not confirmed in the set are sent again by whoever writes them next.
+    private static void Abandon(FlushUnit u, List<int> failed)
+    {
+        foreach (var s in failed)
+        {
+            u.DropSlot(s);
+        }
+        foreach (var key in u.NewNameKeys)
+        {
+            Volatile.Write(ref key.UniqueSetStamp, 0);
+        }
+    }
+
+    private TimeSpan RetryDelay(int attempt) =>
+        TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryDelay.TotalMilliseconds, 50 * Math.Pow(2, Math.Min(attempt, 10))));
+
+    private void CountOutcome(FlushUnit u)
+    {
+        for (var source = 0; source < PointSources.Count; source++)
+        {
+            var stored = u.SourceCounts[source] - u.DroppedCounts[source];
+            if (stored > 0)
+            {
+                _metrics.PointsStored.WithLabels(((PointSource)source).Label()).Inc(stored);
+            }
+            _metrics.AddDropped((PointSource)source, _abandon ? "shutdown" : "store_error", u.DroppedCounts[source]);
         }
     }
 
@@ -385,5 +517,8 @@ public sealed partial class SeriesWriter : IDisposable
 
         [LoggerMessage(EventId = 204, Level = LogLevel.Information, Message = "The store redirected keys (a cluster node): writes go through the cluster-aware client from now on")]
         public static partial void ClusterDetected(ILogger logger);
+
+        [LoggerMessage(EventId = 205, Level = LogLevel.Error, Message = "The store refused to add names to the unique-metrics set for good (they are not retried): {Reason}")]
+        public static partial void UniqueSetRefused(ILogger logger, string reason);
     }
 }

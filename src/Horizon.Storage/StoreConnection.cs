@@ -10,8 +10,9 @@ public sealed partial class StoreConnection : IAsyncDisposable
     private readonly EmbeddedGarnet? _embedded;
     private readonly ILogger _logger;
 
-    private StoreConnection(ConnectionMultiplexer multiplexer, ConfigurationOptions configuration, EmbeddedGarnet? embedded, string description, ILogger logger)
+    private StoreConnection(ConnectionMultiplexer multiplexer, ConfigurationOptions configuration, EmbeddedGarnet? embedded, string description, ILogger logger, DiskGuard? diskGuard = null)
     {
+        DiskGuard = diskGuard;
         Multiplexer = multiplexer;
         Configuration = configuration;
         _embedded = embedded;
@@ -36,6 +37,10 @@ public sealed partial class StoreConnection : IAsyncDisposable
 
     /// <summary>The embedded server, when there is one.</summary>
     public EmbeddedGarnet? Embedded => _embedded;
+
+    /// <summary>The free-space guard of the embedded store's disk (null for an external store, or
+    /// when the embedded one does not persist).</summary>
+    public DiskGuard? DiskGuard { get; }
 
     /// <summary>Connection options Horizon uses for every store: fail fast while disconnected
     /// (the writer buffers and retries itself, boundedly) and keep reconnecting forever.</summary>
@@ -71,8 +76,11 @@ public sealed partial class StoreConnection : IAsyncDisposable
             var configuration = Configure(embedded.EndPoint.ToString());
             configuration.AllowAdmin = true; // SAVE at shutdown
             var mux = ConnectionMultiplexer.Connect(configuration);
+            var guard = options.Embedded is { Persist: true, DiskReserveMegabytes: > 0 }
+                ? new DiskGuard(embedded.DataDirectory, options.Embedded.DiskReserveMegabytes * 1048576L, TimeSpan.FromSeconds(1), logger)
+                : null;
             var connection = new StoreConnection(mux, configuration, embedded,
-                $"embedded Garnet at {embedded.EndPoint} (data in {embedded.DataDirectory})", logger);
+                $"embedded Garnet at {embedded.EndPoint} (data in {embedded.DataDirectory})", logger, guard);
             Log.Connected(logger, connection.Description);
             return connection;
         }
@@ -101,6 +109,7 @@ public sealed partial class StoreConnection : IAsyncDisposable
         }
         await Multiplexer.CloseAsync();
         await Multiplexer.DisposeAsync();
+        DiskGuard?.Dispose();
         _embedded?.Dispose();
     }
 

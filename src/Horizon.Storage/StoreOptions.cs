@@ -45,6 +45,10 @@ public sealed record EmbeddedStoreOptions
     /// <summary>Milliseconds between append-only log commits: how much a crash can lose.</summary>
     public int AofCommitMilliseconds { get; init; } = 100;
 
+    /// <summary>Free space kept on the data directory's disk: below it writes pause (Garnet cannot
+    /// recover from a log commit failing on a full disk); they resume at twice this. 0: no guard.</summary>
+    public int DiskReserveMegabytes { get; init; } = 256;
+
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {
@@ -56,9 +60,9 @@ public sealed record EmbeddedStoreOptions
         {
             throw new ArgumentException("Store:Embedded:DataDirectory must be set.");
         }
-        if (CheckpointIntervalSeconds < 0 || AofCommitMilliseconds < 0)
+        if (CheckpointIntervalSeconds < 0 || AofCommitMilliseconds < 0 || DiskReserveMegabytes < 0)
         {
-            throw new ArgumentException("Store:Embedded intervals must not be negative.");
+            throw new ArgumentException("Store:Embedded intervals and DiskReserveMegabytes must not be negative.");
         }
     }
 }

@@ -66,6 +66,31 @@ public abstract class RoombaTests(IStoreUnderTest store)
     }
 
     [Fact]
+    public async Task RoombaPutsSeriesKeysMissingFromTheUniqueSetBackIntoIt()
+    {
+        // What a crash between storing points and adding their name used to leave behind.
+        await using var host = await store.StartHostAsync();
+        var roomba = host.Services.GetRequiredService<Roomba>();
+        var now = Now;
+        const int orphans = 2500; // more than one scan batch
+        await Task.WhenAll(Enumerable.Range(0, orphans).Select(i => host.Db.StringSetAsync($"metrics.orphan.m{i}", Points((now - 60, i)))));
+        await SeedAsync(host.Db, "indexed", Points((now - 60, 1)));
+        await host.Db.HashSetAsync("metrics.typed.hash", "a", "b"); // not a series
+        await host.Db.StringSetAsync("elsewhere.key", Points((now - 60, 1))); // not in the namespace
+
+        var pass = await roomba.RunPassAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(orphans, pass.Indexed);
+        Assert.Equal(orphans + 1, pass.Scanned);
+        var set = await UniqueMetricsAsync(host.Db);
+        Assert.Equal(orphans + 1, set.Count);
+        Assert.Contains("metrics.orphan.m2499", set);
+        Assert.DoesNotContain("metrics.typed.hash", set);
+        Assert.Equal(orphans, host.Metrics.RoombaIndexRepaired.Value);
+        Assert.Equal(0, await roomba.ReconcileAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task RoombaKeepsTheValidPointsOfACorruptSeries()
     {
         await using var host = await store.StartHostAsync();

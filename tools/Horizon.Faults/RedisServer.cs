@@ -3,11 +3,11 @@ using System.Net;
 using System.Net.Sockets;
 using StackExchange.Redis;
 
-namespace Horizon.Integration.Tests;
+namespace Horizon.Faults;
 
 /// <summary>A real redis-server on a free loopback port, in its own temporary directory, with
 /// the append-only file fsynced on every write so that a kill and restart loses nothing acknowledged.
-/// .ci/run installs redis-server; without it these tests fail with a message saying so.</summary>
+/// ./test.sh installs redis-server; without it this fails with a message saying so.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
     private Process? _process;
@@ -85,6 +85,17 @@ public sealed class RedisServer : IAsyncDisposable
         throw new TimeoutException($"redis-server did not start on port {Port}");
     }
 
+    /// <summary>Stops the process as an operator would (SIGTERM: redis-server flushes its
+    /// append-only file and exits).</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            Signals.Terminate(_process.Id);
+            await _process.WaitForExitAsync();
+        }
+    }
+
     /// <summary>Kills the process abruptly (a crash).</summary>
     public async Task KillAsync()
     {
@@ -111,13 +122,16 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    private static readonly string[] CliPaths = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"];
+    private static readonly string[] ServerPaths = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"];
+
     /// <summary>Where redis-cli is (installed with redis-server).</summary>
     public static string RedisCli =>
-        new[] { "/usr/bin/redis-cli", "/usr/local/bin/redis-cli" }.FirstOrDefault(File.Exists)
+        CliPaths.FirstOrDefault(File.Exists)
         ?? throw new InvalidOperationException("redis-cli is not installed (it comes with redis-server: apt-get install -y redis-server).");
 
     private static string? FindRedisServer() =>
-        new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
+        ServerPaths.FirstOrDefault(File.Exists)
         ?? Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(p => Path.Combine(p, "redis-server")).FirstOrDefault(File.Exists);
 
     /// <summary>A free loopback TCP port.</summary>
