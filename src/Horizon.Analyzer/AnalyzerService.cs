@@ -150,6 +150,7 @@ public sealed partial class AnalyzerService : BackgroundService
         if (detection is not null)
         {
             await detection.PrepareAsync(metrics);
+            _metrics.AnalyzerMetadataLoads.IncTo(detection.MetadataLoads);
         }
         var analysisStarted = Stopwatch.GetTimestamp();
         // Findings go out as they are made; the end of the pass then clears what is no longer

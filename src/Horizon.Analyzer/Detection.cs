@@ -25,11 +25,21 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
     /// <summary>Hash of metric metadata: field = metric name, value = JSON (<see cref="MetricMetadata"/>).</summary>
     public const string MetadataKey = "horizon.metadata";
 
+    /// <summary>A counter every metadata write increments (<c>INCR</c>): analyzers read the hash again
+    /// only when it moved.</summary>
+    public const string MetadataVersionKey = "horizon.metadata.version";
+
+    /// <summary>Metadata is read again after this long even if the version did not move (for
+    /// entries written straight into the hash without bumping it).</summary>
+    public static readonly TimeSpan MetadataRefresh = TimeSpan.FromMinutes(5);
+
     /// <summary>Prefix of the roll-up keys (<see cref="RollupHistory"/> layout).</summary>
     public const string RollupPrefix = RollupHistory.KeyPrefix;
 
     private readonly ConcurrentDictionary<string, MetricState> _states = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, MetricMetadata> _metadata = new Dictionary<string, MetricMetadata>();
+    private RedisValue _metadataVersion = RedisValue.Null;
+    private long _metadataLoadedAt = long.MinValue;
 
     /// <summary>The mode.</summary>
     public DetectionMode Mode => options.Mode;
@@ -42,6 +52,9 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
 
     /// <summary>Metadata entries that did not parse in the last load.</summary>
     public int InvalidMetadata { get; private set; }
+
+    /// <summary>Times the metadata hash was read (once at start, then only when it changed).</summary>
+    public long MetadataLoads { get; private set; }
 
     /// <summary>The metadata of a metric (the default when none is stored).</summary>
     public MetricMetadata MetadataFor(string metric) => _metadata.GetValueOrDefault(metric, MetricMetadata.Default);
@@ -81,27 +94,12 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
     // bound; a metric with coarser slots covers proportionally more days.
     private int RetentionSlots => (int)Math.Max(2, options.RollupRetention.TotalSeconds / options.RollupSlotSeconds);
 
-    /// <summary>Before a pass: reloads metadata, and restores the roll-ups of metrics seen for the first time.</summary>
+    /// <summary>Before a pass: reloads metadata if it changed, and restores the roll-ups of metrics
+    /// seen for the first time.</summary>
     public async Task PrepareAsync(IEnumerable<string> metrics)
     {
         var db = store.Database;
-        var entries = await db.HashGetAllAsync(MetadataKey);
-        var parsed = new Dictionary<string, MetricMetadata>(StringComparer.Ordinal);
-        var invalid = 0;
-        foreach (var entry in entries)
-        {
-            try
-            {
-                parsed[entry.Name!] = MetricMetadata.Parse(entry.Value!);
-            }
-            catch (Exception e) when (e is ArgumentException or System.Text.Json.JsonException)
-            {
-                invalid++;
-                Log.BadMetadata(logger, entry.Name!, e.Message);
-            }
-        }
-        _metadata = parsed;
-        InvalidMetadata = invalid;
+        await LoadMetadataAsync(db);
 
         var fresh = metrics.Where(m => !_states.ContainsKey(m)).ToList();
         foreach (var chunk in fresh.Chunk(options.FetchBatch))
@@ -125,6 +123,36 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
                 }
             }
         }
+    }
+
+    // Reads horizon.metadata (in pages: HSCAN) when its version moved, or every MetadataRefresh.
+    private async Task LoadMetadataAsync(IDatabase db)
+    {
+        var version = await db.StringGetAsync(MetadataVersionKey);
+        var now = Environment.TickCount64;
+        if (MetadataLoads > 0 && version == _metadataVersion && now - _metadataLoadedAt < MetadataRefresh.TotalMilliseconds)
+        {
+            return;
+        }
+        var parsed = new Dictionary<string, MetricMetadata>(StringComparer.Ordinal);
+        var invalid = 0;
+        await foreach (var entry in db.HashScanAsync(MetadataKey, pageSize: 1000))
+        {
+            try
+            {
+                parsed[entry.Name!] = MetricMetadata.Parse(entry.Value!);
+            }
+            catch (Exception e) when (e is ArgumentException or System.Text.Json.JsonException)
+            {
+                invalid++;
+                Log.BadMetadata(logger, entry.Name!, e.Message);
+            }
+        }
+        _metadata = parsed;
+        InvalidMetadata = invalid;
+        _metadataVersion = version;
+        _metadataLoadedAt = now;
+        MetadataLoads++;
     }
 
     /// <summary>After a pass: appends newly closed roll-up slots to <c>horizon.rollup.&lt;name&gt;</c>

@@ -55,6 +55,7 @@ public sealed class HorizonMetrics
         AnalyzerAnomalies = f.CreateGauge("horizon_analyzer_anomalies", "Series anomalous in the last pass.");
         AnalyzerExhaustions = f.CreateGauge("horizon_analyzer_exhaustion_forecasts", "Metrics forecast (ensemble mode) to reach their capacity within the exhaustion horizon, in the last pass.");
         AnalyzerAnomaliesTotal = f.CreateCounter("horizon_analyzer_anomalies_total", "Anomalous series over all passes.");
+        AnalyzerMetadataLoads = f.CreateCounter("horizon_analyzer_metadata_loads_total", "Times the analyzer read horizon.metadata (at start, then when horizon.metadata.version moved, or every 5 minutes).");
         AnalyzerBytesFetched = f.CreateCounter("horizon_analyzer_bytes_fetched_total", "Bytes read from the store by the sync.");
         AnalyzerFullReads = f.CreateCounter("horizon_analyzer_full_reads_total", "Series read whole (new, or rewritten by Roomba) rather than appended to.");
         AnalyzerCacheBytes = f.CreateGauge("horizon_analyzer_cache_bytes", "Bytes of series held in the local copy.");
@@ -121,6 +122,7 @@ public sealed class HorizonMetrics
     public Counter AnalyzerAnomaliesTotal { get; }
     public Gauge AnalyzerExhaustions { get; }
     public Counter AnalyzerBytesFetched { get; }
+    public Counter AnalyzerMetadataLoads { get; }
     public Counter AnalyzerFullReads { get; }
     public Gauge AnalyzerCacheBytes { get; }
     public Gauge AnalyzerMappedBytes { get; }

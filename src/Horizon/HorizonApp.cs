@@ -104,6 +104,7 @@ public static class HorizonApp
             DotNetStats.Register(registry);
             return new HorizonMetrics(registry);
         });
+        services.AddSingleton(sp => new HorizonWebMetrics(sp.GetRequiredService<HorizonMetrics>().Registry));
         // Opened when first needed (at start-up, by the first service that uses the store) and
         // closed by the container after every hosted service has stopped.
         services.AddSingleton(sp => StoreConnection.Open(options.Store, sp.GetRequiredService<ILoggerFactory>()));
@@ -175,34 +176,7 @@ public static class HorizonApp
                 points = keep.Take(kept).Select(i => new object[] { timestamps[i], values[i] }),
             });
         });
-        // Per-metric metadata (horizon.metadata): unit, owner, capacity, bad direction, seasonality,
-        // detectors to use or skip, sensitivity. The analyzer reloads it every pass.
-        app.MapGet("/api/metadata/{**name}", async (string name, StoreConnection store) =>
-        {
-            var stored = await store.Database.HashGetAsync(DetectionContext.MetadataKey, name);
-            return stored.HasValue
-                ? Results.Content(stored.ToString(), "application/json")
-                : Results.NotFound(new { name, error = "no metadata" });
-        });
-        app.MapPut("/api/metadata/{**name}", async (string name, HttpRequest request, StoreConnection store) =>
-        {
-            using var reader = new StreamReader(request.Body);
-            var body = await reader.ReadToEndAsync();
-            MetricMetadata metadata;
-            try
-            {
-                metadata = MetricMetadata.Parse(body);
-            }
-            catch (Exception e) when (e is ArgumentException or JsonException)
-            {
-                return Results.BadRequest(new { name, error = e.Message });
-            }
-            var json = metadata.ToJson();
-            await store.Database.HashSetAsync(DetectionContext.MetadataKey, name, json);
-            return Results.Content(json, "application/json");
-        });
-        app.MapDelete("/api/metadata/{**name}", async (string name, StoreConnection store) =>
-            await store.Database.HashDeleteAsync(DetectionContext.MetadataKey, name) ? Results.NoContent() : Results.NotFound(new { name, error = "no metadata" }));
+        app.MapMetadataApi();
         app.MapGet("/api/metrics", async (string? match, int? limit, StoreConnection store) =>
         {
             var pattern = options.Series.FullNamespace + (string.IsNullOrEmpty(match) ? "*" : match);

@@ -3,18 +3,9 @@ using Horizon.Core.Series;
 using Horizon.Core.Statsd;
 using Horizon.Ingest;
 using Horizon.Storage;
+using Horizon.Web;
 
 namespace Horizon;
-
-/// <summary>The HTTP endpoint: /metrics for Prometheus, the status API (and the web UI).</summary>
-public sealed record WebOptions
-{
-    /// <summary>Address to bind (loopback by default).</summary>
-    public string Bind { get; init; } = "127.0.0.1";
-
-    /// <summary>Port; 1500 is Skyline's webapp port, clear of Prometheus (9090) and Graphite (80, 2003-2004, 8080).</summary>
-    public int Port { get; init; } = 1500;
-}
 
 /// <summary>Every settings record, bound from configuration and checked before anything starts.</summary>
 public sealed record HorizonOptions(
@@ -79,10 +70,7 @@ public sealed record HorizonOptions(
         Listeners.Validate();
         Statsd.Validate();
         Analyzer.Validate();
-        if (Web.Port is < 0 or > 65535 || !System.Net.IPAddress.TryParse(Web.Bind, out _))
-        {
-            throw new ArgumentException("Web:Bind must be an IP address and Web:Port 0-65535.");
-        }
+        Web.Validate();
         if (Ingest.DrainTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("Ingest:DrainTimeout must be positive.");

@@ -100,7 +100,7 @@ public sealed class AlertTests
         await using var receiver = new Receiver();
         await using var host = await StartAsync(receiver.Url);
         var ct = TestContext.Current.CancellationToken;
-        using var http = new HttpClient();
+        using var http = WritingClient();
         using (var metadata = new StringContent("""{"unit":"ms","owner":"payments"}"""))
         {
             (await http.PutAsync($"http://{host.Endpoint("web")}/api/metadata/alert.spiky", metadata, ct)).EnsureSuccessStatusCode();

@@ -230,7 +230,7 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         var db = host.Db;
         var ct = TestContext.Current.CancellationToken;
         var api = $"http://{host.Endpoint("web")}/api/metadata/";
-        using var http = new HttpClient();
+        using var http = WritingClient();
         using (var disk = new StringContent("""{"unit":"%","owner":"storage","capacity":100}"""))
         {
             Assert.Equal(System.Net.HttpStatusCode.OK, (await http.PutAsync(api + "disk.used", disk, ct)).StatusCode);

@@ -68,6 +68,7 @@ public sealed class HorizonHost : IAsyncDisposable
             ["Analyzer:AnomaliesFile"] = Path.Combine(workDirectory, "anomalies.json"),
             ["Analyzer:MinPassInterval"] = "00:00:01",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Web:WriteToken"] = TestSupport.WriteToken,
         };
         foreach (var (k, v) in overrides ?? new Dictionary<string, string?>())
         {

@@ -11,6 +11,17 @@ namespace Horizon.Integration.Tests;
 /// <summary>Small helpers shared by the integration tests.</summary>
 public static class TestSupport
 {
+    /// <summary>The write token test hosts are started with (Web:WriteToken).</summary>
+    public const string WriteToken = "test-write-token-0123456789";
+
+    /// <summary>An HTTP client that sends the test hosts' write token.</summary>
+    public static HttpClient WritingClient()
+    {
+        var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", WriteToken);
+        return http;
+    }
+
     /// <summary>Unix seconds now.</summary>
     public static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 

@@ -21,7 +21,7 @@ public sealed class WebViewTests
         var random = new Random(3);
         await SeedAsync(host.Db, "web.calm", Day(now, _ => 100 + (random.NextDouble() * 10)));
         await SeedAsync(host.Db, "web.spiky", Day(now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
-        using var http = new HttpClient();
+        using var http = WritingClient();
         using (var metadata = new StringContent("""{"unit":"ms","owner":"payments"}"""))
         {
             (await http.PutAsync($"http://{host.Endpoint("web")}/api/metadata/web.spiky", metadata, TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();

@@ -74,9 +74,26 @@ public sealed record MetricMetadata
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>Longest unit accepted.</summary>
+    public const int MaxUnitLength = 32;
+
+    /// <summary>Longest owner accepted.</summary>
+    public const int MaxOwnerLength = 256;
+
+    /// <summary>Most entries in <see cref="Detectors"/> or <see cref="Skip"/>.</summary>
+    public const int MaxDetectorEntries = 32;
+
     /// <summary>Checks the values; throws <see cref="ArgumentException"/> with what is wrong.</summary>
     public MetricMetadata Validated()
     {
+        if (Unit?.Length > MaxUnitLength || Owner?.Length > MaxOwnerLength)
+        {
+            throw new ArgumentException($"unit is at most {MaxUnitLength} characters and owner at most {MaxOwnerLength}");
+        }
+        if (Detectors.Count > MaxDetectorEntries || Skip.Count > MaxDetectorEntries)
+        {
+            throw new ArgumentException($"detectors and skip list at most {MaxDetectorEntries} entries each");
+        }
         if (!(Sensitivity > 0 && Sensitivity <= 100))
         {
             throw new ArgumentException("sensitivity must be above 0 and at most 100");

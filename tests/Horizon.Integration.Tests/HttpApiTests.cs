@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using static Horizon.Integration.Tests.TestSupport;
+
+namespace Horizon.Integration.Tests;
+
+/// <summary>What the HTTP API does with requests nobody should be able to make work against it:
+/// writes without the token, oversized or malformed input, names that are not series.</summary>
+public sealed class HttpApiTests
+{
+    private static readonly CancellationToken Ct = TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task MetadataWritesAreRefusedUnlessTheyCarryTheConfiguredToken()
+    {
+        var metadata = """{"owner":"payments"}""";
+        await using (var open = await HorizonHost.StartAsync(null, new Dictionary<string, string?> { ["Web:WriteToken"] = "" }))
+        {
+            using var http = WritingClient();
+            var refused = await http.PutAsync($"http://{open.Endpoint("web")}/api/metadata/m", new StringContent(metadata), Ct);
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains("Web:WriteToken", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Forbidden, (await http.DeleteAsync($"http://{open.Endpoint("web")}/api/metadata/m", Ct)).StatusCode);
+            Assert.False(await open.Db.KeyExistsAsync("horizon.metadata"));
+        }
+        await using var host = await HorizonHost.StartAsync(null);
+        var url = $"http://{host.Endpoint("web")}/api/metadata/m";
+        using (var anonymous = new HttpClient())
+        {
+            var response = await anonymous.PutAsync(url, new StringContent(metadata), Ct);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        }
+        using (var wrong = new HttpClient())
+        {
+            wrong.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", WriteToken + "x");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.PutAsync(url, new StringContent(metadata), Ct)).StatusCode);
+        }
+        using (var writer = WritingClient())
+        {
+            Assert.Equal(HttpStatusCode.OK, (await writer.PutAsync(url, new StringContent(metadata), Ct)).StatusCode);
+        }
+        Assert.Equal(2, host.Services.GetRequiredService<Horizon.Web.HorizonWebMetrics>().WritesRefused.WithLabels("unauthorized").Value);
+        using var reader = new HttpClient();
+        Assert.Contains("payments", await reader.GetStringAsync(url, Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MetadataWritesAreBoundedInSizeFieldsAndEntries()
+    {
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?> { ["Web:MaxMetadataEntries"] = "2" });
+        using var http = WritingClient();
+        var api = $"http://{host.Endpoint("web")}/api/metadata/";
+
+        // 25 MB of JSON (what took a host from 90 MB to 7 GB when nothing bounded it).
+        var huge = new StringContent("{\"owner\":\"" + new string('x', 25 << 20) + "\"}");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await http.PutAsync(api + "huge", huge, Ct)).StatusCode);
+        var chunked = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes("{\"owner\":\"" + new string('x', 100_000) + "\"}")));
+        chunked.Headers.ContentLength = null;
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await http.PutAsync(api + "chunked", chunked, Ct)).StatusCode);
+
+        var longOwner = await http.PutAsync(api + "long", new StringContent("{\"owner\":\"" + new string('x', 1000) + "\"}"), Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, longOwner.StatusCode);
+        Assert.Contains("owner", await longOwner.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        var manySkips = "{\"skip\":[" + string.Join(',', Enumerable.Repeat("\"grubbs\"", 100)) + "]}";
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.PutAsync(api + "many", new StringContent(manySkips), Ct)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await http.PutAsync(api + "a", new StringContent("""{"unit":"ms"}"""), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.PutAsync(api + "b", new StringContent("""{"unit":"ms"}"""), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await http.PutAsync(api + "c", new StringContent("""{"unit":"ms"}"""), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.PutAsync(api + "a", new StringContent("""{"unit":"s"}"""), Ct)).StatusCode);
+        Assert.Equal(2, await host.Db.HashLengthAsync("horizon.metadata"));
+    }
+
+    [Fact]
+    public async Task TheAnalyzerReadsMetadataAgainOnlyWhenItChanged()
+    {
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Analyzer:Mode"] = "ensemble",
+            ["Analyzer:MinPassInterval"] = "00:00:00.2",
+        });
+        var metrics = host.Metrics;
+        await WaitUntilAsync(() => Task.FromResult(metrics.AnalyzerPasses.Value >= 5), "five passes");
+        Assert.Equal(1, metrics.AnalyzerMetadataLoads.Value);
+
+        using var http = WritingClient();
+        (await http.PutAsync($"http://{host.Endpoint("web")}/api/metadata/m", new StringContent("""{"unit":"ms"}"""), Ct)).EnsureSuccessStatusCode();
+        await WaitUntilAsync(() => Task.FromResult(metrics.AnalyzerMetadataLoads.Value == 2), "the metadata read again after the write");
+        var passes = metrics.AnalyzerPasses.Value;
+        await WaitUntilAsync(() => Task.FromResult(metrics.AnalyzerPasses.Value >= passes + 5), "five more passes");
+        Assert.Equal(2, metrics.AnalyzerMetadataLoads.Value);
+    }
+}
