@@ -48,6 +48,26 @@ public sealed class PickleDecoderTests
         Assert.Equal(Expected(fixture), sink.Points);
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0x80, 0x02, (byte)']', (byte)'r', 0xff, 0xff, 0x0f, 0x00, (byte)'.' })] // LONG_BINPUT 1,048,575
+    [InlineData(new byte[] { (byte)']', (byte)'p', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'\n', (byte)'.' })] // PUT 99999
+    public void AMemoIdBeyondTheFrameIsRefusedWithoutAllocatingForIt(byte[] frame)
+    {
+        // A pickler numbers its memo from 0, one entry per PUT of at least two bytes: no id in a
+        // genuine frame reaches the frame's length. 2,000 of the first frame (26 KB) used to cost
+        // 13 CPU-seconds and 150 MB.
+        var decoder = new CarbonPickleDecoder();
+        decoder.Decode(frame, new Collector()); // first use grows the fixed buffers
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 2000; i++)
+        {
+            Assert.NotEqual(PickleError.None, decoder.Decode(frame, new Collector()));
+        }
+        var perFrame = (GC.GetAllocatedBytesForCurrentThread() - before) / 2000;
+        Assert.True(perFrame < 1024, $"{perFrame} bytes allocated per 9-byte frame");
+        Assert.Contains("memo id", decoder.ErrorDetail, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void DecoderIsReusableAcrossFramesWithoutLeakingMemo()
     {

@@ -62,6 +62,7 @@ public sealed class CarbonPickleDecoder
     private int _listCount;
     private byte[] _arena = new byte[4096];
     private int _arenaLength;
+    private int _frameLength;
 
     /// <summary>After an error: the opcode and offset where decoding stopped, for the log.</summary>
     public string ErrorDetail { get; private set; } = "";
@@ -70,6 +71,7 @@ public sealed class CarbonPickleDecoder
     public PickleError Decode<TSink>(ReadOnlySpan<byte> payload, TSink sink) where TSink : IPickleItemSink
     {
         Reset();
+        _frameLength = payload.Length;
         var error = Run(payload, out var result);
         if (error == PickleError.None)
         {
@@ -560,12 +562,14 @@ public sealed class CarbonPickleDecoder
         {
             return Fail(PickleError.StackUnderflow, "PUT with an empty stack");
         }
+        // A pickler numbers its memo from 0, one entry per PUT of at least two bytes: an id at or
+        // past the frame's length is not from one, and would make the memo cost more than the frame.
+        if (id >= _frameLength)
+        {
+            return Fail(PickleError.TooLarge, $"memo id {id} beyond a {_frameLength}-byte frame");
+        }
         if (id >= _memo.Length)
         {
-            if (id >= MaxEntries)
-            {
-                return Fail(PickleError.TooLarge, "memo id too large");
-            }
             Array.Resize(ref _memo, Math.Max(_memo.Length * 2, id + 1));
         }
         _memo[id] = _stack[_sp - 1];
