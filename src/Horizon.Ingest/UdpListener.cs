@@ -21,7 +21,8 @@ public interface IDatagramHandler
 
 /// <summary>A UDP listener: several sockets bound to one port with SO_REUSEPORT (the kernel
 /// spreads datagrams over them), each with a large receive buffer and its own receive loop.
-/// The kernel's drop count for the port is exported as a gauge.</summary>
+/// The port is this process's alone (<see cref="PortLock"/>): a port held by anyone else fails the
+/// bind. The kernel's drop count for the port is exported as a gauge.</summary>
 public sealed partial class UdpListener : BackgroundService
 {
     private readonly string _name;
@@ -30,6 +31,7 @@ public sealed partial class UdpListener : BackgroundService
     private readonly ILogger _logger;
     private readonly List<Socket> _sockets = [];
     private readonly Counter.Child _datagrams;
+    private readonly PortLock? _lock;
 
     /// <summary>Binds the sockets now, so the port is known (and a conflict fails start-up).</summary>
     public UdpListener(string name, IPEndPoint endpoint, Func<IDatagramHandler> handlerFactory, IngestServices services)
@@ -41,6 +43,19 @@ public sealed partial class UdpListener : BackgroundService
         _datagrams = services.Metrics.Datagrams.WithLabels(name);
         var loops = services.Listeners.EffectiveUdpLoops;
         var bind = endpoint;
+        if (endpoint.Port != 0)
+        {
+            _lock = PortLock.Acquire(endpoint);
+            try
+            {
+                PortLock.ProbeExclusive(endpoint);
+            }
+            catch
+            {
+                _lock.Dispose();
+                throw;
+            }
+        }
         for (var i = 0; i < loops; i++)
         {
             var socket = new Socket(bind.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -52,6 +67,11 @@ public sealed partial class UdpListener : BackgroundService
                 }
                 SetReceiveBuffer(socket, services.Listeners.UdpReceiveBufferBytes);
                 socket.Bind(bind);
+                if (bind.Port == 0)
+                {
+                    // A port the kernel chose: claimed like a configured one.
+                    _lock = PortLock.Acquire((IPEndPoint)socket.LocalEndPoint!);
+                }
             }
             catch
             {
@@ -60,6 +80,7 @@ public sealed partial class UdpListener : BackgroundService
                 {
                     s.Dispose();
                 }
+                _lock?.Dispose();
                 throw;
             }
             _sockets.Add(socket);
@@ -122,6 +143,7 @@ public sealed partial class UdpListener : BackgroundService
         {
             socket.Dispose();
         }
+        _lock?.Dispose();
         base.Dispose();
     }
 

@@ -96,4 +96,50 @@ public sealed class UdpTests
         Assert.Equal(3, sockets);
         Assert.Contains("horizon_udp_kernel_drops{listener=\"statsd_udp\"} 0", await host.ScrapeAsync(), StringComparison.Ordinal);
     }
+
+    private static int FreeUdpPort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    [Fact]
+    public async Task ASecondInstanceOnTheSameUdpPortsFailsThemAndGetsNoTraffic()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Listeners:StatsdUdp:Enabled"] = "true",
+            ["Listeners:StatsdUdp:Port"] = FreeUdpPort().ToString(CultureInfo.InvariantCulture),
+            ["Listeners:Msgpack:Port"] = FreeUdpPort().ToString(CultureInfo.InvariantCulture),
+        };
+        await using var first = await HorizonHost.StartAsync(null, settings);
+        await using var second = await HorizonHost.StartAsync(null, settings);
+        var firstScrape = await first.ScrapeAsync();
+        var secondScrape = await second.ScrapeAsync();
+        Assert.Contains("horizon_listener_up{listener=\"msgpack\"} 1", firstScrape, StringComparison.Ordinal);
+        Assert.Contains("horizon_listener_up{listener=\"statsd_udp\"} 1", firstScrape, StringComparison.Ordinal);
+        Assert.Contains("horizon_listener_up{listener=\"msgpack\"} 0", secondScrape, StringComparison.Ordinal);
+        Assert.Contains("horizon_listener_up{listener=\"statsd_udp\"} 0", secondScrape, StringComparison.Ordinal);
+
+        var now = TestSupport.Now;
+        var target = first.Endpoint("msgpack");
+        for (var i = 0; i < 200; i++)
+        {
+            await TestSupport.SendUdpAsync(target, MessagePack.MessagePackSerializer.Serialize(new object[] { "shared.port", new object[] { now, i } }, cancellationToken: TestContext.Current.CancellationToken));
+        }
+        await TestSupport.WaitUntilAsync(() => Task.FromResult(first.Metrics.PointsReceived.WithLabels("msgpack").Value == 200), "every datagram at the first instance");
+        Assert.Equal(0, second.Metrics.PointsReceived.WithLabels("msgpack").Value);
+    }
+
+    [Fact]
+    public async Task AUdpPortSomeoneElseHoldsIsNotSharedEvenWithReusePort()
+    {
+        using var foreign = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        foreign.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
+        foreign.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)foreign.LocalEndPoint!).Port;
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?> { ["Listeners:Msgpack:Port"] = port.ToString(CultureInfo.InvariantCulture) });
+        Assert.Contains("horizon_listener_up{listener=\"msgpack\"} 0", await host.ScrapeAsync(), StringComparison.Ordinal);
+    }
 }
