@@ -64,7 +64,7 @@ start_horizon() {
   pids+=($!)
   local web
   web=$(printf '%s\n' "$@" | sed -n 's/^--web-port=//p')
-  until curl -sf "127.0.0.1:${web:-1500}/health" >/dev/null 2>&1; do sleep 0.2; done
+  until curl -sf "127.0.0.1:${web:-1500}/health/live" >/dev/null 2>&1; do sleep 0.2; done
 }
 
 stop_horizons() {

@@ -23,7 +23,7 @@ env ${HENV:-} dotnet src/Horizon/bin/Release/net10.0/horizon.dll ingest --redis 
   --Roomba:Enabled=false --Listeners:Pickle:Port=2124 --Listeners:StatsdTcp:Enabled=false ${EXTRA:-} >"$WORK/horizon.log" 2>&1 &
 horizon=$!
 trap 'kill $horizon 2>/dev/null || true; redis-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true' EXIT
-until curl -sf 127.0.0.1:1510/health >/dev/null; do sleep 0.2; done
+until curl -sf 127.0.0.1:1510/health/live >/dev/null; do sleep 0.2; done
 redis=$(pgrep -f "redis-server 127.0.0.1:$PORT")
 tools/Horizon.Load/bin/Release/net10.0/horizon-load run --metrics "$METRICS" --protocol "$PROTO" --max --duration 30s \
   --connections 4 --target-pickle 127.0.0.1:2124 --metrics-url http://127.0.0.1:1510/metrics --redis 127.0.0.1:$PORT \

@@ -53,6 +53,9 @@ public sealed record AnalyzerOptions
     /// later: 5 s, so passes run back to back at scale and an anomaly waits for at most one pass.</summary>
     public TimeSpan MinPassInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>No pass finished for this long means the analyzer is stalled: /health says so.</summary>
+    public TimeSpan StallAfter { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Where the local memory-mapped copies of the series are kept (one folder per shard inside).</summary>
     public string CacheDirectory { get; init; } = "horizon-data/analyzer";
 
@@ -107,6 +110,10 @@ public sealed record AnalyzerOptions
         if (MinPassInterval < TimeSpan.Zero || HistoryLength < 0 || Parallelism < 0 || FetchBatch < 1)
         {
             throw new ArgumentException("Analyzer: MinPassInterval, HistoryLength and Parallelism must not be negative, FetchBatch positive.");
+        }
+        if (StallAfter < 2 * MinPassInterval)
+        {
+            throw new ArgumentException("Analyzer:StallAfter must be at least twice Analyzer:MinPassInterval.");
         }
     }
 }

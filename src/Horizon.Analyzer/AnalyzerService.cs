@@ -23,6 +23,7 @@ public sealed partial class AnalyzerService : BackgroundService
     private readonly TimeProvider _time;
     private readonly Shard _shard;
     private long _passes;
+    private long _lastPassEnded = Stopwatch.GetTimestamp();
 
     /// <summary>Creates the service.</summary>
     public AnalyzerService(StoreConnection store, AnalyzerOptions options, SeriesOptions series, HorizonMetrics metrics,
@@ -40,6 +41,13 @@ public sealed partial class AnalyzerService : BackgroundService
 
     /// <summary>The last pass, or null before the first.</summary>
     public PassSummary? LastPass { get; private set; }
+
+    /// <summary>How long since the last pass finished (or since the service started, before the
+    /// first one): beyond <see cref="AnalyzerOptions.StallAfter"/> the analyzer is stalled.</summary>
+    public TimeSpan SinceLastPass => Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastPassEnded));
+
+    /// <summary>True when no pass has finished for longer than <see cref="AnalyzerOptions.StallAfter"/>.</summary>
+    public bool Stalled => SinceLastPass > _options.StallAfter;
 
     /// <summary>Passes completed.</summary>
     public long Passes => Interlocked.Read(ref _passes);
@@ -209,6 +217,7 @@ public sealed partial class AnalyzerService : BackgroundService
         _metrics.AnalyzerMappedBytes.Set(cache.MappedBytes);
         LastPass = summary;
         Interlocked.Increment(ref _passes);
+        Interlocked.Exchange(ref _lastPassEnded, Stopwatch.GetTimestamp());
         Log.Pass(_logger, _shard.ToString(), duration.TotalSeconds, synced.Duration.TotalSeconds, synced.Membership.TotalSeconds, synced.Waiting.TotalSeconds, analysis.TotalSeconds, synced.Keys,
             counts.Analysed, skipped[SkipReason.TooShort.Label()], skipped[SkipReason.Stale.Label()], skipped[SkipReason.Boring.Label()],
             counts.Corrupt, counts.Errored, counts.Anomalies.Count, synced.BytesFetched, synced.FullReads,

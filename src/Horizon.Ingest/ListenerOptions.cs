@@ -46,6 +46,10 @@ public sealed record ListenerOptions
     /// <summary>Concurrent TCP connections across the TCP listeners.</summary>
     public int MaxConnections { get; init; } = 10_000;
 
+    /// <summary>Each listener with the name it has in metrics and logs.</summary>
+    public IEnumerable<(string Name, EndpointOptions Endpoint)> Named() =>
+        [("plaintext", Plaintext), ("pickle", Pickle), ("statsd_udp", StatsdUdp), ("statsd_tcp", StatsdTcp), ("msgpack", Msgpack)];
+
     /// <summary>The number of UDP loops to run.</summary>
     public int EffectiveUdpLoops => UdpReceiveLoops > 0 ? UdpReceiveLoops : Math.Max(1, Environment.ProcessorCount);
 

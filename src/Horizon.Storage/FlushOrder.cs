@@ -17,6 +17,7 @@ internal sealed class FlushOrder
     private long _next;
     private int _sending;
     private int _failing;
+    private long _failingSince; // Stopwatch timestamp; 0 while no flush is failing
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Numbers a filled flush; called by the single loop that fills them, in order.</summary>
@@ -80,7 +81,10 @@ internal sealed class FlushOrder
             if (failed && !u.Failing)
             {
                 u.Failing = true;
-                _failing++;
+                if (_failing++ == 0)
+                {
+                    _failingSince = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
             }
             if (done)
             {
@@ -88,12 +92,27 @@ internal sealed class FlushOrder
                 if (u.Failing)
                 {
                     u.Failing = false;
-                    _failing--;
+                    if (--_failing == 0)
+                    {
+                        _failingSince = 0;
+                    }
                 }
             }
             var changed = _changed;
             _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             changed.SetResult();
+        }
+    }
+
+    /// <summary>How long some flush has been failing without a break, or null while none is.</summary>
+    public TimeSpan? FailingFor
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _failingSince == 0 ? null : System.Diagnostics.Stopwatch.GetElapsedTime(_failingSince);
+            }
         }
     }
 

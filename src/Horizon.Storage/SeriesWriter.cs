@@ -83,6 +83,9 @@ public sealed partial class SeriesWriter : IDisposable
     /// <summary>Accepted points waiting to be sent.</summary>
     public long BufferedPoints => Interlocked.Read(ref _buffered);
 
+    /// <summary>How long writes have been failing without a break (null: they are not).</summary>
+    public TimeSpan? FailingFor => _order.FailingFor;
+
     /// <summary>Points sent and not yet acknowledged.</summary>
     public long InFlightPoints => Interlocked.Read(ref _inFlight);
 

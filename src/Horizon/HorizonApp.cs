@@ -138,9 +138,7 @@ public static class HorizonApp
         var metrics = app.Services.GetRequiredService<HorizonMetrics>();
         app.MapMetrics("/metrics", metrics.Registry);
         app.MapAnomalyViews();
-        app.MapGet("/health/live", () => Results.Text("ok"));
-        app.MapGet("/health", (StoreConnection store) =>
-            store.Multiplexer.IsConnected ? Results.Ok("ok") : Results.Problem("store not connected", statusCode: 503));
+        app.MapHealth();
         app.MapGet("/api/status", (IServiceProvider sp) => Results.Json(new
         {
             role = role.ToString().ToLowerInvariant(),

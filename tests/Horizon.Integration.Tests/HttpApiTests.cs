@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using static Horizon.Integration.Tests.TestSupport;
 
@@ -92,5 +93,57 @@ public sealed class HttpApiTests
         var passes = metrics.AnalyzerPasses.Value;
         await WaitUntilAsync(() => Task.FromResult(metrics.AnalyzerPasses.Value >= passes + 5), "five more passes");
         Assert.Equal(2, metrics.AnalyzerMetadataLoads.Value);
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> HealthAsync(HorizonHost host, string path = "/health")
+    {
+        using var http = new HttpClient();
+        using var response = await http.GetAsync($"http://{host.Endpoint("web")}{path}", Ct);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+        return (response.StatusCode, body.RootElement.Clone());
+    }
+
+    private static JsonElement Check(JsonElement health, string name) =>
+        health.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
+
+    [Fact]
+    public async Task HealthIsUnreadyWhileAListenerCannotBindAndSaysWhichWhileLivenessHolds()
+    {
+        using var squatter = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        squatter.Start();
+        var port = ((IPEndPoint)squatter.LocalEndpoint).Port;
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?> { ["Listeners:Plaintext:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+
+        var (status, health) = await HealthAsync(host);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("unhealthy", health.GetProperty("status").GetString());
+        Assert.False(Check(health, "listener:plaintext").GetProperty("ok").GetBoolean());
+        Assert.True(Check(health, "listener:pickle").GetProperty("ok").GetBoolean());
+        Assert.True(Check(health, "store").GetProperty("ok").GetBoolean());
+        using var http = new HttpClient();
+        Assert.Equal("ok", await http.GetStringAsync($"http://{host.Endpoint("web")}/health/live", Ct));
+    }
+
+    [Fact]
+    public async Task HealthIsUnreadyWhileTheAnalyzerIsStalledAndReadyAgainAfter()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var host = await HorizonHost.StartAsync(redis.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.2",
+            ["Analyzer:StallAfter"] = "00:00:02",
+        });
+        await WaitUntilAsync(async () => (await HealthAsync(host)).Status == HttpStatusCode.OK, "ready");
+
+        // The store stops answering everyone for 6 s: the analyzer's pass cannot finish.
+        await using (var admin = await redis.ConnectAsync())
+        {
+            await admin.GetServers()[0].ExecuteAsync("CLIENT", "PAUSE", "6000", "ALL");
+        }
+        await WaitUntilAsync(async () => (await HealthAsync(host)).Status == HttpStatusCode.ServiceUnavailable, "unready while the analyzer is stalled");
+        var (_, stalled) = await HealthAsync(host);
+        Assert.False(Check(stalled, "analyzer").GetProperty("ok").GetBoolean());
+        Assert.Contains("stalled", Check(stalled, "analyzer").GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await WaitUntilAsync(async () => (await HealthAsync(host)).Status == HttpStatusCode.OK, "ready again once the store answers", 60);
     }
 }
