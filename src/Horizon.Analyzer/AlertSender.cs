@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -11,9 +10,17 @@ namespace Horizon.Analyzer;
 /// <summary>Where and when the analyzer sends alerts (<c>Analyzer:Alerts</c>).</summary>
 public sealed record AlertOptions
 {
-    /// <summary>URLs each new finding is POSTed to as JSON <c>{"text": ..., "anomaly": {...}}</c>
-    /// (the <c>text</c> field is what Slack's and Mattermost's incoming webhooks show). Empty: no alerts.</summary>
+    /// <summary>URLs each new finding is POSTed to as JSON <c>{"text": ..., "anomaly": {...}}</c>, the
+    /// text escaped for Slack (what Slack's incoming webhooks, and tools that accept their payload,
+    /// show). Redirects are not followed.</summary>
     public IReadOnlyList<string> Webhooks { get; init; } = [];
+
+    /// <summary>The same for Mattermost's incoming webhooks (text escaped as Markdown, no mentions).</summary>
+    public IReadOnlyList<string> MattermostWebhooks { get; init; } = [];
+
+    /// <summary>Every receiver with the format of its text.</summary>
+    public IEnumerable<(string Url, AlertFormat Format)> Receivers =>
+        Webhooks.Select(u => (u, AlertFormat.Slack)).Concat(MattermostWebhooks.Select(u => (u, AlertFormat.Mattermost)));
 
     /// <summary>A metric alerted about is not alerted about again (same kind) for this long.</summary>
     public TimeSpan RepeatAfter { get; init; } = TimeSpan.FromMinutes(30);
@@ -42,16 +49,16 @@ public sealed record AlertOptions
     public TimeSpan StormWindow { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Whether any webhook is configured (otherwise the analyzer sends no alerts).</summary>
-    public bool Enabled => Webhooks.Count > 0;
+    public bool Enabled => Webhooks.Count + MattermostWebhooks.Count > 0;
 
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {
-        foreach (var url in Webhooks)
+        foreach (var (url, format) in Receivers)
         {
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             {
-                throw new ArgumentException($"Analyzer:Alerts:Webhooks: '{url}' is not an http(s) URL.");
+                throw new ArgumentException($"Analyzer:Alerts:{(format == AlertFormat.Slack ? "Webhooks" : "MattermostWebhooks")}: '{url}' is not an http(s) URL.");
             }
         }
         if (RepeatAfter < TimeSpan.Zero || ExhaustionRepeatAfter < TimeSpan.Zero || Timeout <= TimeSpan.Zero || Attempts < 1 || QueueLength < 1 || StormLimit < 0 || StormWindow <= TimeSpan.Zero)
@@ -94,7 +101,8 @@ public sealed partial class AlertSender : IDisposable
         _logger = logger;
         _time = time;
         _queue = Channel.CreateBounded<AnomalyRecord>(new BoundedChannelOptions(options.QueueLength) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
-        _http = new HttpClient { Timeout = options.Timeout };
+        // A webhook that redirects would send the alert, and its secret URL's body, somewhere else.
+        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = options.Timeout };
     }
 
     /// <summary>Queues a new finding unless its score is below the minimum or its metric was alerted
@@ -222,7 +230,7 @@ public sealed partial class AlertSender : IDisposable
         if (_options.StormLimit == 0 || _sentInWindow < _options.StormLimit)
         {
             _sentInWindow++;
-            await PostAsync(new Dictionary<string, object> { ["text"] = Text(record), ["anomaly"] = record }, record.Metric, ct);
+            await PostAsync(Text(record), "anomaly", record, record.Metric, ct);
         }
         else
         {
@@ -236,11 +244,7 @@ public sealed partial class AlertSender : IDisposable
         var held = _held.OrderByDescending(r => r.Score ?? 1.0).ToList();
         _held.Clear();
         _metrics.AlertsDigested.Inc(held.Count);
-        await PostAsync(new Dictionary<string, object>
-        {
-            ["text"] = DigestText(held, _options.StormLimit, _options.StormWindow),
-            ["anomalies"] = held.Take(1000).ToList(),
-        }, $"{held.Count} findings (digest)", ct);
+        await PostAsync(DigestText(held, _options.StormLimit, _options.StormWindow), "anomalies", held.Take(1000).ToList(), $"{held.Count} findings (digest)", ct);
         StartWindow();
     }
 
@@ -259,22 +263,29 @@ public sealed partial class AlertSender : IDisposable
             $"Horizon: {held.Count:N0} more new findings ({limit} are sent one by one per {window.TotalSeconds:G4} s): {names}{more}");
     }
 
-    private async Task PostAsync(Dictionary<string, object> body, string what, CancellationToken ct)
+    // POSTs {"text": <text escaped for the receiver>, <field>: <payload>} to every receiver, with a
+    // Content-Length (some receivers refuse chunked bodies).
+    private async Task PostAsync(string text, string field, object payload, string what, CancellationToken ct)
     {
-        foreach (var url in _options.Webhooks)
+        foreach (var (url, format) in _options.Receivers)
         {
+            var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["text"] = AlertText.Escape(text, format), [field] = payload }, AnomalyPublisher.Json);
             string? error = null;
             for (var attempt = 1; attempt <= _options.Attempts; attempt++)
             {
                 try
                 {
-                    using var response = await _http.PostAsJsonAsync(url, body, AnomalyPublisher.Json, ct);
+                    using var content = new ByteArrayContent(body);
+                    content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+                    using var response = await _http.PostAsync(url, content, ct);
                     if (response.IsSuccessStatusCode)
                     {
                         error = null;
                         break;
                     }
-                    error = $"HTTP {(int)response.StatusCode}";
+                    error = (int)response.StatusCode is >= 300 and < 400
+                        ? $"HTTP {(int)response.StatusCode} (redirects are not followed)"
+                        : $"HTTP {(int)response.StatusCode}";
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
                 {

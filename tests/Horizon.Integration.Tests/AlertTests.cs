@@ -34,6 +34,12 @@ public sealed class AlertTests
 
         public Channel<string> Bodies { get; } = Channel.CreateUnbounded<string>();
 
+        /// <summary>When set, every request is answered 302 with this Location.</summary>
+        public string? RedirectTo { get; init; }
+
+        /// <summary>Whether each request carried a Content-Length (rather than a chunked body).</summary>
+        public bool AllSized = true;
+
         public int Requests;
 
         private async Task LoopAsync()
@@ -53,6 +59,13 @@ public sealed class AlertTests
                 {
                     var body = await reader.ReadToEndAsync();
                     Interlocked.Increment(ref Requests);
+                    AllSized &= context.Request.ContentLength64 == System.Text.Encoding.UTF8.GetByteCount(body);
+                    if (RedirectTo is not null)
+                    {
+                        context.Response.Redirect(RedirectTo);
+                        context.Response.Close();
+                        continue;
+                    }
                     HttpStatusCode status;
                     lock (_script)
                     {
@@ -132,6 +145,44 @@ public sealed class AlertTests
         Assert.Equal(1, Counter(await host.ScrapeAsync(), "horizon_alerts_sent_total"));
         Assert.Equal(1, receiver.Requests);
         Assert.False(receiver.Bodies.Reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task Alert_text_is_escaped_for_each_receiver_so_a_metric_name_can_neither_notify_nor_link()
+    {
+        await using var slack = new Receiver();
+        await using var mattermost = new Receiver();
+        await using var host = await StartAsync(new Dictionary<string, string?> { ["Analyzer:Alerts:MattermostWebhooks:0"] = mattermost.Url }, null, slack.Url);
+        const string name = "evil.<!channel>.[see](http://x.example)@here";
+        var random = new Random(4);
+        await SeedAsync(host.Db, name, Day(Now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        using var toSlack = JsonDocument.Parse(await slack.Bodies.Reader.ReadAsync(timeout.Token));
+        using var toMattermost = JsonDocument.Parse(await mattermost.Bodies.Reader.ReadAsync(timeout.Token));
+        var slackText = toSlack.RootElement.GetProperty("text").GetString()!;
+        Assert.Contains("evil.&lt;!channel&gt;.[see](http://x.example)@here", slackText, StringComparison.Ordinal);
+        Assert.DoesNotContain('<', slackText);
+        var mattermostText = toMattermost.RootElement.GetProperty("text").GetString()!;
+        Assert.Contains("evil.\\<\\!channel\\>.\\[see\\]\\(http\\://x.example\\)@\u200Bhere", mattermostText, StringComparison.Ordinal);
+        // The structured copy keeps the name as it is: JSON needs no escaping beyond its own.
+        Assert.Equal(name, toSlack.RootElement.GetProperty("anomaly").GetProperty("metric").GetString());
+        Assert.True(slack.AllSized && mattermost.AllSized, "every alert was sent with a Content-Length");
+    }
+
+    [Fact]
+    public async Task A_webhook_that_redirects_is_not_followed_and_counts_as_failed()
+    {
+        await using var elsewhere = new Receiver();
+        await using var redirecting = new Receiver { RedirectTo = elsewhere.Url };
+        await using var host = await StartAsync(new Dictionary<string, string?> { ["Analyzer:Alerts:Attempts"] = "1" }, null, redirecting.Url);
+        var random = new Random(2);
+        await SeedAsync(host.Db, "alert.redirected", Day(Now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
+
+        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), "horizon_alerts_failed_total") >= 1, "the redirect counted as a failure", 60);
+        Assert.Equal(1, redirecting.Requests);
+        Assert.Equal(0, elsewhere.Requests);
     }
 
     [Fact]
