@@ -188,6 +188,7 @@ public sealed partial class AnalyzerService : BackgroundService
             [SkipReason.Stale.Label()] = counts.Skipped[(int)SkipReason.Stale],
             [SkipReason.Boring.Label()] = counts.Skipped[(int)SkipReason.Boring],
             ["corrupt"] = counts.Corrupt,
+            ["not_series"] = synced.NotSeries,
         };
         var votes = Enum.GetValues<SkylineAlgorithm>().ToDictionary(a => a.Name(), a => counts.YesVotes[(int)a]);
         var summary = new PassSummary(_shard.ToString(), now, duration.TotalSeconds, synced.Duration.TotalSeconds, analysis.TotalSeconds,

@@ -5,7 +5,7 @@ using StackExchange.Redis;
 namespace Horizon.Analyzer;
 
 /// <summary>What one sync did.</summary>
-public sealed record SyncResult(int Keys, int NewKeys, int Appended, int Unchanged, int FullReads, int Removed, long BytesFetched, TimeSpan Duration, TimeSpan Membership = default, TimeSpan Waiting = default);
+public sealed record SyncResult(int Keys, int NewKeys, int Appended, int Unchanged, int FullReads, int Removed, long BytesFetched, TimeSpan Duration, TimeSpan Membership = default, TimeSpan Waiting = default, int NotSeries = 0);
 
 /// <summary>Brings the local copy up to date without re-reading the series: for a known key it
 /// asks only for the bytes past what it holds, starting a few bytes early so that the overlap can
@@ -24,10 +24,10 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var db = store.Database;
-        var members = await db.SetMembersAsync(uniqueMetricsKey);
         var mine = new HashSet<string>(StringComparer.Ordinal);
         long fetched = 0;
-        foreach (var member in members)
+        // SSCAN, not SMEMBERS: a set of millions of names read whole passed the store's timeout.
+        await foreach (var member in db.SetScanAsync(uniqueMetricsKey, pageSize: 10_000).WithCancellation(cancellationToken))
         {
             var key = (string)member!;
             fetched += key.Length;
@@ -45,7 +45,7 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
             removed++;
         }
 
-        int newKeys = 0, appended = 0, unchanged = 0, fullReads = 0;
+        int newKeys = 0, appended = 0, unchanged = 0, fullReads = 0, notSeries = 0;
         var keys = mine.ToList();
         var reread = new List<string>();
         for (var start = 0; start < keys.Count; start += batchSize)
@@ -63,11 +63,11 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
                     : db.StringGetRangeAsync(batch[i], Math.Max(0, entry.Length - Overlap), -1);
             }
             var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-            await Task.WhenAll(requests);
+            notSeries += await WhenAllAsync(requests);
             waiting += System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted);
             for (var i = 0; i < batch.Count; i++)
             {
-                byte[]? bytes = requests[i].Result;
+                byte[]? bytes = requests[i].IsCompletedSuccessfully ? (byte[]?)requests[i].Result : null;
                 fetched += bytes?.Length ?? 0;
                 var entry = entries[i];
                 if (entry is null)
@@ -107,10 +107,10 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
         {
             var batch = reread.GetRange(start, Math.Min(batchSize, reread.Count - start));
             var requests = batch.Select(k => db.StringGetAsync(k)).ToArray();
-            await Task.WhenAll(requests);
+            await WhenAllAsync(requests);
             for (var i = 0; i < batch.Count; i++)
             {
-                byte[]? bytes = requests[i].Result;
+                byte[]? bytes = requests[i].IsCompletedSuccessfully ? (byte[]?)requests[i].Result : null;
                 if (bytes is null)
                 {
                     cache.Remove(batch[i]);
@@ -122,6 +122,24 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
                 fullReads++;
             }
         }
-        return new SyncResult(mine.Count, newKeys, appended, unchanged, fullReads, removed, fetched, System.Diagnostics.Stopwatch.GetElapsedTime(started), membership, waiting);
+        return new SyncResult(mine.Count, newKeys, appended, unchanged, fullReads, removed, fetched, System.Diagnostics.Stopwatch.GetElapsedTime(started), membership, waiting, notSeries);
     }
+
+    // Waits for every read. A key of another type in the set (WRONGTYPE) is no series: its read is
+    // left faulted, read as absent, and counted; any other failure fails the sync.
+    private static async Task<int> WhenAllAsync(Task<RedisValue>[] requests)
+    {
+        try
+        {
+            await Task.WhenAll(requests);
+            return 0;
+        }
+        catch (Exception) when (requests.All(r => !r.IsFaulted || IsWrongType(r.Exception!.GetBaseException())))
+        {
+            return requests.Count(r => r.IsFaulted);
+        }
+    }
+
+    private static bool IsWrongType(Exception e) =>
+        e is RedisServerException && e.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal);
 }

@@ -6,8 +6,9 @@ using Microsoft.AspNetCore.Connections.Features;
 namespace Horizon.Ingest;
 
 /// <summary>What every TCP listener does around its protocol loop: count the connection, stop
-/// reading promptly when the server shuts down (what was read is still processed), and treat a
-/// peer that vanishes as the end of its stream rather than an error.</summary>
+/// reading promptly when the server shuts down (what was read is still processed), close a
+/// connection that sent nothing for <see cref="ListenerOptions.IdleTimeout"/>, and treat a peer that
+/// vanishes as the end of its stream rather than an error.</summary>
 public abstract class IngestConnectionHandler(IngestServices services, PointSource source) : ConnectionHandler
 {
     /// <summary>The shared ingest services.</summary>
@@ -24,9 +25,14 @@ public abstract class IngestConnectionHandler(IngestServices services, PointSour
         var input = connection.Transport.Input;
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
         using var stopping = lifetime?.ConnectionClosedRequested.Register(static state => ((PipeReader)state!).CancelPendingRead(), input);
+        using var reader = new IdleTimeoutReader(input, Services.Listeners.IdleTimeout);
         try
         {
-            await RunAsync(input, connection.RemoteEndPoint?.ToString());
+            await RunAsync(reader, connection.RemoteEndPoint?.ToString());
+            if (reader.TimedOut)
+            {
+                CountClosed("idle_timeout");
+            }
         }
         catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException)
         {

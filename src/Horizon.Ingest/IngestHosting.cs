@@ -112,7 +112,7 @@ public static class IngestHosting
         var address = IPAddress.Parse(options.Bind);
         var services = kestrel.ApplicationServices;
         var metrics = services.GetRequiredService<HorizonMetrics>();
-        kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
+        var limiter = new ConnectionLimiter(options.MaxConnections, metrics.ConnectionsRefused, services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon.Ingest"));
         void Listen<THandler>(string name, EndpointOptions endpoint) where THandler : ConnectionHandler
         {
             if (!endpoint.Enabled)
@@ -130,6 +130,7 @@ public static class IngestHosting
             kestrel.Listen(address, endpoint.Port, lo =>
             {
                 listenOptions = lo;
+                lo.Use(limiter.For(name));
                 lo.UseConnectionHandler<THandler>();
             });
             bound.Add(name, () => listenOptions?.IPEndPoint is { Port: > 0 } ep ? ep : null);

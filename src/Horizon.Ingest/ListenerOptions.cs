@@ -43,8 +43,13 @@ public sealed record ListenerOptions
     /// <summary>Socket receive buffer per UDP socket, so bursts wait in the kernel instead of being dropped.</summary>
     public int UdpReceiveBufferBytes { get; init; } = 16 << 20;
 
-    /// <summary>Concurrent TCP connections across the TCP listeners.</summary>
+    /// <summary>Concurrent TCP connections across the ingest TCP listeners together (HTTP has its
+    /// own bound, Web:MaxConnections); beyond it a new connection is closed at once and counted.</summary>
     public int MaxConnections { get; init; } = 10_000;
+
+    /// <summary>An ingest TCP connection that sends nothing for this long is closed (clients
+    /// reconnect when they next send). Zero: never.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Each listener with the name it has in metrics and logs.</summary>
     public IEnumerable<(string Name, EndpointOptions Endpoint)> Named() =>
@@ -67,9 +72,9 @@ public sealed record ListenerOptions
                 throw new ArgumentException($"Listeners:{name}:Port must be 0-65535.");
             }
         }
-        if (MaxLineLength < 64 || MaxPickleFrameBytes < 1024 || UdpReceiveLoops < 0 || MaxConnections < 1)
+        if (MaxLineLength < 64 || MaxPickleFrameBytes < 1024 || UdpReceiveLoops < 0 || MaxConnections < 1 || IdleTimeout < TimeSpan.Zero)
         {
-            throw new ArgumentException("Listeners: MaxLineLength >= 64, MaxPickleFrameBytes >= 1024, UdpReceiveLoops >= 0, MaxConnections >= 1.");
+            throw new ArgumentException("Listeners: MaxLineLength >= 64, MaxPickleFrameBytes >= 1024, UdpReceiveLoops >= 0, MaxConnections >= 1, IdleTimeout not negative.");
         }
     }
 }

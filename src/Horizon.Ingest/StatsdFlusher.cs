@@ -59,6 +59,7 @@ public sealed partial class StatsdFlusher(IngestServices services, StatsdOptions
             services.Count(PointSource.StatsdFlush, outputs.Count, rejects);
             services.Metrics.StatsdFlushes.Inc();
             services.Metrics.StatsdFlushPoints.Set(handed);
+            services.Metrics.StatsdKeys.Set(services.Statsd.KeyCount);
             Log.Flushed(logger, handed, services.Statsd.KeyCount);
             return handed;
         }

@@ -19,7 +19,8 @@ public sealed class HorizonMetrics
         PointsStored = f.CreateCounter("horizon_points_stored_total", "Points acknowledged by the store, by listener.", "listener");
         ListenerUp = f.CreateGauge("horizon_listener_up", "1 when the listener is bound and serving, 0 when it could not bind (see the log).", "listener");
         ConnectionsActive = f.CreateGauge("horizon_connections_active", "Open TCP connections, by listener.", "listener");
-        ConnectionsClosed = f.CreateCounter("horizon_connections_closed_total", "TCP connections closed by Horizon because of what the peer sent, by listener and reason.", "listener", "reason");
+        ConnectionsRefused = f.CreateCounter("horizon_connections_refused_total", "TCP connections closed at once because the limit was reached (Listeners:MaxConnections for the ingest listeners together, Web:MaxConnections for HTTP), by listener.", "listener");
+        ConnectionsClosed = f.CreateCounter("horizon_connections_closed_total", "TCP connections closed by Horizon because of what the peer sent (or did not send: idle_timeout), by listener and reason.", "listener", "reason");
         Datagrams = f.CreateCounter("horizon_udp_datagrams_total", "UDP datagrams received, by listener.", "listener");
         UdpKernelDrops = f.CreateGauge("horizon_udp_kernel_drops", "Datagrams the kernel dropped on the listener's sockets (receive buffer full), from /proc/net/udp.", "listener");
         WriteBatches = f.CreateCounter("horizon_write_batches_total", "Pipelined write batches sent to the store.");
@@ -86,6 +87,7 @@ public sealed class HorizonMetrics
     public Gauge ListenerUp { get; }
     public Gauge ConnectionsActive { get; }
     public Counter ConnectionsClosed { get; }
+    public Counter ConnectionsRefused { get; }
     public Counter Datagrams { get; }
     public Gauge UdpKernelDrops { get; }
     public Counter WriteBatches { get; }

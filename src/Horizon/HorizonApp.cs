@@ -123,10 +123,21 @@ public static class HorizonApp
             services.AddHostedService(sp => sp.GetRequiredService<AnalyzerService>());
         }
 
+        services.AddHostFiltering(h =>
+        {
+            h.AllowedHosts = [.. options.Web.EffectiveAllowedHosts];
+            h.IncludeFailureMessage = false;
+        });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             ListenOptions? web = null;
-            kestrel.Listen(IPAddress.Parse(options.Web.Bind), options.Web.Port, lo => web = lo);
+            var webLimiter = new ConnectionLimiter(options.Web.MaxConnections, kestrel.ApplicationServices.GetRequiredService<HorizonMetrics>().ConnectionsRefused,
+                kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon.Web"));
+            kestrel.Listen(IPAddress.Parse(options.Web.Bind), options.Web.Port, lo =>
+            {
+                web = lo;
+                lo.Use(webLimiter.For("web"));
+            });
             bound.Add("web", () => web?.IPEndPoint is { Port: > 0 } ep ? ep : null);
             if (role is HorizonRole.All or HorizonRole.Ingest)
             {
@@ -135,6 +146,7 @@ public static class HorizonApp
         });
 
         var app = builder.Build();
+        app.UseHostFiltering();
         var metrics = app.Services.GetRequiredService<HorizonMetrics>();
         app.MapMetrics("/metrics", metrics.Registry);
         app.MapAnomalyViews();
@@ -150,46 +162,8 @@ public static class HorizonApp
             inFlightPoints = sp.GetService<SeriesWriter>()?.InFlightPoints,
             analyzer = sp.GetService<AnalyzerService>()?.LastPass,
         }, JsonOptions));
-        // ?max=N thins the points for a graph (each of N/2 time buckets keeps its lowest and highest).
-        app.MapGet("/api/series/{**name}", async (string name, int? max, StoreConnection store) =>
-        {
-            byte[]? raw = await store.Database.StringGetAsync(options.Series.FullNamespace + name);
-            if (raw is null)
-            {
-                return Results.NotFound(new { name, error = "no such series" });
-            }
-            var count = SeriesCodec.Count(raw, out _, out _);
-            var timestamps = new long[count];
-            var values = new double[count];
-            SeriesCodec.Decode(raw, timestamps, values, out var status, out _);
-            var keep = new int[count];
-            var kept = WebViews.Thin(timestamps, values, max ?? int.MaxValue, keep);
-            return Results.Json(new
-            {
-                name,
-                key = options.Series.FullNamespace + name,
-                bytes = raw.Length,
-                corrupt = status == PointReadStatus.Corrupt,
-                stored = count,
-                points = keep.Take(kept).Select(i => new object[] { timestamps[i], values[i] }),
-            });
-        });
+        app.MapSeriesApi(options.Series);
         app.MapMetadataApi();
-        app.MapGet("/api/metrics", async (string? match, int? limit, StoreConnection store) =>
-        {
-            var pattern = options.Series.FullNamespace + (string.IsNullOrEmpty(match) ? "*" : match);
-            var names = new List<string>();
-            await foreach (var member in store.Database.SetScanAsync(options.Series.UniqueMetricsKey, pattern, pageSize: 1000))
-            {
-                names.Add(member.ToString()[options.Series.FullNamespace.Length..]);
-                if (names.Count >= (limit ?? 1000))
-                {
-                    break;
-                }
-            }
-            names.Sort(StringComparer.Ordinal);
-            return Results.Json(names);
-        });
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon");

@@ -146,4 +146,40 @@ public sealed class HttpApiTests
         Assert.Contains("stalled", Check(stalled, "analyzer").GetProperty("detail").GetString(), StringComparison.Ordinal);
         await WaitUntilAsync(async () => (await HealthAsync(host)).Status == HttpStatusCode.OK, "ready again once the store answers", 60);
     }
+
+    [Fact]
+    public async Task AKeyThatIsNotASeriesIsAConflictSayingWhatItHoldsNotAServerError()
+    {
+        await using var host = await HorizonHost.StartAsync(null);
+        await host.Db.SetAddAsync("metrics.unique_metrics", "metrics.some.name");
+        using var http = new HttpClient();
+        var response = await http.GetAsync($"http://{host.Endpoint("web")}/api/series/unique_metrics", Ct);
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains("not a series (it holds a set)", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync($"http://{host.Endpoint("web")}/api/series/x?max=1", Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheAnalyzerPassesOverAKeyOfAnotherTypeInTheSetAndCountsIt()
+    {
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?> { ["Analyzer:MinPassInterval"] = "00:00:00.2" });
+        await host.Db.HashSetAsync("metrics.not.a.series", "field", "value");
+        await host.Db.SetAddAsync("metrics.unique_metrics", "metrics.not.a.series");
+        await SendTcpAsync(host.Endpoint("plaintext"), $"real.series 1 {Now}\n");
+        await WaitUntilAsync(() => Task.FromResult(host.Metrics.AnalyzerSkipped.WithLabels("not_series").Value >= 2), "passes that skip the hash");
+        var passes = host.Metrics.AnalyzerPasses.Value;
+        await WaitUntilAsync(() => Task.FromResult(host.Metrics.AnalyzerPasses.Value >= passes + 2), "passes go on");
+        Assert.Equal(2, (double)host.Metrics.AnalyzerMetrics.Value);
+    }
+
+    [Fact]
+    public async Task TheStatsdKeysGaugeCountsTheKeysHeldBetweenFlushes()
+    {
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?> { ["Listeners:StatsdUdp:Enabled"] = "true" });
+        foreach (var line in new[] { "gauge.keys.a:1|c", "gauge.keys.b:5|ms", "gauge.keys.c:3|g" })
+        {
+            await SendUdpAsync(host.Endpoint("statsd_udp"), Encoding.ASCII.GetBytes(line));
+        }
+        await WaitUntilAsync(() => Task.FromResult(host.Metrics.StatsdKeys.Value >= 3), "the gauge set at a flush");
+    }
 }

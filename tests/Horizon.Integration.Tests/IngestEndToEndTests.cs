@@ -219,8 +219,18 @@ public abstract class IngestEndToEndTests(IStoreUnderTest store)
         Assert.Equal([[now - 60, 1.5], [now, 2]], series.RootElement.GetProperty("points").EnumerateArray()
             .Select(p => new[] { p[0].GetDouble(), p[1].GetDouble() }).ToArray());
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/series/no.such", ct)).StatusCode);
-        var listed = System.Text.Json.JsonSerializer.Deserialize<string[]>(await http.GetStringAsync("/api/metrics?match=api.*", ct));
-        Assert.Equal(["api.read.a", "api.read.b"], listed!);
+        using (var listed = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/metrics?match=api.*", ct)))
+        {
+            Assert.Equal(["api.read.a", "api.read.b"], listed.RootElement.GetProperty("metrics").EnumerateArray().Select(e => e.GetString()));
+            Assert.False(listed.RootElement.GetProperty("truncated").GetBoolean());
+        }
+        using (var cut = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/metrics?match=*&limit=2", ct)))
+        {
+            Assert.Equal(2, cut.RootElement.GetProperty("metrics").GetArrayLength());
+            Assert.True(cut.RootElement.GetProperty("truncated").GetBoolean());
+            Assert.Equal(2, cut.RootElement.GetProperty("limit").GetInt32());
+        }
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await http.GetAsync("/api/metrics?limit=0", ct)).StatusCode);
         using var health = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/health", ct));
         Assert.Equal("ok", health.RootElement.GetProperty("status").GetString());
     }

@@ -15,6 +15,21 @@ public sealed record WebOptions
     /// <c>Authorization: Bearer &lt;token&gt;</c>. Empty (the default): writes are refused.</summary>
     public string? WriteToken { get; init; }
 
+    /// <summary>Concurrent HTTP connections (apart from the ingest listeners' bound, so neither can
+    /// starve the other of connections).</summary>
+    public int MaxConnections { get; init; } = 1000;
+
+    /// <summary>Host names requests may be addressed to (the Host header; a request naming another
+    /// is refused with 400, which keeps a web page elsewhere from reaching this API through DNS
+    /// rebinding). Empty (the default): localhost, 127.0.0.1, [::1], the bind address and this
+    /// machine's host name. <c>*</c> accepts any.</summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
+    /// <summary>The host names in effect.</summary>
+    public IReadOnlyList<string> EffectiveAllowedHosts => AllowedHosts.Count > 0
+        ? AllowedHosts
+        : [.. new[] { "localhost", "127.0.0.1", "[::1]", Dns.GetHostName(), IPAddress.TryParse(Bind, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{Bind}]" : Bind }.Distinct(StringComparer.OrdinalIgnoreCase)];
+
     /// <summary>Largest metadata document accepted, in bytes.</summary>
     public int MaxMetadataBytes { get; init; } = 16 * 1024;
 
@@ -32,9 +47,9 @@ public sealed record WebOptions
         {
             throw new ArgumentException("Web:WriteToken must be at least 16 characters (or empty: writes refused).");
         }
-        if (MaxMetadataBytes < 256 || MaxMetadataEntries < 1)
+        if (MaxMetadataBytes < 256 || MaxMetadataEntries < 1 || MaxConnections < 1)
         {
-            throw new ArgumentException("Web:MaxMetadataBytes must be at least 256 and Web:MaxMetadataEntries at least 1.");
+            throw new ArgumentException("Web:MaxMetadataBytes must be at least 256, Web:MaxMetadataEntries and Web:MaxConnections at least 1.");
         }
     }
 }

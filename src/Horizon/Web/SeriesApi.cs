@@ -1,0 +1,85 @@
+using Horizon.Core.Series;
+using Horizon.Storage;
+using StackExchange.Redis;
+
+namespace Horizon.Web;
+
+/// <summary>
+/// The series as stored: <c>/api/series/&lt;name&gt;[?max=N]</c> reads one back (thinned to N points
+/// for a graph), <c>/api/metrics?match=&lt;glob&gt;[&amp;limit=N]</c> lists names from
+/// <c>metrics.unique_metrics</c>. A key that is not a series is a 409 saying what it is.
+/// </summary>
+public static class SeriesApi
+{
+    /// <summary>Names listed when no limit is given.</summary>
+    public const int DefaultLimit = 1000;
+
+    /// <summary>Most names one request lists.</summary>
+    public const int MaxLimit = 100_000;
+
+    /// <summary>Maps both endpoints.</summary>
+    public static void MapSeriesApi(this WebApplication app, SeriesOptions series)
+    {
+        // ?max=N thins the points for a graph (each of N/2 time buckets keeps its lowest and highest).
+        app.MapGet("/api/series/{**name}", async (string name, int? max, StoreConnection store) =>
+        {
+            if (max is < 2)
+            {
+                return Results.BadRequest(new { name, error = "max must be at least 2" });
+            }
+            var key = series.FullNamespace + name;
+            byte[]? raw;
+            try
+            {
+                raw = await store.Database.StringGetAsync(key);
+            }
+            catch (RedisServerException e) when (e.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
+            {
+                var type = await store.Database.KeyTypeAsync(key);
+                return Results.Json(new { name, key, error = $"{key} is not a series (it holds a {type.ToString().ToLowerInvariant()})" }, statusCode: StatusCodes.Status409Conflict);
+            }
+            if (raw is null)
+            {
+                return Results.NotFound(new { name, error = "no such series" });
+            }
+            var count = SeriesCodec.Count(raw, out _, out _);
+            var timestamps = new long[count];
+            var values = new double[count];
+            SeriesCodec.Decode(raw, timestamps, values, out var status, out _);
+            var keep = new int[count];
+            var kept = WebViews.Thin(timestamps, values, max ?? int.MaxValue, keep);
+            return Results.Json(new
+            {
+                name,
+                key,
+                bytes = raw.Length,
+                corrupt = status == PointReadStatus.Corrupt,
+                stored = count,
+                points = keep.Take(kept).Select(i => new object[] { timestamps[i], values[i] }),
+            });
+        });
+        app.MapGet("/api/metrics", async (string? match, int? limit, StoreConnection store) =>
+        {
+            var take = limit ?? DefaultLimit;
+            if (take is < 1 or > MaxLimit)
+            {
+                return Results.BadRequest(new { error = $"limit must be 1-{MaxLimit}" });
+            }
+            var pattern = series.FullNamespace + (string.IsNullOrEmpty(match) ? "*" : match);
+            var names = new List<string>();
+            var truncated = false;
+            await foreach (var member in store.Database.SetScanAsync(series.UniqueMetricsKey, pattern, pageSize: 1000))
+            {
+                if (names.Count == take)
+                {
+                    truncated = true;
+                    break;
+                }
+                names.Add(member.ToString()[series.FullNamespace.Length..]);
+            }
+            names.Sort(StringComparer.Ordinal);
+            // truncated: more names match than the limit; which ones are listed then depends on the set's order.
+            return Results.Json(new { metrics = names, limit = take, truncated });
+        });
+    }
+}
