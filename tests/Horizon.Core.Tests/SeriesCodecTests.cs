@@ -175,4 +175,25 @@ public sealed class SeriesCodecTests
             Assert.Equal(BitConverter.DoubleToInt64Bits(vs[i]), BitConverter.DoubleToInt64Bits(outVs[i]));
         }
     }
+
+    [Fact]
+    public void BuffersSizedByCountStillSeeACorruptTail()
+    {
+        // Found by horizon-fuzz: Decode stopped at full buffers before the corrupt bytes and said
+        // Ok, so /api/series reported a corrupt series as sound.
+        var buffer = new byte[64];
+        var n = SeriesCodec.WritePoint(buffer, 1700000000, 1);
+        n += SeriesCodec.WritePoint(buffer.AsSpan(n), 1700000060, 2);
+        buffer[n++] = 0x92;
+        buffer[n++] = 0xc0;
+        buffer[n++] = 0xc0;
+        var series = buffer.AsSpan(0, n);
+        var count = SeriesCodec.Count(series, out var counted, out var countedTo);
+        var decoded = SeriesCodec.Decode(series, new long[count], new double[count], out var status, out var consumed);
+        Assert.Equal((2, PointReadStatus.Corrupt), (count, counted));
+        Assert.Equal((count, counted, countedTo), (decoded, status, consumed));
+        // Buffers that fill before a sound point: Ok, and the rest is left for a second call.
+        Assert.Equal(1, SeriesCodec.Decode(series[..(n - 3)], new long[1], new double[1], out var more, out _));
+        Assert.Equal(PointReadStatus.Ok, more);
+    }
 }

@@ -26,6 +26,21 @@ public sealed class StatsdAggregatorTests
     }
 
     [Fact]
+    public void ATimerWhoseSquaresOverflowIsNotFlushedAsInfinityButCountedAsRejected()
+    {
+        // Found by horizon-fuzz: sum_squares of 1e200 is infinite, and infinities were stored.
+        var agg = Create();
+        Send(agg, "big.timer:1e200|ms");
+        var rejects = default(RejectTally);
+        var flushed = agg.Flush(ref rejects).ToDictionary(o => o.Key.ToString(), o => o.Value);
+        Assert.All(flushed.Values, v => Assert.True(double.IsFinite(v)));
+        Assert.False(flushed.ContainsKey("stats.timers.big.timer.sum_squares"));
+        Assert.False(flushed.ContainsKey("stats.timers.big.timer.sum_squares_90"));
+        Assert.Equal(1e200, flushed["stats.timers.big.timer.upper"]);
+        Assert.Equal(2, rejects[(int)RejectReason.NonFiniteValue]);
+    }
+
+    [Fact]
     public void CountersSumSamplesScaledBySampleRateAndFlushRateAndCount()
     {
         var agg = Create();

@@ -182,4 +182,66 @@ public sealed class HttpApiTests
         }
         await WaitUntilAsync(() => Task.FromResult(host.Metrics.StatsdKeys.Value >= 3), "the gauge set at a flush");
     }
+
+    [Fact]
+    public async Task ThousandsOfRandomRequestsNeverGetAServerErrorAndTheHostStaysUp()
+    {
+        // A property-based run over the API's inputs: paths, query values, bodies and methods drawn
+        // from what the endpoints take and from what they do not.
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        await using var host = await HorizonHost.StartAsync(null);
+        await SendTcpAsync(host.Endpoint("plaintext"), $"fuzz.known 1 {Now}\n");
+        var web = $"http://{host.Endpoint("web")}";
+        using var writer = WritingClient();
+        using var anonymous = new HttpClient();
+        string[] words = ["fuzz.known", "unique_metrics", "a.b", "*", "?", "[a-z]", "%00", "%ff", "%E0%A4%A", "..", "../..", "a%2Fb", "\u0000", "{{", new string('x', 5000), "名前", "-1", "0", "2147483648", "1e9", "NaN", " "];
+        string Word() => words[random.Next(words.Length)];
+        string Number() => random.Next(6) switch { 0 => "-1", 1 => "0", 2 => "99999999999", 3 => "abc", 4 => random.Next(1, 2000).ToString(System.Globalization.CultureInfo.InvariantCulture), _ => "" };
+        byte[] Body() => random.Next(6) switch
+        {
+            0 => Encoding.UTF8.GetBytes("""{"unit":"ms","owner":"o"}"""),
+            1 => Encoding.UTF8.GetBytes("{\"owner\":\"" + Word() + "\",\"sensitivity\":" + Number() + "}"),
+            2 => [.. Enumerable.Range(0, random.Next(0, 300)).Select(_ => (byte)random.Next(256))],
+            3 => Encoding.UTF8.GetBytes(new string('[', random.Next(1, 2000))),
+            4 => [],
+            _ => Encoding.UTF8.GetBytes("{\"detectors\":[\"" + Word() + "\"],\"capacity\":" + Number() + "}"),
+        };
+        var failures = new List<string>();
+        for (var i = 0; i < 1500; i++)
+        {
+            var path = random.Next(7) switch
+            {
+                0 => $"/api/series/{Word()}?max={Number()}",
+                1 => $"/api/metrics?match={Uri.EscapeDataString(Word())}&limit={Number()}",
+                2 => $"/api/anomalies?history={Number()}",
+                3 => $"/api/metadata/{Word()}",
+                4 => "/" + Word(),
+                5 => $"/api/status",
+                _ => $"/health",
+            };
+            var method = random.Next(4) switch { 0 => HttpMethod.Put, 1 => HttpMethod.Delete, 2 => HttpMethod.Post, _ => HttpMethod.Get };
+            using var request = new HttpRequestMessage(method, web + path);
+            if (method != HttpMethod.Get)
+            {
+                request.Content = new ByteArrayContent(Body());
+            }
+            try
+            {
+                using var response = await (random.Next(2) == 0 ? writer : anonymous).SendAsync(request, Ct);
+                if ((int)response.StatusCode >= 500 && !(path == "/health" || path.StartsWith("/health", StringComparison.Ordinal)))
+                {
+                    failures.Add($"{method} {path} -> {(int)response.StatusCode}");
+                }
+            }
+            catch (UriFormatException)
+            {
+                // The client refused to build the URL: nothing reached the host.
+            }
+        }
+        Assert.True(failures.Count == 0, $"seed {seed}: {failures.Count} server errors, e.g. {string.Join("; ", failures.Take(5))}");
+        using var live = await anonymous.GetAsync(web + "/health/live", Ct);
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.True(await host.Db.HashLengthAsync("horizon.metadata") <= 1 + words.Length);
+    }
 }

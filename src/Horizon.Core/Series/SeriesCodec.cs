@@ -251,7 +251,9 @@ public static class SeriesCodec
 
     /// <summary>Decodes a whole series into column buffers. Stops at the first corrupt or
     /// truncated point and reports it; <paramref name="consumed"/> is the length of the valid
-    /// prefix. Returns the number of points written, limited by the buffers' length.</summary>
+    /// prefix. Returns the number of points written, limited by the buffers' length; when the
+    /// buffers fill first, <paramref name="status"/> is that of the next point (so buffers sized by
+    /// <see cref="Count"/> still see a corrupt tail).</summary>
     public static int Decode(ReadOnlySpan<byte> series, Span<long> timestamps, Span<double> values, out PointReadStatus status, out int consumed)
     {
         var count = 0;
@@ -305,6 +307,10 @@ public static class SeriesCodec
             values[count] = v;
             count++;
             pos += n;
+        }
+        if (status == PointReadStatus.Ok && pos < series.Length)
+        {
+            status = TryReadPoint(series[pos..], out _, out _, out _);
         }
         consumed = pos;
         return count;

@@ -567,6 +567,12 @@ public sealed class StatsdAggregator
     private void Emit(MetricKey?[] keys, int slot, List<StatsdOutput> output, ref RejectTally rejects,
         string prefix, byte[] name, string? suffix, double value)
     {
+        if (!double.IsFinite(value))
+        {
+            // A sum of squares (or a sum) of huge samples overflows; nothing stores infinities.
+            rejects.Add(RejectReason.NonFiniteValue);
+            return;
+        }
         var key = keys[slot];
         if (key is null)
         {
