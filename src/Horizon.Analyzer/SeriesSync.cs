@@ -134,12 +134,9 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
             await Task.WhenAll(requests);
             return 0;
         }
-        catch (Exception) when (requests.All(r => !r.IsFaulted || IsWrongType(r.Exception!.GetBaseException())))
+        catch (Exception) when (requests.All(r => !r.IsFaulted || StoreErrors.IsWrongType(r.Exception!.GetBaseException())))
         {
             return requests.Count(r => r.IsFaulted);
         }
     }
-
-    private static bool IsWrongType(Exception e) =>
-        e is RedisServerException && e.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal);
 }

@@ -5,7 +5,7 @@ namespace Horizon.Storage;
 /// filled; while every send succeeds they are pipelined, several in flight. Once one has a failed
 /// command, no flush makes its first send until every failed flush is done, and failed flushes
 /// resend one at a time, oldest first, each only when nothing else is in flight; first sends, too,
-/// go out oldest first. Together with the
+/// are queued in the transport oldest first. Together with the
 /// transports' halt (rounds queued behind a failure are not sent) this keeps each series' points in
 /// the order they were accepted through any outage.
 /// </summary>
@@ -27,25 +27,24 @@ internal sealed class FlushOrder
         {
             u.Sequence = _next++;
             u.Failing = false;
-            u.Sent = false;
+            u.Queued = false;
             _open.Add(u.Sequence, u);
         }
     }
 
     /// <summary>Waits until <paramref name="u"/> may send: a first send once no flush is failing and
-    /// every older one has been sent (and, when <paramref name="serial"/>, nothing is in flight), a
-    /// resend once it is the oldest open flush and nothing is in flight.</summary>
-    public async Task TakeTurnAsync(FlushUnit u, bool resend, bool serial)
+    /// every older one has been queued, a resend once it is the oldest open flush and nothing is in
+    /// flight.</summary>
+    public async Task TakeTurnAsync(FlushUnit u, bool resend)
     {
         while (true)
         {
             Task changed;
             lock (_lock)
             {
-                if (resend ? _open.First().Key == u.Sequence && _sending == 0 : _failing == 0 && OlderAllSent(u) && (!serial || _sending == 0))
+                if (resend ? _open.First().Key == u.Sequence && _sending == 0 : _failing == 0 && OlderAllQueued(u))
                 {
                     _sending++;
-                    u.Sent = true;
                     return;
                 }
                 changed = _changed.Task;
@@ -54,8 +53,26 @@ internal sealed class FlushOrder
         }
     }
 
-    // Flushes that waited wake together: the older ones must still go out first.
-    private bool OlderAllSent(FlushUnit u)
+    /// <summary>Marks <paramref name="u"/>'s round as queued in the transport (its place in the
+    /// order the store sees is fixed): newer flushes may now queue theirs.</summary>
+    public void Queued(FlushUnit u)
+    {
+        lock (_lock)
+        {
+            if (u.Queued)
+            {
+                return;
+            }
+            u.Queued = true;
+            var changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            changed.SetResult();
+        }
+    }
+
+    // A flush's turn is granted before it encodes its round, and rounds take their place in the
+    // transport's order when queued: an older flush must be queued before a newer one may be granted.
+    private bool OlderAllQueued(FlushUnit u)
     {
         foreach (var (sequence, open) in _open)
         {
@@ -63,7 +80,7 @@ internal sealed class FlushOrder
             {
                 return true;
             }
-            if (!open.Sent)
+            if (!open.Queued)
             {
                 return false;
             }
@@ -116,13 +133,13 @@ internal sealed class FlushOrder
         }
     }
 
-    /// <summary>The open flushes newer than <paramref name="u"/> that have sent at least once, oldest
-    /// first (what may have reached the store after it).</summary>
+    /// <summary>The open flushes newer than <paramref name="u"/> that have been queued at least once,
+    /// oldest first (what may have reached the store after it).</summary>
     public List<FlushUnit> SentAfter(FlushUnit u)
     {
         lock (_lock)
         {
-            return [.. _open.Values.Where(o => o.Sequence > u.Sequence && o.Sent)];
+            return [.. _open.Values.Where(o => o.Sequence > u.Sequence && o.Queued)];
         }
     }
 }

@@ -8,9 +8,11 @@ namespace Horizon.Storage;
 internal readonly record struct AppendResult(long Length, Exception? Error = null, bool MaybeApplied = false);
 
 /// <summary>How a flush reaches the store: one pipelined round of a SADD of new names and the
-/// APPENDs. After a command fails for want of a connection or a reply, a transport halts: every
-/// round it is given fails unsent until <see cref="Resume"/>, so that no newer flush overtakes the
-/// one that failed (the writer resends failed flushes oldest first, then resumes the rest).</summary>
+/// APPENDs, queued (its place in the store's order fixed) before the first await of
+/// <see cref="SendAsync"/>. After a command fails to be retried (no connection, no reply, a
+/// transient refusal), a transport halts: every round it is given fails unsent until
+/// <see cref="Resume"/>, so that no newer flush overtakes the one that failed (the writer resends
+/// failed flushes oldest first, then resumes the rest).</summary>
 internal interface IFlushTransport : IDisposable
 {
     /// <summary>Adds <paramref name="names"/> (when not null) to the unique-metrics set, then APPENDs
@@ -21,11 +23,25 @@ internal interface IFlushTransport : IDisposable
 
     /// <summary>Accepts rounds again after a failure halted the transport.</summary>
     void Resume();
+}
 
-    /// <summary>True when rounds sent while an earlier one is awaiting its replies can never reach
-    /// the store ahead of it, even when a failure interrupts them: then several flushes may be in
-    /// flight. False: one at a time.</summary>
-    bool PipelinesInOrder { get; }
+/// <summary>How a store error is read: for good, to retry, or a key of another type.</summary>
+public static class StoreErrors
+{
+    /// <summary>A command the store will refuse however often it is sent (the key holds another
+    /// type, or the string reached Redis's size limit): retrying would wedge the writer.</summary>
+    public static bool IsPermanent(Exception e) =>
+        e is RedisServerException server &&
+        (server.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal) ||
+         server.Message.Contains("maximum allowed size", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>An error to resend after (a lost connection, a timeout, or a transient refusal such
+    /// as LOADING, BUSY or OOM): the transport halts, so no newer round overtakes it.</summary>
+    public static bool IsRetried(Exception? e) => e is not null && !IsPermanent(e);
+
+    /// <summary>The key holds another type: no series.</summary>
+    public static bool IsWrongType(Exception e) =>
+        e is RedisServerException && e.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal);
 }
 
 /// <summary>The error of a round that a halted transport did not send.</summary>
@@ -40,10 +56,6 @@ internal static class Halted
 internal sealed class MultiplexerTransport(IDatabase database, byte[] uniqueSet) : IFlushTransport
 {
     private volatile bool _halted;
-
-    // Around a lost connection the multiplexer was seen to fail a round it had sent and then send
-    // the rounds queued after it on the new connection: so one round at a time.
-    public bool PipelinesInOrder => false;
 
     public async Task<Exception?> SendAsync(FlushUnit u, List<int> pending, List<byte[]>? names, AppendResult[] results)
     {
@@ -79,16 +91,15 @@ internal sealed class MultiplexerTransport(IDatabase database, byte[] uniqueSet)
             var error = Failure(appends[i]);
             // An error reply means the store refused the command; anything else (a lost
             // connection, a timeout) leaves it unknown whether the store applied it.
-            var unknown = error is not RedisServerException;
-            _halted |= unknown;
-            results[i] = new(0, error, unknown);
+            _halted |= StoreErrors.IsRetried(error);
+            results[i] = new(0, error, error is not RedisServerException);
         }
         if (sadd is null || sadd.IsCompletedSuccessfully)
         {
             return null;
         }
         var saddError = Failure(sadd);
-        _halted |= saddError is not RedisServerException;
+        _halted |= StoreErrors.IsRetried(saddError);
         return saddError;
     }
 
@@ -126,8 +137,6 @@ internal sealed class DirectTransport(RespEndpoint endpoint, byte[] uniqueSet) :
 
     public void Resume() => _connection.Resume();
 
-    public bool PipelinesInOrder => true;
-
     private static bool IsRedirect(string message) =>
         message.StartsWith("MOVED ", StringComparison.Ordinal) || message.StartsWith("ASK ", StringComparison.Ordinal);
 
@@ -156,8 +165,6 @@ internal sealed class ClusterFallbackTransport(DirectTransport direct, Func<Mult
     }
 
     public void Resume() => Volatile.Read(ref _current).Resume();
-
-    public bool PipelinesInOrder => Volatile.Read(ref _current).PipelinesInOrder;
 
     public void Dispose() => Volatile.Read(ref _current).Dispose();
 }

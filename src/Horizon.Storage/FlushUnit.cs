@@ -11,7 +11,7 @@ internal sealed class FlushUnit(int capacity)
     public int SlotCount;
     public long Sequence; // FlushOrder's number
     public bool Failing;
-    public bool Sent;
+    public bool Queued; // its round reached the transport's queue (FlushOrder)
     public MetricKey[] Keys = new MetricKey[256];
     public int[] SlotOffsets = new int[256];
     public int[] SlotLengths = new int[256];

@@ -130,7 +130,19 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
                 return names is null ? null : halted;
             }
             await readTurn;
-            return await link!.ReadRepliesAsync(round, timeout.Token);
+            var saddError = await link!.ReadRepliesAsync(round, timeout.Token);
+            // A transient refusal (LOADING, BUSY, OOM) halts like a lost connection: the rounds
+            // written after this one may already be applied, but none queued from now on is sent
+            // before the writer resends this one.
+            if (StoreErrors.IsRetried(saddError) || results.Any(r => StoreErrors.IsRetried(r.Error)))
+            {
+                lock (_order)
+                {
+                    _halted = true;
+                    _epoch++;
+                }
+            }
+            return saddError;
         }
         catch (Exception e)
         {

@@ -240,7 +240,7 @@ public sealed partial class SeriesWriter : IDisposable
         {
             var pending = Enumerable.Range(0, u.SlotCount).ToList();
             var attempt = 0;
-            await _order.TakeTurnAsync(u, resend: false, serial: !_transport.PipelinesInOrder);
+            await _order.TakeTurnAsync(u, resend: false);
             while (true)
             {
                 if (attempt > 0)
@@ -271,7 +271,7 @@ public sealed partial class SeriesWriter : IDisposable
                 attempt++;
                 LogFailure(pending.Count, outcome.Error);
                 await Task.Delay(RetryDelay(attempt), _time);
-                await _order.TakeTurnAsync(u, resend: true, serial: true);
+                await _order.TakeTurnAsync(u, resend: true);
             }
             CountOutcome(u);
         }
@@ -298,7 +298,11 @@ public sealed partial class SeriesWriter : IDisposable
         var results = new AppendResult[pending.Count];
         var names = u.NewNames.Count > 0 ? u.NewNames : null;
         var saddCount = names?.Count ?? 0;
-        var saddError = await _transport.SendAsync(u, pending, names, results);
+        // The transport queues the round before its first await: from then on this flush's place
+        // in the store's order is fixed, and the next one may queue its own.
+        var sending = _transport.SendAsync(u, pending, names, results);
+        _order.Queued(u);
+        var saddError = await sending;
         var failed = new List<int>();
         Exception? firstError = null;
         for (var i = 0; i < results.Length; i++)
@@ -318,7 +322,7 @@ public sealed partial class SeriesWriter : IDisposable
                 continue;
             }
             firstError ??= error;
-            if (IsPermanent(error))
+            if (StoreErrors.IsPermanent(error))
             {
                 _metrics.WriteErrors.WithLabels("permanent").Inc();
                 u.DropSlot(s);
@@ -336,7 +340,7 @@ public sealed partial class SeriesWriter : IDisposable
                 _metrics.UniqueSetAdds.Inc(saddCount);
                 u.NewNames.RemoveRange(0, saddCount);
             }
-            else if (IsPermanent(saddError))
+            else if (StoreErrors.IsPermanent(saddError))
             {
                 // The set key holds another type: retrying would stall every write behind it.
                 _metrics.WriteErrors.WithLabels("permanent").Inc();
@@ -380,9 +384,9 @@ public sealed partial class SeriesWriter : IDisposable
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            // An error reply (another type) leaves that key to its APPEND's own error; anything
-            // else means the store is still out of reach.
-            if (reads.Any(r => r.IsFaulted && r.Exception!.GetBaseException() is not RedisServerException))
+            // A key of another type is left to its APPEND's own (permanent) error; anything else
+            // (a lost connection, LOADING) means the tails cannot be known yet.
+            if (reads.Any(r => r.IsFaulted && !StoreErrors.IsWrongType(r.Exception!.GetBaseException())))
             {
                 return e;
             }
@@ -486,13 +490,6 @@ public sealed partial class SeriesWriter : IDisposable
         }
         _slots.Release();
     }
-
-    // A command the store will refuse however often it is sent (the key holds another type, or
-    // the string reached Redis's size limit): retrying would wedge the writer.
-    private static bool IsPermanent(Exception e) =>
-        e is RedisServerException server &&
-        (server.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal) ||
-         server.Message.Contains("maximum allowed size", StringComparison.OrdinalIgnoreCase));
 
     private void LogFailure(int commands, Exception? error)
     {

@@ -76,8 +76,8 @@ public sealed partial class StoreConnection : IAsyncDisposable
             var configuration = Configure(embedded.EndPoint.ToString());
             configuration.AllowAdmin = true; // SAVE at shutdown
             var mux = ConnectionMultiplexer.Connect(configuration);
-            var guard = options.Embedded is { Persist: true, DiskReserveMegabytes: > 0 }
-                ? new DiskGuard(embedded.DataDirectory, options.Embedded.DiskReserveMegabytes * 1048576L, TimeSpan.FromSeconds(1), logger)
+            var guard = options.Embedded is { Persist: true, DiskReserveBytes: > 0 }
+                ? new DiskGuard(embedded.DataDirectory, options.Embedded.DiskReserveBytes, TimeSpan.FromMilliseconds(250), logger)
                 : null;
             var connection = new StoreConnection(mux, configuration, embedded,
                 $"embedded Garnet at {embedded.EndPoint} (data in {embedded.DataDirectory})", logger, guard);

@@ -46,8 +46,24 @@ public sealed record EmbeddedStoreOptions
     public int AofCommitMilliseconds { get; init; } = 100;
 
     /// <summary>Free space kept on the data directory's disk: below it writes pause (Garnet cannot
-    /// recover from a log commit failing on a full disk); they resume at twice this. 0: no guard.</summary>
-    public int DiskReserveMegabytes { get; init; } = 256;
+    /// recover from a log commit failing on a full disk); they resume at twice this. Garnet writes
+    /// in bursts (log pages as they spill, the whole in-memory log at a checkpoint), so the default
+    /// (-1) is <see cref="MemorySize"/> plus 256 MiB. 0: no guard.</summary>
+    public int DiskReserveMegabytes { get; init; } = -1;
+
+    /// <summary>The reserve in bytes, the default worked out.</summary>
+    public long DiskReserveBytes => DiskReserveMegabytes >= 0 ? DiskReserveMegabytes * 1048576L : ParseSize(MemorySize) + (256L << 20);
+
+    /// <summary>Bytes in one of Garnet's size strings: a number with an optional k, m, g or t.</summary>
+    public static long ParseSize(string size)
+    {
+        var text = size.Trim().ToLowerInvariant();
+        var multiplier = text.Length > 0 ? text[^1] switch { 'k' => 1L << 10, 'm' => 1L << 20, 'g' => 1L << 30, 't' => 1L << 40, _ => 1L } : 1L;
+        var digits = multiplier == 1 ? text : text[..^1];
+        return long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n * multiplier
+            : throw new ArgumentException($"Store:Embedded size '{size}' is not a number with an optional k, m, g or t.");
+    }
 
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
@@ -60,9 +76,10 @@ public sealed record EmbeddedStoreOptions
         {
             throw new ArgumentException("Store:Embedded:DataDirectory must be set.");
         }
-        if (CheckpointIntervalSeconds < 0 || AofCommitMilliseconds < 0 || DiskReserveMegabytes < 0)
+        if (CheckpointIntervalSeconds < 0 || AofCommitMilliseconds < 0 || DiskReserveMegabytes < -1)
         {
-            throw new ArgumentException("Store:Embedded intervals and DiskReserveMegabytes must not be negative.");
+            throw new ArgumentException("Store:Embedded intervals must not be negative, DiskReserveMegabytes at least -1 (the default).");
         }
+        _ = ParseSize(MemorySize);
     }
 }

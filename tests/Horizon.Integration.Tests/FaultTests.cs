@@ -38,6 +38,24 @@ public sealed class FaultTests
         return total;
     }
 
+    // Round j gives each <prefix>.m<i> the value j at start + j, a round every 20 ms, on one connection.
+    private static Task StreamRoundsAsync(IPEndPoint endpoint, string prefix, int names, int rounds, long start) => Task.Run(async () =>
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(endpoint);
+        var stream = client.GetStream();
+        for (var j = 0; j < rounds; j++)
+        {
+            var sb = new StringBuilder();
+            for (var i = 0; i < names; i++)
+            {
+                sb.Append(prefix).Append(".m").Append(i).Append(' ').Append(j).Append(' ').Append(start + j).Append('\n');
+            }
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(sb.ToString()));
+            await Task.Delay(20);
+        }
+    }, TestContext.Current.CancellationToken);
+
     [Fact]
     public async Task ASlowStoreSlowsTheSenderAndKeepsTheBufferBounded()
     {
@@ -110,22 +128,7 @@ public sealed class FaultTests
         await using var host = await HorizonHost.StartAsync(redis.ConnectionString, settings);
         const int names = 200, rounds = 150;
         var start = Now - rounds - 5;
-        var sender = Task.Run(async () =>
-        {
-            using var client = new TcpClient();
-            await client.ConnectAsync(host.Endpoint("plaintext"));
-            var stream = client.GetStream();
-            for (var j = 0; j < rounds; j++)
-            {
-                var sb = new StringBuilder();
-                for (var i = 0; i < names; i++)
-                {
-                    sb.Append("order.m").Append(i).Append(' ').Append(j).Append(' ').Append(start + j).Append('\n');
-                }
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(sb.ToString()));
-                await Task.Delay(20);
-            }
-        }, TestContext.Current.CancellationToken);
+        var sender = StreamRoundsAsync(host.Endpoint("plaintext"), "order", names, rounds, start);
 
         await Task.Delay(800, TestContext.Current.CancellationToken);
         await redis.KillAsync();
@@ -166,22 +169,7 @@ public sealed class FaultTests
         await using var host = await HorizonHost.StartAsync($"127.0.0.1:{proxy.Port}", settings);
         const int names = 100, rounds = 100;
         var start = Now - rounds - 5;
-        var sender = Task.Run(async () =>
-        {
-            using var client = new TcpClient();
-            await client.ConnectAsync(host.Endpoint("plaintext"));
-            var stream = client.GetStream();
-            for (var j = 0; j < rounds; j++)
-            {
-                var sb = new StringBuilder();
-                for (var i = 0; i < names; i++)
-                {
-                    sb.Append("lost.m").Append(i).Append(' ').Append(j).Append(' ').Append(start + j).Append('\n');
-                }
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(sb.ToString()));
-                await Task.Delay(20);
-            }
-        }, TestContext.Current.CancellationToken);
+        var sender = StreamRoundsAsync(host.Endpoint("plaintext"), "lost", names, rounds, start);
 
         await Task.Delay(600, TestContext.Current.CancellationToken);
         proxy.HoldReplies = true;

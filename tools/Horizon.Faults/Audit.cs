@@ -16,7 +16,11 @@ namespace Horizon.Faults;
 /// <param name="Unindexed">Series keys with points missing from the unique set.</param>
 /// <param name="UnsentStored">Points whose write failed but which were stored anyway.</param>
 public sealed record AuditResult(long Sent, long Stored, long Lost, long Duplicated, long Reordered, long LostBeforeFault,
-    double OldestLostSeconds, long Unindexed, long UnsentStored);
+    double OldestLostSeconds, long Unindexed, long UnsentStored)
+{
+    /// <summary>The first reorder seen, for the report: key, point numbers around it.</summary>
+    public string? FirstReorder { get; init; }
+}
 
 /// <summary>Reads every series of a <see cref="NumberedPoints"/> back and accounts for each point.</summary>
 public static class Audit
@@ -29,6 +33,7 @@ public static class Audit
         var next = stream.Next;
         var found = new byte[next]; // copies of each point found (saturating)
         long duplicated = 0, reordered = 0, unindexed = 0;
+        string? firstReorder = null;
         var uniqueSet = "metrics.unique_metrics";
         for (var i = 0; i < stream.Names; i++)
         {
@@ -51,6 +56,7 @@ public static class Audit
                 if (p > 0 && timestamps[p] < timestamps[p - 1])
                 {
                     reordered++;
+                    firstReorder ??= $"{key}: ..., {string.Join(", ", values[Math.Max(0, p - 3)..Math.Min(count, p + 3)])}, ...";
                 }
                 var seq = (long)values[p];
                 if (seq < 0 || seq >= next)
@@ -87,6 +93,6 @@ public static class Audit
             }
         }
         var oldest = earliestLost is null ? 0 : faultAt is null ? double.NaN : Stopwatch.GetElapsedTime(earliestLost.Value, faultAt.Value).TotalSeconds;
-        return new AuditResult(stream.Sent, stored, lost, duplicated, reordered, lostBefore, oldest, unindexed, unsentStored);
+        return new AuditResult(stream.Sent, stored, lost, duplicated, reordered, lostBefore, oldest, unindexed, unsentStored) { FirstReorder = firstReorder };
     }
 }

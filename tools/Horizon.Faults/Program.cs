@@ -18,7 +18,7 @@ const string Usage = """
         host-term      SIGTERM to the ingest process, restarted
         host-kill      kill -9 of the ingest process (on redis-server), restarted
         embedded-kill  kill -9 of the all-in-one process on the embedded store, restarted
-        disk-full      the embedded store's disk fills up (a 40 MB tmpfs, a 12 MB reserve), then grows
+        disk-full      the embedded store's disk fills up (a 64 MB tmpfs, a 24 MB reserve), then grows
     """;
 
 var scenarios = new List<string>();

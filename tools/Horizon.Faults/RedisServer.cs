@@ -77,8 +77,9 @@ public sealed class RedisServer : IAsyncDisposable
                     return;
                 }
             }
-            catch (RedisConnectionException)
+            catch (Exception e) when (e is RedisConnectionException or RedisServerException or RedisTimeoutException)
             {
+                // Not listening yet, or still loading its append-only file (-LOADING).
             }
             await Task.Delay(50);
         }
