@@ -1,70 +1,110 @@
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 
 namespace Horizon.Ingest;
 
-/// <summary>Wraps a connection's reader so that waiting longer than the idle timeout for data ends
-/// the read as cancelled (the protocol loop then stops and the connection closes). The clock runs
-/// only while a read waits: time the loop spends handing points over (back-pressure from a slow
-/// store) never counts against the peer.</summary>
-internal sealed class IdleTimeoutReader : PipeReader, IDisposable
+/// <summary>Wraps a connection's reader so that a read waiting longer than the idle timeout for data
+/// ends as cancelled (the protocol loop then stops and the connection closes). A read that finds
+/// data at once costs nothing more; one that waits stamps when it started and clears the stamp when
+/// it ends (a pooled state machine, no allocation), and <see cref="IdleSweeper"/> looks at the
+/// waiting readers once a second. Time the loop spends handing points over (back-pressure from a
+/// slow store) is not waiting for the peer and never counts against it.</summary>
+internal sealed class IdleTimeoutReader(PipeReader inner) : PipeReader
 {
-    private readonly PipeReader _inner;
-    private readonly TimeSpan _timeout;
-    private readonly CancellationTokenSource _idle = new();
-    private readonly CancellationTokenRegistration _registration;
+    private long _waitingSince; // Environment.TickCount64 when the pending read started; 0: none pending
     private volatile bool _timedOut;
-
-    /// <summary>Wraps <paramref name="inner"/>; a zero timeout never fires.</summary>
-    public IdleTimeoutReader(PipeReader inner, TimeSpan timeout)
-    {
-        _inner = inner;
-        _timeout = timeout;
-        _registration = _idle.Token.Register(static state =>
-        {
-            var reader = (IdleTimeoutReader)state!;
-            reader._timedOut = true;
-            reader._inner.CancelPendingRead();
-        }, this);
-    }
 
     /// <summary>True once a read waited past the timeout.</summary>
     public bool TimedOut => _timedOut;
 
-    public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    /// <summary>Ends the pending read if it has waited longer than <paramref name="timeout"/> (milliseconds).</summary>
+    public void CancelIfIdle(long now, long timeout)
     {
-        if (_timeout <= TimeSpan.Zero || _timedOut)
+        var since = Volatile.Read(ref _waitingSince);
+        if (since != 0 && now - since > timeout && !_timedOut)
         {
-            return await _inner.ReadAsync(cancellationToken);
+            _timedOut = true;
+            inner.CancelPendingRead();
         }
-        _idle.CancelAfter(_timeout);
+    }
+
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        var read = inner.ReadAsync(cancellationToken);
+        if (read.IsCompleted)
+        {
+            return read;
+        }
+        Volatile.Write(ref _waitingSince, Environment.TickCount64);
+        return WaitAsync(read);
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> WaitAsync(ValueTask<ReadResult> read)
+    {
         try
         {
-            return await _inner.ReadAsync(cancellationToken);
+            return await read;
         }
         finally
         {
-            if (!_timedOut)
-            {
-                _idle.CancelAfter(Timeout.InfiniteTimeSpan);
-            }
+            Volatile.Write(ref _waitingSince, 0);
         }
     }
 
-    public override bool TryRead(out ReadResult result) => _inner.TryRead(out result);
+    public override bool TryRead(out ReadResult result) => inner.TryRead(out result);
 
-    public override void AdvanceTo(SequencePosition consumed) => _inner.AdvanceTo(consumed);
+    public override void AdvanceTo(SequencePosition consumed) => inner.AdvanceTo(consumed);
 
-    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => _inner.AdvanceTo(consumed, examined);
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => inner.AdvanceTo(consumed, examined);
 
-    public override void CancelPendingRead() => _inner.CancelPendingRead();
+    public override void CancelPendingRead() => inner.CancelPendingRead();
 
-    public override void Complete(Exception? exception = null) => _inner.Complete(exception);
+    public override void Complete(Exception? exception = null) => inner.Complete(exception);
 
-    public override ValueTask CompleteAsync(Exception? exception = null) => _inner.CompleteAsync(exception);
+    public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+}
 
-    public void Dispose()
+/// <summary>Closes ingest connections that wait for data longer than
+/// <see cref="ListenerOptions.IdleTimeout"/>: one timer for every connection, once a second.</summary>
+public sealed class IdleSweeper : IDisposable
+{
+    private readonly ConcurrentDictionary<object, byte> _readers = new(ReferenceEqualityComparer.Instance);
+    private readonly long _timeout;
+    private readonly Timer? _timer;
+
+    /// <summary>A sweeper for <paramref name="timeout"/> (zero: connections never time out).</summary>
+    public IdleSweeper(TimeSpan timeout)
     {
-        _registration.Dispose();
-        _idle.Dispose();
+        _timeout = (long)timeout.TotalMilliseconds;
+        if (_timeout > 0)
+        {
+            var period = TimeSpan.FromMilliseconds(Math.Min(1000, Math.Max(50, _timeout / 4)));
+            _timer = new Timer(_ => Sweep(), null, period, period);
+        }
     }
+
+    internal IdleTimeoutReader Watch(PipeReader input)
+    {
+        var reader = new IdleTimeoutReader(input);
+        if (_timer is not null)
+        {
+            _readers.TryAdd(reader, 0);
+        }
+        return reader;
+    }
+
+    internal void Forget(IdleTimeoutReader reader) => _readers.TryRemove(reader, out _);
+
+    private void Sweep()
+    {
+        var now = Environment.TickCount64;
+        foreach (var reader in _readers.Keys)
+        {
+            ((IdleTimeoutReader)reader).CancelIfIdle(now, _timeout);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _timer?.Dispose();
 }

@@ -25,7 +25,7 @@ public abstract class IngestConnectionHandler(IngestServices services, PointSour
         var input = connection.Transport.Input;
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
         using var stopping = lifetime?.ConnectionClosedRequested.Register(static state => ((PipeReader)state!).CancelPendingRead(), input);
-        using var reader = new IdleTimeoutReader(input, Services.Listeners.IdleTimeout);
+        var reader = Services.IdleSweeper.Watch(input);
         try
         {
             await RunAsync(reader, connection.RemoteEndPoint?.ToString());
@@ -40,6 +40,7 @@ public abstract class IngestConnectionHandler(IngestServices services, PointSour
         }
         finally
         {
+            Services.IdleSweeper.Forget(reader);
             active.Dec();
             await input.CompleteAsync();
         }

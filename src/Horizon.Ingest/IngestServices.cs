@@ -7,7 +7,7 @@ namespace Horizon.Ingest;
 
 /// <summary>What every listener shares: the gate points pass, the writer they go to, StatsD's
 /// aggregator, the counters, and one rate-limited reject log per listener.</summary>
-public sealed class IngestServices
+public sealed class IngestServices : IDisposable
 {
     private readonly RejectLog[] _rejectLogs;
 
@@ -22,6 +22,7 @@ public sealed class IngestServices
         Listeners = listeners;
         LoggerFactory = loggerFactory;
         Time = time;
+        IdleSweeper = new IdleSweeper(listeners.IdleTimeout);
         var logger = loggerFactory.CreateLogger("Horizon.Ingest");
         _rejectLogs = [.. Enumerable.Range(0, PointSources.Count).Select(i => new RejectLog(logger, ((PointSource)i).Label()))];
     }
@@ -34,7 +35,11 @@ public sealed class IngestServices
     public ListenerOptions Listeners { get; }
     public ILoggerFactory LoggerFactory { get; }
     public TimeProvider Time { get; }
+    public IdleSweeper IdleSweeper { get; }
 #pragma warning restore CS1591
+
+    /// <inheritdoc />
+    public void Dispose() => IdleSweeper.Dispose();
 
     /// <summary>The current unix time in seconds.</summary>
     public long NowSeconds() => Time.GetUtcNow().ToUnixTimeSeconds();
