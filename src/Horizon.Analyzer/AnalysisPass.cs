@@ -213,7 +213,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
             if (last != state.JudgedTimestamp || votes > 0)
             {
                 // Sized once the series shows its sampling interval; its points are still in the series then.
-                var rollup = state.Rollup ??= detection.NewRollup(timestamps);
+                var rollup = state.Ensemble.Rollup ??= detection.NewRollup(timestamps);
                 if (rollup is not null)
                 {
                     var from = timestamps.Length;
@@ -227,25 +227,12 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                     }
                 }
                 var fresh = last != state.JudgedTimestamp;
-                _ensemble!.Judge(timestamps, values, rollup, metadata, _judgement, fresh ? state.Novelty : null);
+                _ensemble!.Judge(timestamps, values, state.Ensemble, metadata, _judgement, remember: fresh);
                 state.JudgedTimestamp = last;
                 var found = new List<AnomalyRecord>(0);
                 if (_judgement.Anomalous || votes > 0)
                 {
-                    var reasons = _judgement.Reasons(metadata.Unit);
-                    if (_judgement.Flatline is { Crossed: true } flat)
-                    {
-                        reasons.Add(FormattableString.Invariant($"flatline: held at {flat.Value:G6}{metadata.Unit} for {flat.Seconds / 3600:F1} h, longer than any run of one value in the roll-ups ({flat.RecordSeconds / 3600:F1} h)"));
-                    }
-                    if (_judgement.JudgementRate > 1)
-                    {
-                        var calibration = _ensemble!.Settings.CalibrationSeconds;
-                        reasons.Add(FormattableString.Invariant($"calibrated: sampled every {calibration / _judgement.JudgementRate:G3} s, {_judgement.JudgementRate:G3}x as often as the {calibration:G6} s the threshold is set for, so each deviation is scored by how rare it is per day"));
-                    }
-                    if (_judgement.RecurringDays > 0)
-                    {
-                        reasons.Add(FormattableString.Invariant($"recurs: a like excursion at this time of day on {_judgement.RecurringDays} previous days (score damped)"));
-                    }
+                    var reasons = Reasons.Of(_judgement, metadata.Unit, _ensemble!.Settings.CalibrationSeconds);
                     found.Add(new AnomalyRecord(metric, last, values[^1], votes, settings.Consensus, voted, now,
                         Score: Math.Round(_judgement.Score, 4), Reasons: reasons, SeasonalPeriod: _judgement.SeasonalPeriod,
                         Capacity: metadata.Capacity, Unit: metadata.Unit, Owner: metadata.Owner));
@@ -253,7 +240,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                 if (_judgement.Drift is { SecondsToCapacity: { } eta } drift && eta <= detection.ExhaustionHorizonSeconds)
                 {
                     found.Add(new AnomalyRecord(metric, last, values[^1], 0, settings.Consensus, [], now, Kind: "exhaustion",
-                        Reasons: [FormattableString.Invariant($"drift: {drift.SlopePerDay:G4}{metadata.Unit} a day ({drift.TrendZ:F1} sigma over the roll-ups); reaches {metadata.Capacity:G6}{metadata.Unit} in {eta / 86400:F1} days")],
+                        Reasons: [Reasons.Exhaustion(drift, metadata.Unit, metadata.Capacity, eta)],
                         SecondsToCapacity: Math.Round(eta), Capacity: metadata.Capacity, Unit: metadata.Unit, Owner: metadata.Owner));
                 }
                 state.Found = found;

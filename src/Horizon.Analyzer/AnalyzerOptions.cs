@@ -105,7 +105,7 @@ public sealed record AnalyzerOptions
         {
             throw new ArgumentException("Analyzer: RollupSlotSeconds must be positive, RollupRetention at least two slots, ExhaustionHorizon not negative.");
         }
-        _ = new Horizon.Analysis.Detection.EnsembleDetector(Ensemble);
+        Ensemble.Validate();
         Alerts.Validate();
         if (MinPassInterval < TimeSpan.Zero || HistoryLength < 0 || Parallelism < 0 || FetchBatch < 1)
         {

@@ -59,15 +59,12 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
     /// <summary>The metadata of a metric (the default when none is stored).</summary>
     public MetricMetadata MetadataFor(string metric) => _metadata.GetValueOrDefault(metric, MetricMetadata.Default);
 
-    /// <summary>State of one metric kept between passes.</summary>
+    /// <summary>What the analyzer keeps about one metric between passes: the ensemble's state, and
+    /// its own bookkeeping (what it judged last, what it found, what of the roll-ups is stored).</summary>
     public sealed class MetricState(EnsembleSettings settings)
     {
-        /// <summary>Long-term roll-ups (null until restored from the store, or until the series has
-        /// enough points to show its sampling interval).</summary>
-        public RollupHistory? Rollup { get; set; }
-
-        /// <summary>Recent scores.</summary>
-        public NoveltyFilter Novelty { get; } = NoveltyFilter.For(settings);
+        /// <summary>The ensemble's memory of the metric (roll-ups, recent scores, last baseline).</summary>
+        public EnsembleState Ensemble { get; } = EnsembleState.For(settings);
 
         /// <summary>Timestamp of the last judged point.</summary>
         public long JudgedTimestamp { get; set; } = long.MinValue;
@@ -117,7 +114,7 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
                 var rollup = RollupHistory.IsAutoSlot(slot, options.RollupSlotSeconds) ? new RollupHistory(slot, RetentionSlots) : null;
                 if (rollup is not null && rollup.TryLoad(bytes))
                 {
-                    state.Rollup = rollup;
+                    state.Ensemble.Rollup = rollup;
                     state.PersistedEnd = rollup.EndSlot;
                     state.StoredSlots = rollup.Count;
                 }
@@ -168,7 +165,7 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
                 _states.TryRemove(metric, out _);
                 continue;
             }
-            var rollup = state.Rollup;
+            var rollup = state.Ensemble.Rollup;
             if (rollup is null || rollup.Count == 0 || rollup.EndSlot <= state.PersistedEnd)
             {
                 continue;

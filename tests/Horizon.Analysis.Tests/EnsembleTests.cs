@@ -26,7 +26,7 @@ public sealed class EnsembleTests
     private static Judgement Judge(long[] ts, double[] values, RollupHistory? history = null, MetricMetadata? metadata = null, EnsembleSettings? settings = null)
     {
         var judgement = new Judgement();
-        new EnsembleDetector(settings).Judge(ts, values, history, metadata ?? MetricMetadata.Default, judgement);
+        new EnsembleDetector(settings).Judge(ts, values, new EnsembleState(history), metadata ?? MetricMetadata.Default, judgement);
         return judgement;
     }
 
@@ -61,7 +61,7 @@ public sealed class EnsembleTests
         var scores = spike.Scores.ToArray().Where(s => s.Score >= 0.25).ToArray();
         var strongestFirst = scores.OrderByDescending(s => s.Score).ToArray();
         Assert.NotEqual(scores[0].Detector, strongestFirst[0].Detector);
-        Assert.Equal(strongestFirst.Select(s => s.Reason("ms")), spike.Reasons("ms"));
+        Assert.Equal(strongestFirst.Select(s => s.Reason("ms")), Reasons.Of(spike, "ms", new EnsembleSettings().CalibrationSeconds).Take(strongestFirst.Length));
     }
 
     [Fact]
@@ -192,11 +192,11 @@ public sealed class EnsembleTests
             }
             var ts = Enumerable.Range(0, values.Length).Select(i => Start + (10L * i)).ToArray();
             var detector = new EnsembleDetector();
-            var novelty = NoveltyFilter.For(detector.Settings);
+            var state = new EnsembleState(null, NoveltyFilter.For(detector.Settings));
             var judgement = new Judgement();
             for (var i = 1440; i < values.Length; i++)
             {
-                detector.Judge(ts.AsSpan(i - 1439, 1440), values.AsSpan(i - 1439, 1440), null, MetricMetadata.Default, judgement, novelty);
+                detector.Judge(ts.AsSpan(i - 1439, 1440), values.AsSpan(i - 1439, 1440), state, MetricMetadata.Default, judgement);
                 anomalies += judgement.Anomalous ? 1 : 0;
             }
         }
@@ -394,7 +394,7 @@ public sealed class EnsembleTests
         var (ts, values) = Series(3000, 60, (i, _) => 100 + (5 * Noise(i)) + Spike(i) + (Held(i) ? 7 : 0) + (i > 2000 ? 40 : 0));
         var screened = new EnsembleDetector();
         var full = new EnsembleDetector(new EnsembleSettings { ScreenPoints = 0 });
-        NoveltyFilter a = NoveltyFilter.For(new EnsembleSettings()), b = NoveltyFilter.For(new EnsembleSettings());
+        EnsembleState a = new(null, NoveltyFilter.For(new EnsembleSettings())), b = new(null, NoveltyFilter.For(new EnsembleSettings()));
         Judgement ja = new(), jb = new();
         var skipped = 0;
         var anomalies = 0;
@@ -402,8 +402,8 @@ public sealed class EnsembleTests
         for (var i = 100; i < 3000; i++)
         {
             var window = (ts[Math.Max(0, i - 1439)..(i + 1)], values[Math.Max(0, i - 1439)..(i + 1)]);
-            screened.Judge(window.Item1, window.Item2, null, MetricMetadata.Default, ja, a);
-            full.Judge(window.Item1, window.Item2, null, MetricMetadata.Default, jb, b);
+            screened.Judge(window.Item1, window.Item2, a, MetricMetadata.Default, ja);
+            full.Judge(window.Item1, window.Item2, b, MetricMetadata.Default, jb);
             Assert.True(ja.Anomalous == jb.Anomalous, $"point {i}: {ja.Score} vs {jb.Score}");
             skipped += ja.Screened ? 1 : 0;
             anomalies += ja.Anomalous ? 1 : 0;
@@ -482,8 +482,8 @@ public sealed class EnsembleTests
         var (ts, values) = Series(7 * 288, 300, Swing);
         var screened = new EnsembleDetector();
         var full = new EnsembleDetector(new EnsembleSettings { ScreenPoints = 0 });
-        NoveltyFilter a = NoveltyFilter.For(new EnsembleSettings()), b = NoveltyFilter.For(new EnsembleSettings());
         RollupHistory ha = new(), hb = new();
+        EnsembleState a = new(ha, NoveltyFilter.For(new EnsembleSettings())), b = new(hb, NoveltyFilter.For(new EnsembleSettings()));
         Judgement ja = new(), jb = new();
         int skipped = 0, anomalies = 0, judged = 0;
         for (var i = 0; i < ts.Length; i++)
@@ -491,8 +491,8 @@ public sealed class EnsembleTests
             ha.Add(ts[i], values[i]);
             hb.Add(ts[i], values[i]);
             var window = (ts[Math.Max(0, i - 1439)..(i + 1)], values[Math.Max(0, i - 1439)..(i + 1)]);
-            screened.Judge(window.Item1, window.Item2, ha, MetricMetadata.Default, ja, a);
-            full.Judge(window.Item1, window.Item2, hb, MetricMetadata.Default, jb, b);
+            screened.Judge(window.Item1, window.Item2, a, MetricMetadata.Default, ja);
+            full.Judge(window.Item1, window.Item2, b, MetricMetadata.Default, jb);
             Assert.True(ja.Anomalous == jb.Anomalous, $"point {i}: {ja.Score} vs {jb.Score}");
             if (i < 3 * 288)
             {
@@ -568,15 +568,15 @@ public sealed class EnsembleTests
             (i % perDay < 72 || i >= (4 * perDay) + 144) ? 0 : 1000 + (900 * Noise(i)));
         var settings = new EnsembleSettings();
         var detector = new EnsembleDetector(settings);
-        var novelty = NoveltyFilter.For(settings);
         var history = new RollupHistory();
+        var state = new EnsembleState(history, NoveltyFilter.For(settings));
         var judgement = new Judgement();
         var crossings = new List<int>();
         for (var i = 0; i < ts.Length; i++)
         {
             history.Add(ts[i], values[i]);
             var from = Math.Max(0, i + 1 - perDay);
-            detector.Judge(ts.AsSpan(from, i + 1 - from), values.AsSpan(from, i + 1 - from), history, MetricMetadata.Default, judgement, novelty);
+            detector.Judge(ts.AsSpan(from, i + 1 - from), values.AsSpan(from, i + 1 - from), state, MetricMetadata.Default, judgement);
             if (judgement.Flatline is { Crossed: true })
             {
                 Assert.True(judgement.Anomalous, $"score {judgement.Score} at {i}");

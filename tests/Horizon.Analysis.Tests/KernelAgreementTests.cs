@@ -49,6 +49,48 @@ public sealed class KernelAgreementTests
     }
 
     [Fact]
+    public void ClippingIsBitForBitTheSame()
+    {
+        foreach (var (n, kind, x) in Inputs())
+        {
+            var band = (Lo: -50.0, Hi: 1e4);
+            var scalar = Clipping.ClipScalar(x, band, new double[n], offset: 3.5).ToArray();
+            var vector = Clipping.Clip(x, band, new double[n], offset: 3.5).ToArray();
+            Assert.True(scalar.SequenceEqual(vector), $"n={n} kind={kind}");
+            // In place, as the volatility detector clips its own step sizes.
+            var copy = (double[])x.Clone();
+            Clipping.Clip(copy, band, copy, offset: 3.5);
+            Assert.True(scalar.SequenceEqual(copy), $"in place, n={n} kind={kind}");
+        }
+    }
+
+    [Fact]
+    public void LaneSumsAreBitForBitTheSame()
+    {
+        foreach (var (n, kind, x) in Inputs())
+        {
+            Assert.True(BitConverter.DoubleToInt64Bits(LaneSum.SumScalar(x)) == BitConverter.DoubleToInt64Bits(LaneSum.Sum(x)), $"n={n} kind={kind}");
+        }
+    }
+
+    [Fact]
+    public void SmallMediansEqualTheMedianOfASortedCopy()
+    {
+        var random = new Random(99);
+        for (var trial = 0; trial < 2000; trial++)
+        {
+            var n = 1 + (trial % 4);
+            var values = Enumerable.Range(0, n).Select(_ => trial % 3 == 0 ? random.Next(3) : (random.NextDouble() * 100) - 50).ToArray();
+            var sorted = values.Order().ToArray();
+            var expected = n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
+            Assert.Equal(expected, Selection.MedianOfFew(values));
+            Assert.Equal(expected, Selection.MedianInPlace((double[])values.Clone()));
+        }
+        var many = Enumerable.Range(0, 9).Select(_ => random.NextDouble()).ToArray();
+        Assert.Equal(many.Order().ElementAt(4), Selection.MedianInPlace(many));
+    }
+
+    [Fact]
     public void PairwiseSumFollowsNumpysOrder()
     {
         // numpy.sum([0.1]*10) is 0.9999999999999999 (sequential below 8, blocked above);

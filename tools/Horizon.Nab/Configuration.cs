@@ -25,6 +25,7 @@ internal sealed record Configuration(string Name, Func<IScoreStream> NewStream)
             skyline.Validate();
             return new(name, () => new SkylineStream(new SkylineAnalyzer(skyline), fullDuration));
         }
+        settings.Validate();
         if (name == "ensemble")
         {
             return new(name, () => new EnsembleStream(new EnsembleDetector(settings), fullDuration));
@@ -95,25 +96,25 @@ internal sealed class EnsembleStream(EnsembleDetector detector, long fullDuratio
     private const int MinSlotSeconds = 600; // the analyzer's defaults: Analyzer:RollupSlotSeconds,
     private const int RetentionSlots = 2016; // and 14 days of them (Analyzer:RollupRetention)
 
-    private RollupHistory? _history;
     private readonly Judgement _judgement = new();
-    private readonly NoveltyFilter? _novelty = detector.Settings.NoveltyPoints > 0 ? NoveltyFilter.For(detector.Settings) : null;
+    // As the analyzer keeps it, except that NoveltyPoints 0 means no novelty filter (nor pre-screen) at all.
+    private readonly EnsembleState _state = new(null, detector.Settings.NoveltyPoints > 0 ? NoveltyFilter.For(detector.Settings) : null);
 
-    protected override void Observe(long timestamp, double value) => _history?.Add(timestamp, value);
+    protected override void Observe(long timestamp, double value) => _state.Rollup?.Add(timestamp, value);
 
     protected override double Judge(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now)
     {
         // As the analyzer does: the roll-ups are sized (to the analyzer's default slot, or the
         // sampling interval when coarser) once the series shows its interval, from the points so far.
-        if (_history is null && RollupHistory.SizedFor(timestamps, MinSlotSeconds, RetentionSlots) is { } sized)
+        if (_state.Rollup is null && RollupHistory.SizedFor(timestamps, MinSlotSeconds, RetentionSlots) is { } sized)
         {
-            _history = sized;
             for (var i = 0; i < timestamps.Length; i++)
             {
-                _history.Add(timestamps[i], values[i]);
+                sized.Add(timestamps[i], values[i]);
             }
+            _state.Rollup = sized;
         }
-        detector.Judge(timestamps, values, _history, MetricMetadata.Default, _judgement, _novelty);
+        detector.Judge(timestamps, values, _state, MetricMetadata.Default, _judgement);
         return _judgement.Score;
     }
 

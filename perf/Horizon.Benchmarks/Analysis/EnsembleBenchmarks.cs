@@ -15,6 +15,7 @@ public class EnsembleBenchmarks
     private SkylineAnalyzer _skyline = null!;
     private EnsembleDetector _ensemble = null!;
     private RollupHistory _history = null!;
+    private EnsembleState _state = null!;
     private readonly Judgement _judgement = new();
 
     [Params(1440, 8640)]
@@ -35,6 +36,7 @@ public class EnsembleBenchmarks
         {
             _history.Add(hts[i] + offset, hv[i]);
         }
+        _state = new EnsembleState(_history);
         Nine();
         Ensemble();
     }
@@ -45,7 +47,7 @@ public class EnsembleBenchmarks
     [Benchmark]
     public double Ensemble()
     {
-        _ensemble.Judge(_ts, _values, _history, MetricMetadata.Default, _judgement);
+        _ensemble.Judge(_ts, _values, _state, MetricMetadata.Default, _judgement);
         return _judgement.Score;
     }
 }
@@ -58,6 +60,7 @@ public class EnsembleDetectorCostBenchmarks
     private long[] _ts = [];
     private double[] _values = [];
     private EnsembleDetector _detector = null!;
+    private readonly EnsembleState _noHistory = new();
     private readonly Judgement _judgement = new();
 
     [Params("all", "level", "change", "holt_winters", "regression", "autoregressive", "sustained", "volatility")]
@@ -79,7 +82,7 @@ public class EnsembleDetectorCostBenchmarks
     [Benchmark]
     public double Judge()
     {
-        _detector.Judge(_ts, _values, null, MetricMetadata.Default, _judgement);
+        _detector.Judge(_ts, _values, _noHistory, MetricMetadata.Default, _judgement);
         return _judgement.Score;
     }
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Horizon.Analysis.Detection;
 
 /// <summary>Horizon's detectors (beyond Skyline's nine algorithms).</summary>
@@ -52,14 +50,11 @@ public static class DetectorNames
     }
 }
 
-/// <summary>One detector's view of the judged point.</summary>
+/// <summary>One detector's view of the judged point (in words: <see cref="Reasons"/>).</summary>
 public readonly record struct DetectorScore(Detector Detector, double Score, double Expected, double Deviation)
 {
-    /// <summary>Why, in words: "level: expected 120, 7.9 sigma up"; "sustained: recent mean expected 120, 5.2 sigma up";
-    /// "volatility: recent mean step expected 1.2, 6.0 sigma up". A model whose spread collapsed on a
-    /// flat series can be millions of sigmas out; that reads "over 1000 sigma".</summary>
-    public string Reason(string? unit) =>
-        FormattableString.Invariant($"{Detector.Name()}: {Detector switch { Detector.Sustained => "recent mean ", Detector.Volatility => "recent mean step ", _ => "" }}expected {Expected:G4}{unit}, {(Math.Abs(Deviation) < 1000 ? Math.Abs(Deviation).ToString("F1", CultureInfo.InvariantCulture) : "over 1000")} sigma {(Deviation >= 0 ? "up" : "down")}");
+    /// <summary>Why, in words (<see cref="Reasons.Of(DetectorScore, string?)"/>).</summary>
+    public string Reason(string? unit) => Reasons.Of(this, unit);
 }
 
 /// <summary>A slow trend over the long-term history, and when it reaches the metric's capacity.</summary>
@@ -108,10 +103,6 @@ public sealed class Judgement
 
     /// <summary>The detectors that ran, in enum order.</summary>
     public ReadOnlySpan<DetectorScore> Scores => _scores.AsSpan(0, Count);
-
-    /// <summary>Why, in words: each detector that scored at least <paramref name="min"/>, the strongest first.</summary>
-    public List<string> Reasons(string? unit, double min = 0.25) =>
-        [.. Scores.ToArray().Where(s => s.Score >= min).OrderByDescending(s => s.Score).Select(s => s.Reason(unit))];
 
     internal void Reset()
     {

@@ -94,19 +94,6 @@ public sealed class RollupHistory
     public static int StoredSlotSeconds(ReadOnlySpan<byte> stored) =>
         stored.Length >= HeaderBytes ? BinaryPrimitives.ReadInt32LittleEndian(stored) : 0;
 
-    // The ensemble's per-history results, valid while no slot closes.
-    internal (long EndSlot, SeasonalityMode Mode) CachedPeriodAt { get; set; } = (long.MinValue, SeasonalityMode.Auto);
-    internal long CachedPeriod { get; set; }
-    internal long CachedDriftAt { get; set; } = long.MinValue;
-    internal (double First, double Recent, double Z) CachedDrift { get; set; }
-    internal (long FirstSlot, int Before, long Slots) CachedFlatRecord { get; set; } = (long.MinValue, -1, 0);
-
-    // The ensemble's flatline state: the run of one value it last measured, up to which timestamp
-    // every point was seen to hold it (so a long run is not rescanned on every point), and the
-    // judgement of the run before that one (so the run is reported on the first judgement that
-    // finds it past the record, and again if that same point is judged again).
-    internal (double Value, long Start, long CheckedUntil, long PriorCheck) FlatRun { get; set; } = (double.NaN, 0, long.MinValue, long.MinValue);
-
     /// <summary>Seconds per slot.</summary>
     public int SlotSeconds { get; }
 

@@ -79,4 +79,29 @@ public static class Regression
             errors[i] = y[i] - (slope * t[i] + intercept);
         }
     }
+
+    /// <summary>The least-squares line of y against its index (0, 1, ...), with each value first
+    /// clamped to within <c>clip.Limit</c> of a previous fit <c>clip</c> when the limit is positive:
+    /// the ensemble's regression detector fits, clips its outliers, and fits again.</summary>
+    public static (double Slope, double Intercept) OverIndex(ReadOnlySpan<double> y, (double Slope, double Intercept, double Limit) clip)
+    {
+        var n = y.Length;
+        double st = 0, sy = 0, stt = 0, sty = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var v = y[i];
+            if (clip.Limit > 0)
+            {
+                var fit = clip.Intercept + (clip.Slope * i);
+                v = Math.Clamp(v, fit - clip.Limit, fit + clip.Limit);
+            }
+            st += i;
+            sy += v;
+            stt += (double)i * i;
+            sty += i * v;
+        }
+        var denominator = (n * stt) - (st * st);
+        var slope = denominator == 0 ? 0 : ((n * sty) - (st * sy)) / denominator;
+        return (slope, (sy - (slope * st)) / n);
+    }
 }

@@ -311,4 +311,33 @@ public static class Selection
         }
         return work[k];
     }
+
+    /// <summary>The median of one to four values without branching on them (sorting four random
+    /// values mispredicts most of its comparisons, and a seasonal judgement takes one such median per
+    /// slot). Each middle value is the same operand the sorted order would give, so the result is
+    /// identical to sorting.</summary>
+    public static double MedianOfFew(ReadOnlySpan<double> s) => s.Length switch
+    {
+        1 => s[0],
+        2 => (Math.Min(s[0], s[1]) + Math.Max(s[0], s[1])) / 2,
+        3 => Math.Max(Math.Min(s[0], s[1]), Math.Min(Math.Max(s[0], s[1]), s[2])),
+        _ => (Math.Max(Math.Min(s[0], s[1]), Math.Min(s[2], s[3])) + Math.Min(Math.Max(s[0], s[1]), Math.Max(s[2], s[3]))) / 2,
+    };
+
+    /// <summary>The median of a handful of values, sorting them in place by insertion (for so few,
+    /// Span.Sort costs more than the sorting).</summary>
+    public static double MedianInPlace(Span<double> s)
+    {
+        for (var i = 1; i < s.Length; i++)
+        {
+            var v = s[i];
+            var j = i - 1;
+            for (; j >= 0 && s[j] > v; j--)
+            {
+                s[j + 1] = s[j];
+            }
+            s[j + 1] = v;
+        }
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[(s.Length / 2) - 1] + s[s.Length / 2]) / 2;
+    }
 }
