@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using Horizon.Analysis.Skyline;
+using Horizon.Core;
 using Horizon.Core.Series;
 using Horizon.Storage;
 using Microsoft.Extensions.Hosting;
@@ -123,7 +124,7 @@ public sealed partial class AnalyzerService : BackgroundService
     {
         try
         {
-            var current = await _store.Database.HashGetAllAsync(AnomalyPublisher.CurrentKey);
+            var current = await _store.Database.HashGetAllAsync(StoreKeys.Anomalies);
             var mine = new List<AnomalyRecord>(current.Length);
             foreach (var entry in current)
             {

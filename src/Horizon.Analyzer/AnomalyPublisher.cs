@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Threading.Channels;
+using Horizon.Core;
 using Horizon.Storage;
 using StackExchange.Redis;
 
@@ -30,15 +31,6 @@ public sealed record PassSummary(
 /// its metric is judged rather than when the last metric is.</summary>
 public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions options, Shard shard, AlertSender? alerts = null)
 {
-    /// <summary>Hash of current anomalies, field = metric name.</summary>
-    public const string CurrentKey = "horizon.anomalies";
-
-    /// <summary>List of anomaly records, newest first.</summary>
-    public const string HistoryKey = "horizon.anomalies.history";
-
-    /// <summary>Hash of pass summaries, field = shard.</summary>
-    public const string PassesKey = "horizon.analyzer.passes";
-
     /// <summary>JSON as written to the store and the file.</summary>
     public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -109,9 +101,9 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
         var tasks = Writes(db, anomalies, fresh);
         if (gone.Length > 0)
         {
-            tasks.Add(db.HashDeleteAsync(CurrentKey, gone));
+            tasks.Add(db.HashDeleteAsync(StoreKeys.Anomalies, gone));
         }
-        tasks.Add(db.HashSetAsync(PassesKey, shard.ToString(), JsonSerializer.Serialize(summary, Json)));
+        tasks.Add(db.HashSetAsync(StoreKeys.AnalyzerPasses, shard.ToString(), JsonSerializer.Serialize(summary, Json)));
         await Task.WhenAll(tasks);
         foreach (var record in fresh)
         {
@@ -140,12 +132,12 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
         var tasks = new List<Task>();
         if (current.Count > 0)
         {
-            tasks.Add(db.HashSetAsync(CurrentKey, [.. current.Select(a => new HashEntry(Field(a), JsonSerializer.Serialize(a, Json)))]));
+            tasks.Add(db.HashSetAsync(StoreKeys.Anomalies, [.. current.Select(a => new HashEntry(Field(a), JsonSerializer.Serialize(a, Json)))]));
         }
         if (fresh.Count > 0 && options.HistoryLength > 0)
         {
-            tasks.Add(db.ListLeftPushAsync(HistoryKey, [.. fresh.Select(a => (RedisValue)JsonSerializer.Serialize(a, Json))]));
-            tasks.Add(db.ListTrimAsync(HistoryKey, 0, options.HistoryLength - 1));
+            tasks.Add(db.ListLeftPushAsync(StoreKeys.AnomalyHistory, [.. fresh.Select(a => (RedisValue)JsonSerializer.Serialize(a, Json))]));
+            tasks.Add(db.ListTrimAsync(StoreKeys.AnomalyHistory, 0, options.HistoryLength - 1));
         }
         return tasks;
     }

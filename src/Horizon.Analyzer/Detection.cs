@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Horizon.Analysis.Detection;
+using Horizon.Core;
 using Horizon.Storage;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -22,19 +23,9 @@ public enum DetectionMode
 /// <summary>Per-pass context of the ensemble: metadata, roll-ups and each metric's novelty state.</summary>
 public sealed partial class DetectionContext(StoreConnection store, AnalyzerOptions options, ILogger logger)
 {
-    /// <summary>Hash of metric metadata: field = metric name, value = JSON (<see cref="MetricMetadata"/>).</summary>
-    public const string MetadataKey = "horizon.metadata";
-
-    /// <summary>A counter every metadata write increments (<c>INCR</c>): analyzers read the hash again
-    /// only when it moved.</summary>
-    public const string MetadataVersionKey = "horizon.metadata.version";
-
     /// <summary>Metadata is read again after this long even if the version did not move (for
     /// entries written straight into the hash without bumping it).</summary>
     public static readonly TimeSpan MetadataRefresh = TimeSpan.FromMinutes(5);
-
-    /// <summary>Prefix of the roll-up keys (<see cref="RollupHistory"/> layout).</summary>
-    public const string RollupPrefix = RollupHistory.KeyPrefix;
 
     private readonly ConcurrentDictionary<string, MetricState> _states = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, MetricMetadata> _metadata = new Dictionary<string, MetricMetadata>();
@@ -101,7 +92,7 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
         var fresh = metrics.Where(m => !_states.ContainsKey(m)).ToList();
         foreach (var chunk in fresh.Chunk(options.FetchBatch))
         {
-            var stored = await Task.WhenAll(chunk.Select(m => db.StringGetAsync(RollupPrefix + m)));
+            var stored = await Task.WhenAll(chunk.Select(m => db.StringGetAsync(StoreKeys.Rollup(m))));
             for (var i = 0; i < chunk.Length; i++)
             {
                 var state = StateFor(chunk[i]);
@@ -125,7 +116,7 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
     // Reads horizon.metadata (in pages: HSCAN) when its version moved, or every MetadataRefresh.
     private async Task LoadMetadataAsync(IDatabase db)
     {
-        var version = await db.StringGetAsync(MetadataVersionKey);
+        var version = await db.StringGetAsync(StoreKeys.MetadataVersion);
         var now = Environment.TickCount64;
         if (MetadataLoads > 0 && version == _metadataVersion && now - _metadataLoadedAt < MetadataRefresh.TotalMilliseconds)
         {
@@ -133,7 +124,7 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
         }
         var parsed = new Dictionary<string, MetricMetadata>(StringComparer.Ordinal);
         var invalid = 0;
-        await foreach (var entry in db.HashScanAsync(MetadataKey, pageSize: 1000))
+        await foreach (var entry in db.HashScanAsync(StoreKeys.Metadata, pageSize: 1000))
         {
             try
             {
@@ -170,7 +161,7 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
             {
                 continue;
             }
-            var key = RollupPrefix + metric;
+            var key = StoreKeys.Rollup(metric);
             var contiguous = state.PersistedEnd != long.MinValue && state.PersistedEnd >= rollup.FirstSlot;
             if (contiguous && state.StoredSlots + (rollup.EndSlot - state.PersistedEnd) <= RetentionSlots * 5 / 4)
             {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Threading.Channels;
 using Horizon.Analyzer;
+using Horizon.Core;
 using static Horizon.Integration.Tests.AnalyzerTests;
 using static Horizon.Integration.Tests.TestSupport;
 
@@ -201,7 +202,7 @@ public sealed class AlertTests
                 await receiver.Bodies.Reader.ReadAsync(timeout.Token);
             }
             await using var second = await StartAsync([], data, receiver.Url);
-            Assert.True((await second.Db.HashGetAsync(AnomalyPublisher.CurrentKey, "alert.restart")).HasValue, "the finding survived the restart");
+            Assert.True((await second.Db.HashGetAsync(StoreKeys.Anomalies, "alert.restart")).HasValue, "the finding survived the restart");
             // Its first pass finds the same anomaly again, as new to it: held back, not sent.
             await WaitUntilAsync(async () => Counter(await second.ScrapeAsync(), "horizon_alerts_suppressed_total{reason=\"repeat\"}") >= 1, "the finding held back after the restart", 60);
             await WaitForPassesAsync(second, 2);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Threading.Channels;
 using Horizon.Analyzer;
+using Horizon.Core;
 using Horizon.Core.Series;
 using Horizon.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -137,7 +138,7 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
 
         await WaitForPassesAsync(host, 2);
 
-        var current = await db.HashGetAllAsync(AnomalyPublisher.CurrentKey);
+        var current = await db.HashGetAllAsync(StoreKeys.Anomalies);
         Assert.Equal(["spiky.metric"], current.Select(e => (string)e.Name!));
         using var record = JsonDocument.Parse((string)current[0].Value!);
         Assert.Equal(1000, record.RootElement.GetProperty("value").GetDouble());
@@ -148,7 +149,7 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         Assert.Equal(algorithms.Count, record.RootElement.GetProperty("votes").GetInt32());
 
         // One history entry per (metric, timestamp), however many passes saw it.
-        Assert.Equal(1, await db.ListLengthAsync(AnomalyPublisher.HistoryKey));
+        Assert.Equal(1, await db.ListLengthAsync(StoreKeys.AnomalyHistory));
 
         var summary = host.Services.GetRequiredService<AnalyzerService>().LastPass!;
         Assert.Equal(44, summary.Metrics);
@@ -157,7 +158,7 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         Assert.Equal(1, summary.Skipped["corrupt"]);
         Assert.Equal(41, summary.Analysed);
         Assert.Equal(1, summary.Anomalies);
-        Assert.True((await db.HashGetAsync(AnomalyPublisher.PassesKey, "0/1")).HasValue);
+        Assert.True((await db.HashGetAsync(StoreKeys.AnalyzerPasses, "0/1")).HasValue);
 
         using var file = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(host.WorkDirectory, "anomalies.json"), TestContext.Current.CancellationToken));
         Assert.Equal("spiky.metric", Assert.Single(file.RootElement.GetProperty("anomalies").EnumerateArray()).GetProperty("metric").GetString());
@@ -168,7 +169,7 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
 
         // When the spike is gone, so is the current anomaly.
         await SeedAsync(db, "spiky.metric", Day(now, _ => 100 + random.NextDouble() * 10));
-        await WaitUntilAsync(async () => (await db.HashLengthAsync(AnomalyPublisher.CurrentKey)) == 0, "the anomaly to clear", 30);
+        await WaitUntilAsync(async () => (await db.HashLengthAsync(StoreKeys.Anomalies)) == 0, "the anomaly to clear", 30);
     }
 
     [Fact]
@@ -180,7 +181,7 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         var publisher = new AnomalyPublisher(host.Store, new AnalyzerOptions { AnomaliesFile = "" }, new Shard(0, 1));
         AnomalyRecord Finding(string metric, long ts) => new(metric, ts, 1000, 6, 6, ["grubbs"], ts);
         PassSummary Summary(int anomalies) => new("0/1", 0, 1, 0, 1, 2, 2, 0, new Dictionary<string, int>(), 0, new Dictionary<string, long>(), anomalies, 0, 0);
-        async Task<string[]> Current() => [.. (await db.HashKeysAsync(AnomalyPublisher.CurrentKey)).Select(k => (string)k!).Order()];
+        async Task<string[]> Current() => [.. (await db.HashKeysAsync(StoreKeys.Anomalies)).Select(k => (string)k!).Order()];
 
         // First pass: each finding is in the hash and the history before the pass ends.
         var found = Channel.CreateUnbounded<AnomalyRecord>();
@@ -193,9 +194,9 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         Assert.False(publishing.IsCompleted);
         found.Writer.TryComplete();
         await publishing;
-        Assert.Equal(2, await db.ListLengthAsync(AnomalyPublisher.HistoryKey));
+        Assert.Equal(2, await db.ListLengthAsync(StoreKeys.AnomalyHistory));
         await publisher.PublishAsync([Finding("a", 100), Finding("b", 100)], Summary(2));
-        Assert.Equal(2, await db.ListLengthAsync(AnomalyPublisher.HistoryKey));
+        Assert.Equal(2, await db.ListLengthAsync(StoreKeys.AnomalyHistory));
 
         // Second pass: a still anomalous with the same point (no new history), b gone, then a new point of a.
         found = Channel.CreateUnbounded<AnomalyRecord>();
@@ -205,18 +206,18 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         await publishing;
         await publisher.PublishAsync([Finding("a", 100)], Summary(1));
         Assert.Equal(["a"], await Current());
-        Assert.Equal(2, await db.ListLengthAsync(AnomalyPublisher.HistoryKey));
+        Assert.Equal(2, await db.ListLengthAsync(StoreKeys.AnomalyHistory));
 
         found = Channel.CreateUnbounded<AnomalyRecord>();
         publishing = publisher.PublishAsFoundAsync(found.Reader);
         found.Writer.TryWrite(Finding("a", 110));
-        await WaitUntilAsync(async () => await db.ListLengthAsync(AnomalyPublisher.HistoryKey) == 3, "a's new point in the history during the pass", 10);
-        using var newest = JsonDocument.Parse((string)(await db.ListGetByIndexAsync(AnomalyPublisher.HistoryKey, 0))!);
+        await WaitUntilAsync(async () => await db.ListLengthAsync(StoreKeys.AnomalyHistory) == 3, "a's new point in the history during the pass", 10);
+        using var newest = JsonDocument.Parse((string)(await db.ListGetByIndexAsync(StoreKeys.AnomalyHistory, 0))!);
         Assert.Equal(110, newest.RootElement.GetProperty("timestamp").GetInt64());
         found.Writer.TryComplete();
         await publishing;
         await publisher.PublishAsync([Finding("a", 110)], Summary(1));
-        Assert.Equal(3, await db.ListLengthAsync(AnomalyPublisher.HistoryKey));
+        Assert.Equal(3, await db.ListLengthAsync(StoreKeys.AnomalyHistory));
     }
 
     [Fact]
@@ -277,12 +278,12 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         {
             BitConverter.TryWriteBytes(restored.AsSpan(12 + (i * 4)), 50.5f);
         }
-        await db.StringSetAsync(DetectionContext.RollupPrefix + "queue.half_hourly", restored);
+        await db.StringSetAsync(StoreKeys.RollupPrefix + "queue.half_hourly", restored);
         await SeedAsync(db, "queue.half_hourly", halfHourly);
 
         await WaitForPassesAsync(host, 2);
 
-        var current = (await db.HashGetAllAsync(AnomalyPublisher.CurrentKey)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        var current = (await db.HashGetAllAsync(StoreKeys.Anomalies)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
         Assert.Contains("spiky.metric", current.Keys);
         using (var stopped = JsonDocument.Parse(current["writes.stopped"]))
         {
@@ -306,26 +307,26 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         Assert.Equal("%", exhaustion.RootElement.GetProperty("unit").GetString());
 
         // The roll-up of every metric is kept in the store: header + 4 bytes per closed 10-minute slot.
-        byte[] rollup = (await db.StringGetAsync(DetectionContext.RollupPrefix + "disk.used"))!;
+        byte[] rollup = (await db.StringGetAsync(StoreKeys.RollupPrefix + "disk.used"))!;
         Assert.InRange((rollup.Length - 12) / 4, 430, 433);
         Assert.Equal(600, BitConverter.ToInt32(rollup, 0));
         // ... and expires once a silent metric's slots are all past the 14-day retention.
-        var ttl = await db.KeyTimeToLiveAsync(DetectionContext.RollupPrefix + "disk.used");
+        var ttl = await db.KeyTimeToLiveAsync(StoreKeys.RollupPrefix + "disk.used");
         Assert.NotNull(ttl);
         Assert.InRange(ttl.Value, TimeSpan.FromDays(13.9), TimeSpan.FromDays(14));
         // A metric sampled every 30 minutes keeps 30-minute slots: restored from the store and grown
         // (not restarted from its series), the same 2016 slots covering 42 days.
-        byte[] halfHourlyRollup = (await db.StringGetAsync(DetectionContext.RollupPrefix + "queue.half_hourly"))!;
+        byte[] halfHourlyRollup = (await db.StringGetAsync(StoreKeys.RollupPrefix + "queue.half_hourly"))!;
         Assert.Equal(1800, BitConverter.ToInt32(halfHourlyRollup, 0));
         Assert.Equal(storedFirst, BitConverter.ToInt64(halfHourlyRollup, 4));
         Assert.InRange((halfHourlyRollup.Length - 12) / 4, 960 + 142, 960 + 144);
-        var halfHourlyTtl = await db.KeyTimeToLiveAsync(DetectionContext.RollupPrefix + "queue.half_hourly");
+        var halfHourlyTtl = await db.KeyTimeToLiveAsync(StoreKeys.RollupPrefix + "queue.half_hourly");
         Assert.NotNull(halfHourlyTtl);
         Assert.InRange(halfHourlyTtl.Value, TimeSpan.FromDays(41.9), TimeSpan.FromDays(42));
 
         Assert.Contains("horizon_analyzer_exhaustion_forecasts 1", await host.ScrapeAsync(), StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.NoContent, (await http.DeleteAsync(api + "disk.used", ct)).StatusCode);
-        Assert.False(await db.HashExistsAsync(DetectionContext.MetadataKey, "disk.used"));
+        Assert.False(await db.HashExistsAsync(StoreKeys.Metadata, "disk.used"));
     }
 }
 

@@ -1,4 +1,5 @@
 using Horizon.Analysis.Detection;
+using Horizon.Core;
 using Horizon.Load;
 
 namespace Horizon.Integration.Tests;
@@ -19,7 +20,7 @@ public sealed class SeederTests
         for (var m = 0; m < 12; m++)
         {
             var kind = Shapes.KindOf(m, null);
-            byte[]? stored = await db.StringGetAsync(RollupHistory.KeyPrefix + Shapes.Name("load", kind, m));
+            byte[]? stored = await db.StringGetAsync(StoreKeys.RollupPrefix + Shapes.Name("load", kind, m));
             Assert.NotNull(stored);
             var history = new RollupHistory();
             Assert.True(history.TryLoad(stored), $"metric {m}: not a 600 s roll-up");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Horizon.Core;
 using Horizon.Web;
 using static Horizon.Integration.Tests.AnalyzerTests;
 using static Horizon.Integration.Tests.TestSupport;
@@ -26,9 +27,9 @@ public sealed class WebViewTests
         {
             (await http.PutAsync($"http://{host.Endpoint("web")}/api/metadata/web.spiky", metadata, TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
         }
-        await WaitUntilAsync(async () => (await host.Db.HashGetAsync(Analyzer.AnomalyPublisher.CurrentKey, "web.spiky")).HasValue, "web.spiky reported", 60);
+        await WaitUntilAsync(async () => (await host.Db.HashGetAsync(StoreKeys.Anomalies, "web.spiky")).HasValue, "web.spiky reported", 60);
         // ... and the pass that found it has ended and published its summary.
-        await WaitUntilAsync(async () => (await host.Db.HashGetAsync(Analyzer.AnomalyPublisher.PassesKey, "0/1")).ToString().Contains("\"metrics\":2,", StringComparison.Ordinal),
+        await WaitUntilAsync(async () => (await host.Db.HashGetAsync(StoreKeys.AnalyzerPasses, "0/1")).ToString().Contains("\"metrics\":2,", StringComparison.Ordinal),
             "a pass over both metrics published", 30);
         return host;
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Horizon.Core;
 using Horizon.Core.Series;
 using StackExchange.Redis;
 
@@ -34,10 +35,10 @@ public static class Audit
         var found = new byte[next]; // copies of each point found (saturating)
         long duplicated = 0, reordered = 0, unindexed = 0;
         string? firstReorder = null;
-        var uniqueSet = "metrics.unique_metrics";
+        var uniqueSet = StoreKeys.UniqueMetrics();
         for (var i = 0; i < stream.Names; i++)
         {
-            var key = $"metrics.{stream.Prefix}.m{i}";
+            var key = StoreKeys.Series($"{stream.Prefix}.m{i}");
             byte[]? raw = await db.StringGetAsync(key);
             if (raw is null)
             {

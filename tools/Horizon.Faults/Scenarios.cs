@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Horizon.Core;
 using StackExchange.Redis;
 
 namespace Horizon.Faults;
@@ -342,7 +343,7 @@ public static partial class Scenarios
         var seen = new bool[firstPoints];
         for (var i = 0; i < stream.Names; i++)
         {
-            byte[]? raw = await db.StringGetAsync($"metrics.{stream.Prefix}.m{i}");
+            byte[]? raw = await db.StringGetAsync(StoreKeys.Series($"{stream.Prefix}.m{i}"));
             var count = Horizon.Core.Series.SeriesCodec.Count(raw ?? [], out _, out _);
             var ts = new long[count];
             var values = new double[count];

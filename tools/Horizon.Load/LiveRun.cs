@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Horizon.Core;
 using Horizon.Core.Series;
 using StackExchange.Redis;
 
@@ -14,9 +15,6 @@ namespace Horizon.Load;
 /// point read back from Redis), what the analyzer found, and how fast.</summary>
 public sealed class LiveRun
 {
-    private const string HistoryKey = "horizon.anomalies.history";
-    private const string CurrentKey = "horizon.anomalies";
-
     private readonly int _metrics;
     private readonly IReadOnlyList<Protocol> _protocols;
     private readonly int _connections;
@@ -164,7 +162,7 @@ public sealed class LiveRun
             Console.WriteLine($"recording the length of {rawMetrics.Length:N0} series before the run");
             await ForEachBatchAsync(rawMetrics, 2000, async batch =>
             {
-                var lengths = batch.Select(m => db.StringLengthAsync("metrics." + Name(m))).ToArray();
+                var lengths = batch.Select(m => db.StringLengthAsync(StoreKeys.Series(Name(m)))).ToArray();
                 await Task.WhenAll(lengths);
                 for (var i = 0; i < batch.Length; i++)
                 {
@@ -172,7 +170,7 @@ public sealed class LiveRun
                 }
             });
         }
-        var historyBefore = db is null ? 0 : await db.ListLengthAsync(HistoryKey);
+        var historyBefore = db is null ? 0 : await db.ListLengthAsync(StoreKeys.AnomalyHistory);
         var before = await _probe.ScrapeAsync();
         var kernelBefore = HorizonProbe.KernelUdpReceiveErrors();
 
@@ -280,7 +278,7 @@ public sealed class LiveRun
         report.CleanMetrics = _metrics - _injections.Count;
         if (db is not null)
         {
-            report.HistoryEntries = await db.ListLengthAsync(HistoryKey) - historyBefore;
+            report.HistoryEntries = await db.ListLengthAsync(StoreKeys.AnomalyHistory) - historyBefore;
         }
         report.Print();
         if (_json is not null)
@@ -416,7 +414,7 @@ public sealed class LiveRun
         {
             try
             {
-                foreach (var entry in await db.HashGetAllAsync(CurrentKey))
+                foreach (var entry in await db.HashGetAllAsync(StoreKeys.Anomalies))
                 {
                     var name = (string)entry.Name!;
                     if (!name.StartsWith(prefix, StringComparison.Ordinal) || !byName.TryGetValue(name, out var m))
@@ -454,7 +452,7 @@ public sealed class LiveRun
         var perProtocol = _protocols.ToDictionary(p => p, _ => (Sent: 0L, Stored: 0L));
         await ForEachBatchAsync(rawMetrics, 1000, async batch =>
         {
-            var reads = batch.Select(m => db.StringGetRangeAsync("metrics." + Name(m), startLengths[m], -1)).ToArray();
+            var reads = batch.Select(m => db.StringGetRangeAsync(StoreKeys.Series(Name(m)), startLengths[m], -1)).ToArray();
             await Task.WhenAll(reads);
             for (var i = 0; i < batch.Length; i++)
             {
@@ -464,7 +462,7 @@ public sealed class LiveRun
                 if (found < 0)
                 {
                     // The key was rewritten since (Roomba): compare against the whole series.
-                    byte[]? whole = await db.StringGetAsync("metrics." + Name(m));
+                    byte[]? whole = await db.StringGetAsync(StoreKeys.Series(Name(m)));
                     (found, dup, bad) = Compare(m, whole ?? [], wholeSeries: true);
                 }
                 lock (perProtocol)
@@ -483,7 +481,7 @@ public sealed class LiveRun
             var statsd = Enumerable.Range(0, _metrics).Where(m => _protocolOf[m] == protocol).ToArray();
             await ForEachBatchAsync(statsd, 1000, async batch =>
             {
-                var reads = batch.Select(m => db.StringGetAsync($"metrics.stats.counters.{Name(m)}.count")).ToArray();
+                var reads = batch.Select(m => db.StringGetAsync(StoreKeys.Series($"stats.counters.{Name(m)}.count"))).ToArray();
                 await Task.WhenAll(reads);
                 for (var i = 0; i < batch.Length; i++)
                 {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Horizon.Analysis.Detection;
+using Horizon.Core;
 using Horizon.Core.Metrics;
 using Horizon.Core.Points;
 using Horizon.Core.Series;
@@ -138,7 +139,7 @@ public static class Seeder
                     history.Add(t + 360, Shapes.Value(kind, m, t + 360));
                 }
             }
-            writes.Add(db.StringSetAsync(RollupHistory.KeyPrefix + Shapes.Name(prefix, kind, m), history.Serialize(history.FirstSlot, withHeader: true)));
+            writes.Add(db.StringSetAsync(StoreKeys.RollupPrefix + Shapes.Name(prefix, kind, m), history.Serialize(history.FirstSlot, withHeader: true)));
             if (writes.Count >= 2000)
             {
                 await Task.WhenAll(writes);

@@ -15,9 +15,6 @@ public sealed class RollupHistory
     /// <summary>Size of the stored header.</summary>
     public const int HeaderBytes = 12;
 
-    /// <summary>Prefix of the store keys that hold a metric's roll-ups: <c>horizon.rollup.&lt;name&gt;</c>.</summary>
-    public const string KeyPrefix = "horizon.rollup.";
-
     private float[] _slots;
     private int _count;
     private long _firstSlot;

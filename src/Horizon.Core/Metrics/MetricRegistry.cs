@@ -20,7 +20,7 @@ public sealed class MetricRegistry
     private int _count;
 
     /// <summary>Creates a table whose keys are <paramref name="keyPrefix"/> followed by the name.</summary>
-    public MetricRegistry(string keyPrefix = "metrics.", SkipList? skipList = null, int maxMetrics = 5_000_000, TimeProvider? time = null)
+    public MetricRegistry(string keyPrefix = StoreKeys.DefaultNamespace, SkipList? skipList = null, int maxMetrics = 5_000_000, TimeProvider? time = null)
     {
         _time = time ?? TimeProvider.System;
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMetrics, 1);

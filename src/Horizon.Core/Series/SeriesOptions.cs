@@ -4,7 +4,7 @@ namespace Horizon.Core.Series;
 public sealed record SeriesOptions
 {
     /// <summary>Prefix of every series key (Skyline's FULL_NAMESPACE).</summary>
-    public string FullNamespace { get; init; } = "metrics.";
+    public string FullNamespace { get; init; } = StoreKeys.DefaultNamespace;
 
     /// <summary>How much history each series keeps, in seconds (Skyline's FULL_DURATION, 86400).</summary>
     public long FullDuration { get; init; } = 86400;
@@ -22,7 +22,7 @@ public sealed record SeriesOptions
     public int MaxMetrics { get; init; } = 5_000_000;
 
     /// <summary>The set of every series key (Skyline's FULL_NAMESPACE + "unique_metrics").</summary>
-    public string UniqueMetricsKey => FullNamespace + "unique_metrics";
+    public string UniqueMetricsKey => StoreKeys.UniqueMetrics(FullNamespace);
 
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()

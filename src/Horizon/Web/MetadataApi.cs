@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Horizon.Analysis.Detection;
 using Horizon.Analyzer;
+using Horizon.Core;
 using Horizon.Storage;
 
 namespace Horizon.Web;
@@ -26,7 +27,7 @@ public static class MetadataApi
             {
                 return Results.BadRequest(new { error = $"metric names are at most {MaxNameLength} characters" });
             }
-            var stored = await store.Database.HashGetAsync(DetectionContext.MetadataKey, name);
+            var stored = await store.Database.HashGetAsync(StoreKeys.Metadata, name);
             return stored.HasValue
                 ? Results.Content(stored.ToString(), "application/json")
                 : Results.NotFound(new { name, error = "no metadata" });
@@ -56,14 +57,14 @@ public static class MetadataApi
                 return Results.BadRequest(new { name, error = e.Message });
             }
             var db = store.Database;
-            if (!await db.HashExistsAsync(DetectionContext.MetadataKey, name) && await db.HashLengthAsync(DetectionContext.MetadataKey) >= options.MaxMetadataEntries)
+            if (!await db.HashExistsAsync(StoreKeys.Metadata, name) && await db.HashLengthAsync(StoreKeys.Metadata) >= options.MaxMetadataEntries)
             {
                 metrics.WritesRefused.WithLabels("too_many").Inc();
                 return Results.Json(new { name, error = $"{options.MaxMetadataEntries} metrics have metadata already (Web:MaxMetadataEntries): delete some first" }, statusCode: StatusCodes.Status409Conflict);
             }
             var json = metadata.ToJson();
-            await db.HashSetAsync(DetectionContext.MetadataKey, name, json);
-            await db.StringIncrementAsync(DetectionContext.MetadataVersionKey);
+            await db.HashSetAsync(StoreKeys.Metadata, name, json);
+            await db.StringIncrementAsync(StoreKeys.MetadataVersion);
             return Results.Content(json, "application/json");
         });
         app.MapDelete("/api/metadata/{**name}", async (string name, HttpRequest request, StoreConnection store, WebOptions options, HorizonWebMetrics metrics) =>
@@ -72,11 +73,11 @@ public static class MetadataApi
             {
                 return refused;
             }
-            if (!await store.Database.HashDeleteAsync(DetectionContext.MetadataKey, name))
+            if (!await store.Database.HashDeleteAsync(StoreKeys.Metadata, name))
             {
                 return Results.NotFound(new { name, error = "no metadata" });
             }
-            await store.Database.StringIncrementAsync(DetectionContext.MetadataVersionKey);
+            await store.Database.StringIncrementAsync(StoreKeys.MetadataVersion);
             return Results.NoContent();
         });
     }

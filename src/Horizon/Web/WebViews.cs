@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using Horizon.Analyzer;
+using Horizon.Core;
 using Horizon.Storage;
 
 namespace Horizon.Web;
@@ -35,9 +36,9 @@ public static class WebViews
         {
             var db = store.Database;
             var take = Math.Clamp(history ?? 100, 0, MaxHistory);
-            var currentTask = db.HashGetAllAsync(AnomalyPublisher.CurrentKey);
-            var recentTask = take > 0 ? db.ListRangeAsync(AnomalyPublisher.HistoryKey, 0, take - 1) : Task.FromResult(Array.Empty<StackExchange.Redis.RedisValue>());
-            var passesTask = db.HashGetAllAsync(AnomalyPublisher.PassesKey);
+            var currentTask = db.HashGetAllAsync(StoreKeys.Anomalies);
+            var recentTask = take > 0 ? db.ListRangeAsync(StoreKeys.AnomalyHistory, 0, take - 1) : Task.FromResult(Array.Empty<StackExchange.Redis.RedisValue>());
+            var passesTask = db.HashGetAllAsync(StoreKeys.AnalyzerPasses);
             var current = await currentTask;
             var recent = await recentTask;
             var passes = await passesTask;

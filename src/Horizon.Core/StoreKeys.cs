@@ -1,0 +1,41 @@
+namespace Horizon.Core;
+
+/// <summary>Every key Horizon reads or writes in the store, in one place. Skyline's layout
+/// (<c>metrics.&lt;name&gt;</c>, <c>metrics.unique_metrics</c>) is kept as Skyline has it, under a
+/// configurable namespace (Skyline's FULL_NAMESPACE, <c>Series:FullNamespace</c>); Horizon's own keys
+/// start with <c>horizon.</c>. A component or tool that needs a key name asks here.</summary>
+public static class StoreKeys
+{
+    /// <summary>Skyline's FULL_NAMESPACE: the prefix of every series key, unless configured otherwise.</summary>
+    public const string DefaultNamespace = "metrics.";
+
+    /// <summary>The set of every series' name, under the namespace (Skyline's <c>unique_metrics</c>).
+    /// Its members are full keys (<c>metrics.&lt;name&gt;</c>), as Skyline stores them.</summary>
+    public static string UniqueMetrics(string fullNamespace = DefaultNamespace) => fullNamespace + "unique_metrics";
+
+    /// <summary>A metric's series: msgpack [timestamp, value] pairs grown with APPEND.</summary>
+    public static string Series(string name, string fullNamespace = DefaultNamespace) => fullNamespace + name;
+
+    /// <summary>Prefix of each metric's long-term roll-ups (<c>horizon.rollup.&lt;name&gt;</c>, the
+    /// layout of <c>RollupHistory.Serialize</c>), kept with a TTL by the analyzer in ensemble mode.</summary>
+    public const string RollupPrefix = "horizon.rollup.";
+
+    /// <summary>A metric's roll-up key.</summary>
+    public static string Rollup(string name) => RollupPrefix + name;
+
+    /// <summary>Hash of metric metadata: field = metric name, value = JSON (<c>MetricMetadata</c>).</summary>
+    public const string Metadata = "horizon.metadata";
+
+    /// <summary>A counter every metadata write increments (INCR): analyzers read <see cref="Metadata"/>
+    /// again only when it moved.</summary>
+    public const string MetadataVersion = "horizon.metadata.version";
+
+    /// <summary>Hash of current anomalies: field = metric name, value = the finding's JSON.</summary>
+    public const string Anomalies = "horizon.anomalies";
+
+    /// <summary>List of findings, newest first, bounded.</summary>
+    public const string AnomalyHistory = "horizon.anomalies.history";
+
+    /// <summary>Hash of analyzer pass summaries: field = shard.</summary>
+    public const string AnalyzerPasses = "horizon.analyzer.passes";
+}
