@@ -7,67 +7,6 @@ using Microsoft.Extensions.Logging;
 
 namespace Horizon.Analyzer;
 
-/// <summary>Where and when the analyzer sends alerts (<c>Analyzer:Alerts</c>).</summary>
-public sealed record AlertOptions
-{
-    /// <summary>URLs each new finding is POSTed to as JSON <c>{"text": ..., "anomaly": {...}}</c>, the
-    /// text escaped for Slack (what Slack's incoming webhooks, and tools that accept their payload,
-    /// show). Redirects are not followed.</summary>
-    public IReadOnlyList<string> Webhooks { get; init; } = [];
-
-    /// <summary>The same for Mattermost's incoming webhooks (text escaped as Markdown, no mentions).</summary>
-    public IReadOnlyList<string> MattermostWebhooks { get; init; } = [];
-
-    /// <summary>Every receiver with the format of its text.</summary>
-    public IEnumerable<(string Url, AlertFormat Format)> Receivers =>
-        Webhooks.Select(u => (u, AlertFormat.Slack)).Concat(MattermostWebhooks.Select(u => (u, AlertFormat.Mattermost)));
-
-    /// <summary>A metric alerted about is not alerted about again (same kind) for this long.</summary>
-    public TimeSpan RepeatAfter { get; init; } = TimeSpan.FromMinutes(30);
-
-    /// <summary>The same for exhaustion forecasts, which hold for days once made.</summary>
-    public TimeSpan ExhaustionRepeatAfter { get; init; } = TimeSpan.FromDays(1);
-
-    /// <summary>Ensemble findings scoring below this are not sent (Skyline's have no score and always are).</summary>
-    public double MinScore { get; init; }
-
-    /// <summary>Time allowed for one POST.</summary>
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>POSTs per alert and webhook before it counts as failed (1 s, then 2 s, ... between them).</summary>
-    public int Attempts { get; init; } = 3;
-
-    /// <summary>Alerts waiting to be sent; beyond this, new ones are dropped (and counted).</summary>
-    public int QueueLength { get; init; } = 10_000;
-
-    /// <summary>Alerts sent one by one per <see cref="StormWindow"/>; the findings beyond that in
-    /// the same window go out together in one digest when it ends (a deploy that breaks 5,000
-    /// metrics is one message, not 5,000). 0: no limit.</summary>
-    public int StormLimit { get; init; } = 20;
-
-    /// <summary>The window <see cref="StormLimit"/> counts in.</summary>
-    public TimeSpan StormWindow { get; init; } = TimeSpan.FromMinutes(1);
-
-    /// <summary>Whether any webhook is configured (otherwise the analyzer sends no alerts).</summary>
-    public bool Enabled => Webhooks.Count + MattermostWebhooks.Count > 0;
-
-    /// <summary>Fails fast on settings that cannot work.</summary>
-    public void Validate()
-    {
-        foreach (var (url, format) in Receivers)
-        {
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            {
-                throw new ArgumentException($"Analyzer:Alerts:{(format == AlertFormat.Slack ? "Webhooks" : "MattermostWebhooks")}: '{url}' is not an http(s) URL.");
-            }
-        }
-        if (RepeatAfter < TimeSpan.Zero || ExhaustionRepeatAfter < TimeSpan.Zero || Timeout <= TimeSpan.Zero || Attempts < 1 || QueueLength < 1 || StormLimit < 0 || StormWindow <= TimeSpan.Zero)
-        {
-            throw new ArgumentException("Analyzer:Alerts: RepeatAfter, ExhaustionRepeatAfter and StormLimit must not be negative, Timeout and StormWindow positive, Attempts and QueueLength at least 1.");
-        }
-    }
-}
-
 /// <summary>
 /// Sends each new finding to the configured webhooks, once per metric and kind within
 /// <see cref="AlertOptions.RepeatAfter"/>, and beyond <see cref="AlertOptions.StormLimit"/> a
@@ -79,7 +18,7 @@ public sealed record AlertOptions
 public sealed partial class AlertSender : IDisposable
 {
     private readonly AlertOptions _options;
-    private readonly HorizonMetrics _metrics;
+    private readonly AlertMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Channel<AnomalyRecord> _queue;
@@ -93,9 +32,8 @@ public sealed partial class AlertSender : IDisposable
     public const int DigestNames = 10;
 
     /// <summary>A sender for these options.</summary>
-    public AlertSender(AlertOptions options, HorizonMetrics metrics, ILogger logger, TimeProvider time)
+    public AlertSender(AlertOptions options, AlertMetrics metrics, ILogger logger, TimeProvider time)
     {
-        options.Validate();
         _options = options;
         _metrics = metrics;
         _logger = logger;
@@ -111,7 +49,7 @@ public sealed partial class AlertSender : IDisposable
     {
         if (record.Score is { } score && score < _options.MinScore)
         {
-            _metrics.AlertsSuppressed.WithLabels("score").Inc();
+            _metrics.Suppressed.WithLabels("score").Inc();
             return;
         }
         var key = AnomalyPublisher.Field(record);
@@ -121,12 +59,12 @@ public sealed partial class AlertSender : IDisposable
             var quiet = record.Kind == "exhaustion" ? _options.ExhaustionRepeatAfter : _options.RepeatAfter;
             if (_lastSent.TryGetValue(key, out var last) && now - last < quiet.TotalSeconds)
             {
-                _metrics.AlertsSuppressed.WithLabels("repeat").Inc();
+                _metrics.Suppressed.WithLabels("repeat").Inc();
                 return;
             }
             if (!_queue.Writer.TryWrite(record))
             {
-                _metrics.AlertsDropped.Inc();
+                _metrics.Dropped.Inc();
                 return;
             }
             _lastSent[key] = now;
@@ -211,7 +149,7 @@ public sealed partial class AlertSender : IDisposable
         var left = _queue.Reader.Count + _held.Count;
         if (left > 0)
         {
-            _metrics.AlertsDropped.Inc(left);
+            _metrics.Dropped.Inc(left);
             Log.Abandoned(_logger, left);
         }
     }
@@ -243,7 +181,7 @@ public sealed partial class AlertSender : IDisposable
     {
         var held = _held.OrderByDescending(r => r.Score ?? 1.0).ToList();
         _held.Clear();
-        _metrics.AlertsDigested.Inc(held.Count);
+        _metrics.Digested.Inc(held.Count);
         await PostAsync(DigestText(held, _options.StormLimit, _options.StormWindow), "anomalies", held.Take(1000).ToList(), $"{held.Count} findings (digest)", ct);
         StartWindow();
     }
@@ -298,11 +236,11 @@ public sealed partial class AlertSender : IDisposable
             }
             if (error is null)
             {
-                _metrics.AlertsSent.Inc();
+                _metrics.Sent.Inc();
             }
             else
             {
-                _metrics.AlertsFailed.Inc();
+                _metrics.Failed.Inc();
                 // Webhook URLs carry their secret in the path (Slack's do): only the host is logged.
                 Log.Failed(_logger, what, new Uri(url).GetLeftPart(UriPartial.Authority), _options.Attempts, error);
             }

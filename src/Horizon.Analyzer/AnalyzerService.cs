@@ -19,7 +19,8 @@ public sealed partial class AnalyzerService : BackgroundService
     private readonly StoreConnection _store;
     private readonly AnalyzerOptions _options;
     private readonly SeriesOptions _series;
-    private readonly HorizonMetrics _metrics;
+    private readonly AnalyzerMetrics _metrics;
+    private readonly AlertMetrics _alertMetrics;
     private readonly ILogger<AnalyzerService> _logger;
     private readonly TimeProvider _time;
     private readonly Shard _shard;
@@ -27,14 +28,14 @@ public sealed partial class AnalyzerService : BackgroundService
     private long _lastPassEnded = Stopwatch.GetTimestamp();
 
     /// <summary>Creates the service.</summary>
-    public AnalyzerService(StoreConnection store, AnalyzerOptions options, SeriesOptions series, HorizonMetrics metrics,
+    public AnalyzerService(StoreConnection store, AnalyzerOptions options, SeriesOptions series, AnalyzerMetrics metrics, AlertMetrics alertMetrics,
         ILogger<AnalyzerService> logger, TimeProvider time)
     {
-        options.Validate();
         _store = store;
         _options = options;
         _series = series;
         _metrics = metrics;
+        _alertMetrics = alertMetrics;
         _logger = logger;
         _time = time;
         _shard = options.ParsedShard;
@@ -64,7 +65,7 @@ public sealed partial class AnalyzerService : BackgroundService
         var sync = new SeriesSync(_store, cache, _series.UniqueMetricsKey, _shard, _options.FetchBatch);
         var detection = _options.Mode == DetectionMode.Skyline ? null : new DetectionContext(_store, _options, _logger);
         var pass = new AnalysisPass(_options.Skyline, _options.Parallelism, _series.FullNamespace, detection);
-        using var alerts = _options.Alerts.Enabled ? new AlertSender(_options.Alerts, _metrics, _logger, _time) : null;
+        using var alerts = _options.Alerts.Enabled ? new AlertSender(_options.Alerts, _alertMetrics, _logger, _time) : null;
         using var stopAlerts = new CancellationTokenSource();
         var sending = alerts?.RunAsync(TimeSpan.FromSeconds(5), stopAlerts.Token) ?? Task.CompletedTask;
         var publisher = new AnomalyPublisher(_store, _options, _shard, alerts);
@@ -159,7 +160,7 @@ public sealed partial class AnalyzerService : BackgroundService
         if (detection is not null)
         {
             await detection.PrepareAsync(metrics);
-            _metrics.AnalyzerMetadataLoads.IncTo(detection.MetadataLoads);
+            _metrics.MetadataLoads.IncTo(detection.MetadataLoads);
         }
         var analysisStarted = Stopwatch.GetTimestamp();
         // Findings go out as they are made; the end of the pass then clears what is no longer
@@ -179,7 +180,7 @@ public sealed partial class AnalyzerService : BackgroundService
         if (detection is not null)
         {
             await detection.PersistAsync(metrics);
-            _metrics.AnalyzerExhaustions.Set(counts.Exhaustions);
+            _metrics.Exhaustions.Set(counts.Exhaustions);
         }
         var analysis = Stopwatch.GetElapsedTime(analysisStarted);
         var duration = Stopwatch.GetElapsedTime(started);
@@ -196,27 +197,27 @@ public sealed partial class AnalyzerService : BackgroundService
             synced.Keys, counts.Analysed, counts.Points, skipped, counts.Errored, votes, counts.Anomalies.Count, synced.BytesFetched, synced.FullReads);
         await publisher.PublishAsync(counts.Anomalies, summary);
 
-        _metrics.AnalyzerPasses.Inc();
-        _metrics.AnalyzerPassDuration.Observe(duration.TotalSeconds);
-        _metrics.AnalyzerSyncDuration.Set(synced.Duration.TotalSeconds);
-        _metrics.AnalyzerAnalysisDuration.Set(analysis.TotalSeconds);
-        _metrics.AnalyzerMetrics.Set(synced.Keys);
-        _metrics.AnalyzerAnalysed.Set(counts.Analysed);
+        _metrics.Passes.Inc();
+        _metrics.PassDuration.Observe(duration.TotalSeconds);
+        _metrics.SyncDuration.Set(synced.Duration.TotalSeconds);
+        _metrics.AnalysisDuration.Set(analysis.TotalSeconds);
+        _metrics.OwnedSeries.Set(synced.Keys);
+        _metrics.Analysed.Set(counts.Analysed);
         foreach (var (reason, count) in skipped)
         {
-            _metrics.AnalyzerSkipped.WithLabels(reason).Inc(count);
+            _metrics.Skipped.WithLabels(reason).Inc(count);
         }
-        _metrics.AnalyzerErrors.Inc(counts.Errored);
+        _metrics.Errors.Inc(counts.Errored);
         foreach (var (algorithm, count) in votes)
         {
-            _metrics.AnalyzerVotes.WithLabels(algorithm).Inc(count);
+            _metrics.Votes.WithLabels(algorithm).Inc(count);
         }
-        _metrics.AnalyzerAnomalies.Set(counts.Anomalies.Count);
-        _metrics.AnalyzerAnomaliesTotal.Inc(counts.Anomalies.Count);
-        _metrics.AnalyzerBytesFetched.Inc(synced.BytesFetched);
-        _metrics.AnalyzerFullReads.Inc(synced.FullReads);
-        _metrics.AnalyzerCacheBytes.Set(cache.Bytes);
-        _metrics.AnalyzerMappedBytes.Set(cache.MappedBytes);
+        _metrics.Anomalies.Set(counts.Anomalies.Count);
+        _metrics.AnomaliesTotal.Inc(counts.Anomalies.Count);
+        _metrics.BytesFetched.Inc(synced.BytesFetched);
+        _metrics.FullReads.Inc(synced.FullReads);
+        _metrics.CacheBytes.Set(cache.Bytes);
+        _metrics.MappedBytes.Set(cache.MappedBytes);
         LastPass = summary;
         Interlocked.Increment(ref _passes);
         Interlocked.Exchange(ref _lastPassEnded, Stopwatch.GetTimestamp());

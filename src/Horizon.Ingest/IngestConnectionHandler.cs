@@ -20,7 +20,7 @@ public abstract class IngestConnectionHandler(IngestServices services, PointSour
     /// <inheritdoc />
     public sealed override async Task OnConnectedAsync(ConnectionContext connection)
     {
-        var active = Services.Metrics.ConnectionsActive.WithLabels(Source.Label());
+        var active = Services.Connections.ConnectionsActive.WithLabels(Source.Label());
         active.Inc();
         var input = connection.Transport.Input;
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
@@ -50,5 +50,5 @@ public abstract class IngestConnectionHandler(IngestServices services, PointSour
     protected abstract Task RunAsync(PipeReader input, string? peer);
 
     /// <summary>Counts a connection Horizon closes because of what the peer sent.</summary>
-    protected void CountClosed(string reason) => Services.Metrics.ConnectionsClosed.WithLabels(Source.Label(), reason).Inc();
+    protected void CountClosed(string reason) => Services.Connections.ConnectionsClosed.WithLabels(Source.Label(), reason).Inc();
 }

@@ -44,6 +44,11 @@ public static class IngestHosting
         });
         services.AddSingleton(sp => new PointGate(sp.GetRequiredService<MetricRegistry>(), sp.GetRequiredService<SeriesOptions>()));
         services.AddSingleton(sp => new StatsdAggregator(sp.GetRequiredService<StatsdOptions>(), sp.GetRequiredService<MetricRegistry>()));
+        services.TryAddSingleton<WriterMetrics>();
+        services.TryAddSingleton<IngestMetrics>();
+        services.TryAddSingleton<StatsdMetrics>();
+        services.TryAddSingleton<ConnectionMetrics>();
+        services.TryAddSingleton<RoombaMetrics>();
         services.AddSingleton<SeriesWriter>();
         services.AddSingleton<IngestServices>();
         services.TryAddSingleton<BoundEndpoints>();
@@ -62,7 +67,8 @@ public static class IngestHosting
             statsdEnabled(sp) ? sp.GetRequiredService<StatsdFlusher>() : null,
             sp.GetRequiredService<MetricRegistry>(),
             sp.GetRequiredService<SeriesOptions>(),
-            sp.GetRequiredService<HorizonMetrics>(),
+            sp.GetRequiredService<IngestMetrics>(),
+            sp.GetRequiredService<WriterMetrics>(),
             sp.GetRequiredService<IngestOptions>(),
             sp.GetRequiredService<ILogger<IngestPipeline>>(),
             sp.GetRequiredService<TimeProvider>()));
@@ -111,8 +117,8 @@ public static class IngestHosting
     {
         var address = IPAddress.Parse(options.Bind);
         var services = kestrel.ApplicationServices;
-        var metrics = services.GetRequiredService<HorizonMetrics>();
-        var limiter = new ConnectionLimiter(options.MaxConnections, metrics.ConnectionsRefused, services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon.Ingest"));
+        var metrics = services.GetRequiredService<IngestMetrics>();
+        var limiter = new ConnectionLimiter(options.MaxConnections, services.GetRequiredService<ConnectionMetrics>().ConnectionsRefused, services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon.Ingest"));
         void Listen<THandler>(string name, EndpointOptions endpoint) where THandler : ConnectionHandler
         {
             if (!endpoint.Enabled)

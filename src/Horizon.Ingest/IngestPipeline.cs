@@ -17,12 +17,13 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
     private readonly SeriesOptions _series;
     private readonly TimeSpan _drainDeadline;
     private readonly ILogger<IngestPipeline> _logger;
-    private readonly HorizonMetrics _metrics;
+    private readonly IngestMetrics _metrics;
+    private readonly WriterMetrics _writerMetrics;
     private readonly Timer _sweep;
 
     /// <summary>Creates the pipeline and exports its gauges.</summary>
     public IngestPipeline(SeriesWriter writer, StatsdFlusher? statsd, MetricRegistry registry, SeriesOptions series,
-        HorizonMetrics metrics, IngestOptions ingest, ILogger<IngestPipeline> logger, TimeProvider time)
+        IngestMetrics metrics, WriterMetrics writerMetrics, IngestOptions ingest, ILogger<IngestPipeline> logger, TimeProvider time)
     {
         _writer = writer;
         _statsd = statsd;
@@ -31,12 +32,8 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
         _drainDeadline = ingest.DrainTimeout;
         _logger = logger;
         _metrics = metrics;
-        metrics.Registry.AddBeforeCollectCallback(() =>
-        {
-            metrics.PointsBuffered.Set(writer.BufferedPoints);
-            metrics.PointsInFlight.Set(writer.InFlightPoints);
-            metrics.KnownMetrics.Set(registry.Count);
-        });
+        _writerMetrics = writerMetrics;
+        metrics.OnScrape(() => metrics.KnownMetrics.Set(registry.Count));
         // Names silent for longer than a series is kept are forgotten, as Roomba forgets their keys.
         _sweep = new Timer(_ => Sweep(time), null, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10));
     }
@@ -78,7 +75,7 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
         var pending = _writer.BufferedPoints + _writer.InFlightPoints;
         Log.Draining(_logger, pending, flushed);
         await _writer.StopAsync(_drainDeadline);
-        Log.Drained(_logger, _writer.BufferedPoints + _writer.InFlightPoints, Total(_metrics.PointsReceived), Total(_metrics.PointsStored), Total(_metrics.PointsDropped));
+        Log.Drained(_logger, _writer.BufferedPoints + _writer.InFlightPoints, Total(_metrics.PointsReceived), Total(_writerMetrics.PointsStored), Total(_writerMetrics.PointsDropped));
     }
 
     private static long Total(Prometheus.Counter counter) =>
@@ -98,12 +95,4 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
         [LoggerMessage(EventId = 452, Level = LogLevel.Information, Message = "Forgot {Removed} silent metric names ({Remaining} known)")]
         public static partial void Swept(ILogger logger, int removed, int remaining);
     }
-}
-
-/// <summary>Settings of the ingest role as a whole.</summary>
-public sealed record IngestOptions
-{
-    /// <summary>At shutdown, how long to keep trying to store what was accepted before giving up
-    /// (counting what is left as dropped).</summary>
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -6,19 +6,22 @@ using Microsoft.Extensions.Logging;
 namespace Horizon.Ingest;
 
 /// <summary>What every listener shares: the gate points pass, the writer they go to, StatsD's
-/// aggregator, the counters, and one rate-limited reject log per listener.</summary>
+/// aggregator, the telemetry, and one rate-limited reject log per listener.</summary>
 public sealed class IngestServices : IDisposable
 {
     private readonly RejectLog[] _rejectLogs;
 
     /// <summary>Creates the shared services.</summary>
-    public IngestServices(PointGate gate, SeriesWriter writer, StatsdAggregator statsd, HorizonMetrics metrics,
+    public IngestServices(PointGate gate, SeriesWriter writer, StatsdAggregator statsd, IngestMetrics metrics, ConnectionMetrics connections, StatsdMetrics statsdMetrics, WriterMetrics writerMetrics,
         ListenerOptions listeners, ILoggerFactory loggerFactory, TimeProvider time)
     {
         Gate = gate;
         Writer = writer;
         Statsd = statsd;
         Metrics = metrics;
+        Connections = connections;
+        StatsdMetrics = statsdMetrics;
+        WriterMetrics = writerMetrics;
         Listeners = listeners;
         LoggerFactory = loggerFactory;
         Time = time;
@@ -31,7 +34,10 @@ public sealed class IngestServices : IDisposable
     public PointGate Gate { get; }
     public SeriesWriter Writer { get; }
     public StatsdAggregator Statsd { get; }
-    public HorizonMetrics Metrics { get; }
+    public IngestMetrics Metrics { get; }
+    public ConnectionMetrics Connections { get; }
+    public StatsdMetrics StatsdMetrics { get; }
+    public WriterMetrics WriterMetrics { get; }
     public ListenerOptions Listeners { get; }
     public ILoggerFactory LoggerFactory { get; }
     public TimeProvider Time { get; }

@@ -1,15 +1,5 @@
 namespace Horizon.Ingest;
 
-/// <summary>One TCP or UDP listener.</summary>
-public sealed record EndpointOptions
-{
-    /// <summary>Whether the listener runs.</summary>
-    public bool Enabled { get; init; } = true;
-
-    /// <summary>Port (0: any free port, reported in the log).</summary>
-    public int Port { get; init; }
-}
-
 /// <summary>The ingest listeners. Everything binds to loopback unless configured otherwise.</summary>
 public sealed record ListenerOptions
 {

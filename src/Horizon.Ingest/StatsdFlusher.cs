@@ -57,9 +57,9 @@ public sealed partial class StatsdFlusher(IngestServices services, StatsdOptions
             }
             await writer.SubmitAsync(batch);
             services.Count(PointSource.StatsdFlush, outputs.Count, rejects);
-            services.Metrics.StatsdFlushes.Inc();
-            services.Metrics.StatsdFlushPoints.Set(handed);
-            services.Metrics.StatsdKeys.Set(services.Statsd.KeyCount);
+            services.StatsdMetrics.Flushes.Inc();
+            services.StatsdMetrics.FlushPoints.Set(handed);
+            services.StatsdMetrics.Keys.Set(services.Statsd.KeyCount);
             Log.Flushed(logger, handed, services.Statsd.KeyCount);
             return handed;
         }

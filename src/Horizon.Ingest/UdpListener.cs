@@ -92,7 +92,7 @@ public sealed partial class UdpListener : BackgroundService
         }
         LocalEndPoint = bind;
         var gauge = services.Metrics.UdpKernelDrops.WithLabels(name);
-        services.Metrics.Registry.AddBeforeCollectCallback(() => gauge.Set(KernelDrops(LocalEndPoint.Port)));
+        services.Metrics.OnScrape(() => gauge.Set(KernelDrops(LocalEndPoint.Port)));
         Log.Listening(_logger, name, LocalEndPoint.ToString(), _sockets.Count, _sockets[0].ReceiveBufferSize);
     }
 
@@ -272,7 +272,7 @@ public sealed class MsgpackDatagramHandler(IngestServices services) : IDatagramH
             return;
         }
         // UDP cannot push back: with the buffer full, these points are lost, and counted.
-        services.Metrics.AddDropped(PointSource.Msgpack, "buffer_full", _batch.Count);
+        services.WriterMetrics.AddDropped(PointSource.Msgpack, "buffer_full", _batch.Count);
         _batch.Clear();
     }
 }

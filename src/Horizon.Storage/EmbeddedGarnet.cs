@@ -67,7 +67,6 @@ public sealed class EmbeddedGarnet : IDisposable
     /// <summary>Starts the server; port 0 picks a free loopback port.</summary>
     public static EmbeddedGarnet Start(EmbeddedStoreOptions options, ILoggerFactory? loggerFactory)
     {
-        options.Validate();
         var dataDirectory = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(dataDirectory);
         var port = options.Port == 0 ? FreePort(options.Bind) : options.Port;

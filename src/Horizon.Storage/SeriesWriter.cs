@@ -18,7 +18,7 @@ public sealed partial class SeriesWriter : IDisposable
 {
     private readonly StoreConnection _store;
     private readonly WriterOptions _options;
-    private readonly HorizonMetrics _metrics;
+    private readonly WriterMetrics _metrics;
     private readonly ILogger<SeriesWriter> _logger;
     private readonly TimeProvider _time;
     private readonly byte[] _uniqueSet;
@@ -35,10 +35,9 @@ public sealed partial class SeriesWriter : IDisposable
     private Task? _loop;
 
     /// <summary>Creates a writer; call <see cref="Start"/> once the store is reachable.</summary>
-    public SeriesWriter(StoreConnection store, WriterOptions options, SeriesOptions series, HorizonMetrics metrics,
+    public SeriesWriter(StoreConnection store, WriterOptions options, SeriesOptions series, WriterMetrics metrics,
         ILogger<SeriesWriter> logger, TimeProvider? time = null)
     {
-        options.Validate(series);
         _store = store;
         _options = options;
         _metrics = metrics;
@@ -57,14 +56,16 @@ public sealed partial class SeriesWriter : IDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         _slots = new SemaphoreSlim(options.MaxInFlightFlushes, options.MaxInFlightFlushes);
-        if (store.DiskGuard is { } guard)
+        metrics.OnScrape(() =>
         {
-            metrics.Registry.AddBeforeCollectCallback(() =>
+            metrics.PointsBuffered.Set(BufferedPoints);
+            metrics.PointsInFlight.Set(InFlightPoints);
+            if (store.DiskGuard is { } guard)
             {
                 metrics.StoreDiskFree.Set(guard.FreeBytes);
                 metrics.StoreDiskFull.Set(guard.Full ? 1 : 0);
-            });
-        }
+            }
+        });
         for (var i = 0; i < options.MaxInFlightFlushes; i++)
         {
             _units.Push(new FlushUnit(options.FlushPoints + options.BatchSize));

@@ -1,6 +1,5 @@
-using Horizon.Analysis.Detection;
 using System.Net;
-using System.Text.Json;
+using Horizon.Analysis.Detection;
 using Horizon.Analyzer;
 using Horizon.Core.Metrics;
 using Horizon.Core.Series;
@@ -8,6 +7,7 @@ using Horizon.Ingest;
 using Horizon.Storage;
 using Horizon.Web;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Prometheus;
 
 namespace Horizon;
@@ -98,13 +98,16 @@ public static class HorizonApp
         services.AddSingleton(options.Analyzer);
         services.AddSingleton(options.Web);
         services.AddSingleton(TimeProvider.System);
+        // One registry per host (tests run several hosts in a process); each component creates its
+        // own collectors on it (IngestMetrics, WriterMetrics, AnalyzerMetrics, ...).
         services.AddSingleton(_ =>
         {
             var registry = Prometheus.Metrics.NewCustomRegistry();
             DotNetStats.Register(registry);
-            return new HorizonMetrics(registry);
+            return registry;
         });
-        services.AddSingleton(sp => new HorizonWebMetrics(sp.GetRequiredService<HorizonMetrics>().Registry));
+        services.TryAddSingleton<ConnectionMetrics>();
+        services.AddSingleton<WebMetrics>();
         // Opened when first needed (at start-up, by the first service that uses the store) and
         // closed by the container after every hosted service has stopped.
         services.AddSingleton(sp => StoreConnection.Open(options.Store, sp.GetRequiredService<ILoggerFactory>()));
@@ -119,6 +122,8 @@ public static class HorizonApp
 
         if (role is HorizonRole.All or HorizonRole.Analyze)
         {
+            services.AddSingleton<AnalyzerMetrics>();
+            services.AddSingleton<AlertMetrics>();
             services.AddSingleton<AnalyzerService>();
             services.AddHostedService(sp => sp.GetRequiredService<AnalyzerService>());
         }
@@ -131,7 +136,7 @@ public static class HorizonApp
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             ListenOptions? web = null;
-            var webLimiter = new ConnectionLimiter(options.Web.MaxConnections, kestrel.ApplicationServices.GetRequiredService<HorizonMetrics>().ConnectionsRefused,
+            var webLimiter = new ConnectionLimiter(options.Web.MaxConnections, kestrel.ApplicationServices.GetRequiredService<ConnectionMetrics>().ConnectionsRefused,
                 kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon.Web"));
             kestrel.Listen(IPAddress.Parse(options.Web.Bind), options.Web.Port, lo =>
             {
@@ -147,21 +152,10 @@ public static class HorizonApp
 
         var app = builder.Build();
         app.UseHostFiltering();
-        var metrics = app.Services.GetRequiredService<HorizonMetrics>();
-        app.MapMetrics("/metrics", metrics.Registry);
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
         app.MapAnomalyViews();
         app.MapHealth();
-        app.MapGet("/api/status", (IServiceProvider sp) => Results.Json(new
-        {
-            role = role.ToString().ToLowerInvariant(),
-            store = sp.GetRequiredService<StoreConnection>().Description,
-            connected = sp.GetRequiredService<StoreConnection>().Multiplexer.IsConnected,
-            listeners = bound.Describe(),
-            knownMetrics = sp.GetService<MetricRegistry>()?.Count,
-            bufferedPoints = sp.GetService<SeriesWriter>()?.BufferedPoints,
-            inFlightPoints = sp.GetService<SeriesWriter>()?.InFlightPoints,
-            analyzer = sp.GetService<AnalyzerService>()?.LastPass,
-        }, JsonOptions));
+        app.MapStatus(role);
         app.MapSeriesApi(options.Series);
         app.MapMetadataApi();
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -174,6 +168,4 @@ public static class HorizonApp
         });
         return app;
     }
-
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 }

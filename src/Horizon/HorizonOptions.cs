@@ -19,9 +19,26 @@ public sealed record HorizonOptions(
     AnalyzerOptions Analyzer,
     WebOptions Web)
 {
-    /// <summary>Binds every section; lists replace their defaults rather than extend them.</summary>
+    /// <summary>Horizon's configuration sections and the record each binds to.</summary>
+    public static readonly IReadOnlyDictionary<string, Type> Sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Store"] = typeof(StoreOptions),
+        ["Series"] = typeof(SeriesOptions),
+        ["Writer"] = typeof(WriterOptions),
+        ["Roomba"] = typeof(RoombaOptions),
+        ["Listeners"] = typeof(ListenerOptions),
+        ["Statsd"] = typeof(StatsdOptions),
+        ["Ingest"] = typeof(IngestOptions),
+        ["Analyzer"] = typeof(AnalyzerOptions),
+        ["Web"] = typeof(WebOptions),
+    };
+
+    /// <summary>Binds every section (lists replace their defaults rather than extend them), refuses
+    /// keys Horizon does not know (<see cref="KnownSettings"/>) and validates every record: the
+    /// only place settings are checked.</summary>
     public static HorizonOptions Bind(IConfiguration configuration)
     {
+        KnownSettings.Check(configuration, Sections);
         T Section<T>(string name) where T : new() => configuration.GetSection(name).Get<T>() ?? new T();
         T[]? ExactList<T>(string key) => configuration.GetSection(key).Exists() ? configuration.GetSection(key).Get<T[]>() ?? [] : null;
 

@@ -287,17 +287,17 @@ public sealed class AlertTests
     [Fact]
     public void An_exhaustion_forecast_is_repeated_after_a_day_not_after_the_anomalies_half_hour()
     {
-        var metrics = new Horizon.Storage.HorizonMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var metrics = new AlertMetrics(Prometheus.Metrics.NewCustomRegistry());
         using var sender = new AlertSender(new AlertOptions { Webhooks = ["http://127.0.0.1:9/x"], RepeatAfter = TimeSpan.Zero },
             metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
         var anomaly = new AnomalyRecord("disk.used", 1_764_720_000, 90, 0, 6, [], 1_764_720_003, Score: 0.9);
         var exhaustion = anomaly with { Kind = "exhaustion", SecondsToCapacity = 86400, Capacity = 100 };
         sender.Offer(anomaly);
         sender.Offer(anomaly with { Timestamp = anomaly.Timestamp + 10 });
-        Assert.Equal(0, metrics.AlertsSuppressed.WithLabels("repeat").Value);
+        Assert.Equal(0, metrics.Suppressed.WithLabels("repeat").Value);
         sender.Offer(exhaustion);
         sender.Offer(exhaustion with { Timestamp = exhaustion.Timestamp + 10 });
-        Assert.Equal(1, metrics.AlertsSuppressed.WithLabels("repeat").Value);
+        Assert.Equal(1, metrics.Suppressed.WithLabels("repeat").Value);
     }
 
     [Fact]

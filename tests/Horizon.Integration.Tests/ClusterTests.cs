@@ -15,7 +15,7 @@ public sealed class ClusterTests(RedisCluster cluster) : IClassFixture<RedisClus
         const int names = 300;
         var lines = string.Concat(Enumerable.Range(0, names).Select(i => $"cluster.m{i} {i} {now - 5}\ncluster.m{i} {i + 1} {now}\n"));
         await SendTcpAsync(host.Endpoint("plaintext"), lines);
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsStored.WithLabels("plaintext").Value == 2 * names), "every point stored");
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value == 2 * names), "every point stored");
 
         // The keys really are spread: every master holds some.
         var perNode = new List<long>();

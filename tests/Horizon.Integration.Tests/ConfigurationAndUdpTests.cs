@@ -65,6 +65,29 @@ public sealed class ConfigurationTests
         var e = Assert.Throws<ArgumentException>(() => Options([change]));
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--Listeners:Plaintext:Prot=2103", "'Listeners:Plaintext:Prot' (did you mean 'Listeners:Plaintext:Port'?)")]
+    [InlineData("--Analyzer:Ensemble:Treshold=0.3", "'Analyzer:Ensemble:Treshold' (did you mean 'Analyzer:Ensemble:Threshold'?)")]
+    [InlineData("--Listener:Bind=0.0.0.0", "'Listener' (did you mean 'Listeners'?)")]
+    [InlineData("--Web:Port:Number=1", "'Web:Port:Number': Web:Port is a single value")]
+    [InlineData("--Statsd:PercentThreshold:first=90", "'Statsd:PercentThreshold:first': Statsd:PercentThreshold is a list")]
+    public void AnUnknownSettingFailsAtStartNamingItAndTheNearestKnownOne(string change, string message)
+    {
+        var e = Assert.Throws<ArgumentException>(() => Options([change]));
+        Assert.Contains("unknown setting " + message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownSettingsAreFoundInEverySourceWhileKnownOnesInAnyCasePass()
+    {
+        // Not an environment variable: other tests build hosts in this process at the same time.
+        var e = Assert.Throws<ArgumentException>(() => Options([], c => c.AddInMemoryCollection([new("Roomba:ScanBtach", "5")])));
+        Assert.Contains("'Roomba:ScanBtach' (did you mean 'Roomba:ScanBatch'?)", e.Message, StringComparison.Ordinal);
+        var o = Options(["--listeners:plaintext:port=2103", "--Analyzer:Alerts:Webhooks:0=http://127.0.0.1:9/x", "--Logging:LogLevel:Horizon=Debug"]);
+        Assert.Equal(2103, o.Listeners.Plaintext.Port);
+        Assert.Equal(["http://127.0.0.1:9/x"], o.Analyzer.Alerts.Webhooks);
+    }
 }
 
 public sealed class UdpTests
@@ -128,8 +151,8 @@ public sealed class UdpTests
         {
             await TestSupport.SendUdpAsync(target, MessagePack.MessagePackSerializer.Serialize(new object[] { "shared.port", new object[] { now, i } }, cancellationToken: TestContext.Current.CancellationToken));
         }
-        await TestSupport.WaitUntilAsync(() => Task.FromResult(first.Metrics.PointsReceived.WithLabels("msgpack").Value == 200), "every datagram at the first instance");
-        Assert.Equal(0, second.Metrics.PointsReceived.WithLabels("msgpack").Value);
+        await TestSupport.WaitUntilAsync(() => Task.FromResult(first.IngestMetrics.PointsReceived.WithLabels("msgpack").Value == 200), "every datagram at the first instance");
+        Assert.Equal(0, second.IngestMetrics.PointsReceived.WithLabels("msgpack").Value);
     }
 
     [Fact]

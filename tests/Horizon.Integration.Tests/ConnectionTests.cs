@@ -38,7 +38,7 @@ public sealed class ConnectionTests
     }
 
     private static double Active(HorizonHost host) =>
-        new[] { "plaintext", "pickle", "statsd_tcp" }.Sum(l => host.Metrics.ConnectionsActive.WithLabels(l).Value);
+        new[] { "plaintext", "pickle", "statsd_tcp" }.Sum(l => host.ConnectionMetrics.ConnectionsActive.WithLabels(l).Value);
 
     [Fact]
     public async Task TheIngestListenersShareOneConnectionBoundAndARefusalIsCounted()
@@ -51,13 +51,13 @@ public sealed class ConnectionTests
 
         using var fourth = await ConnectAsync(host.Endpoint("pickle"));
         Assert.True(await ClosedByServerAsync(fourth, TimeSpan.FromSeconds(10)), "the fourth connection should be closed");
-        Assert.Equal(1, host.Metrics.ConnectionsRefused.WithLabels("pickle").Value);
+        Assert.Equal(1, host.ConnectionMetrics.ConnectionsRefused.WithLabels("pickle").Value);
 
         // A freed place is taken again.
         a.Dispose();
         await WaitUntilAsync(() => Task.FromResult(Active(host) == 2), "a connection closed");
         await SendTcpAsync(host.Endpoint("plaintext"), $"limit.ok 1 {Now}\n");
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsStored.WithLabels("plaintext").Value == 1), "the point stored");
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value == 1), "the point stored");
     }
 
     [Fact]
@@ -98,9 +98,9 @@ public sealed class ConnectionTests
             await Task.Delay(300, Ct);
         }
         Assert.True(await ClosedByServerAsync(quiet, TimeSpan.FromSeconds(5)), "the quiet connection should have been closed");
-        Assert.Equal(1, host.Metrics.ConnectionsClosed.WithLabels("plaintext", "idle_timeout").Value);
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsStored.WithLabels("plaintext").Value == 10), "the busy connection's points stored");
-        Assert.Equal(1, host.Metrics.ConnectionsActive.WithLabels("plaintext").Value);
+        Assert.Equal(1, host.ConnectionMetrics.ConnectionsClosed.WithLabels("plaintext", "idle_timeout").Value);
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value == 10), "the busy connection's points stored");
+        Assert.Equal(1, host.ConnectionMetrics.ConnectionsActive.WithLabels("plaintext").Value);
     }
 
     [Fact]

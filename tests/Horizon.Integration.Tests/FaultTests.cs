@@ -107,9 +107,9 @@ public sealed class FaultTests
         Assert.True(maxSeenInFlight <= 2 * (1024 + 256), $"in-flight points peaked at {maxSeenInFlight}");
 
         await sender;
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsStored.WithLabels("plaintext").Value == names * perName), "every point stored", 120);
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value == names * perName), "every point stored", 120);
         Assert.Equal(names * perName, await CountStoredPointsAsync(host.Db, names));
-        Assert.Equal(0, host.Metrics.PointsDropped.WithLabels("plaintext", "shutdown").Value);
+        Assert.Equal(0, host.WriterMetrics.PointsDropped.WithLabels("plaintext", "shutdown").Value);
     }
 
     [Theory]
@@ -136,7 +136,7 @@ public sealed class FaultTests
         await redis.RestartAsync();
         await sender;
 
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsStored.WithLabels("plaintext").Value >= names * rounds), "every point stored after the restart", 60);
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value >= names * rounds), "every point stored after the restart", 60);
         var expected = Enumerable.Range(0, rounds).Select(j => start + j).ToList();
         var disordered = new List<string>();
         for (var i = 0; i < names; i++)
@@ -148,8 +148,8 @@ public sealed class FaultTests
             }
         }
         Assert.True(disordered.Count == 0, $"{disordered.Count} series out of order or with duplicates, e.g. {string.Join("; ", disordered.Take(5))}");
-        Assert.True(host.Metrics.WriteErrors.WithLabels("retried").Value > 0, "the outage should have made writes fail and be retried");
-        Assert.Equal(0, host.Metrics.PointsDropped.WithLabels("plaintext", "store_error").Value);
+        Assert.True(host.WriterMetrics.WriteErrors.WithLabels("retried").Value > 0, "the outage should have made writes fail and be retried");
+        Assert.Equal(0, host.WriterMetrics.PointsDropped.WithLabels("plaintext", "store_error").Value);
         Assert.Equal(names, (await UniqueMetricsAsync(host.Db)).Count(n => n.StartsWith("metrics.order.", StringComparison.Ordinal)));
     }
 
@@ -178,14 +178,14 @@ public sealed class FaultTests
         proxy.HoldReplies = false;
         await sender;
 
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsStored.WithLabels("plaintext").Value >= names * rounds), "every point stored after the cut", 60);
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value >= names * rounds), "every point stored after the cut", 60);
         await using var direct = await redis.ConnectAsync();
         var expected = Enumerable.Range(0, rounds).Select(j => (start + j, (double)j)).ToList();
         for (var i = 0; i < names; i++)
         {
             Assert.Equal(expected, await ReadSeriesAsync(direct.GetDatabase(), $"lost.m{i}"));
         }
-        Assert.True(host.Metrics.WriteResendsSkipped.Value > 0, "some writes should have been found applied");
+        Assert.True(host.WriterMetrics.WriteResendsSkipped.Value > 0, "some writes should have been found applied");
         Assert.Equal(names, (await UniqueMetricsAsync(direct.GetDatabase())).Count(n => n.StartsWith("metrics.lost.", StringComparison.Ordinal)));
     }
 
@@ -351,7 +351,7 @@ public sealed class FaultTests
             await using (var first = await HorizonHost.StartAsync(null, dataDirectory: data))
             {
                 await SendTcpAsync(first.Endpoint("plaintext"), $"persisted.metric 1 {now - 10}\npersisted.metric 2.5 {now}\n");
-                await WaitUntilAsync(() => Task.FromResult(first.Metrics.PointsStored.WithLabels("plaintext").Value == 2), "stored");
+                await WaitUntilAsync(() => Task.FromResult(first.WriterMetrics.PointsStored.WithLabels("plaintext").Value == 2), "stored");
             }
             await using var second = await HorizonHost.StartAsync(null, dataDirectory: data);
             Assert.Equal([(now - 10, 1.0), (now, 2.5)], await ReadSeriesAsync(second.Db, "persisted.metric"));

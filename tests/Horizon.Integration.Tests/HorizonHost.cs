@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http;
+using Horizon.Analyzer;
 using Horizon.Ingest;
 using Horizon.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -88,8 +89,23 @@ public sealed class HorizonHost : IAsyncDisposable
     /// <summary>The store's database, for assertions.</summary>
     public IDatabase Db => Store.Database;
 
-    /// <summary>The Prometheus collectors.</summary>
-    public HorizonMetrics Metrics => Services.GetRequiredService<HorizonMetrics>();
+    /// <summary>The series writer's collectors.</summary>
+    public WriterMetrics WriterMetrics => Services.GetRequiredService<WriterMetrics>();
+
+    /// <summary>The ingest listeners' collectors.</summary>
+    public IngestMetrics IngestMetrics => Services.GetRequiredService<IngestMetrics>();
+
+    /// <summary>The TCP connection collectors.</summary>
+    public ConnectionMetrics ConnectionMetrics => Services.GetRequiredService<ConnectionMetrics>();
+
+    /// <summary>The StatsD flusher's collectors.</summary>
+    public StatsdMetrics StatsdMetrics => Services.GetRequiredService<StatsdMetrics>();
+
+    /// <summary>Roomba's collectors.</summary>
+    public RoombaMetrics RoombaMetrics => Services.GetRequiredService<RoombaMetrics>();
+
+    /// <summary>The analyzer's collectors.</summary>
+    public AnalyzerMetrics AnalyzerMetrics => Services.GetRequiredService<AnalyzerMetrics>();
 
     /// <summary>Where a listener listens ("plaintext", "pickle", "statsd_udp", "statsd_tcp", "msgpack", "web").</summary>
     public IPEndPoint Endpoint(string listener) =>

@@ -43,7 +43,7 @@ public sealed class HttpApiTests
         {
             Assert.Equal(HttpStatusCode.OK, (await writer.PutAsync(url, new StringContent(metadata), Ct)).StatusCode);
         }
-        Assert.Equal(2, host.Services.GetRequiredService<Horizon.Web.HorizonWebMetrics>().WritesRefused.WithLabels("unauthorized").Value);
+        Assert.Equal(2, host.Services.GetRequiredService<Horizon.Web.WebMetrics>().WritesRefused.WithLabels("unauthorized").Value);
         using var reader = new HttpClient();
         Assert.Contains("payments", await reader.GetStringAsync(url, Ct), StringComparison.Ordinal);
     }
@@ -83,16 +83,16 @@ public sealed class HttpApiTests
             ["Analyzer:Mode"] = "ensemble",
             ["Analyzer:MinPassInterval"] = "00:00:00.2",
         });
-        var metrics = host.Metrics;
-        await WaitUntilAsync(() => Task.FromResult(metrics.AnalyzerPasses.Value >= 5), "five passes");
-        Assert.Equal(1, metrics.AnalyzerMetadataLoads.Value);
+        var metrics = host.AnalyzerMetrics;
+        await WaitUntilAsync(() => Task.FromResult(metrics.Passes.Value >= 5), "five passes");
+        Assert.Equal(1, metrics.MetadataLoads.Value);
 
         using var http = WritingClient();
         (await http.PutAsync($"http://{host.Endpoint("web")}/api/metadata/m", new StringContent("""{"unit":"ms"}"""), Ct)).EnsureSuccessStatusCode();
-        await WaitUntilAsync(() => Task.FromResult(metrics.AnalyzerMetadataLoads.Value == 2), "the metadata read again after the write");
-        var passes = metrics.AnalyzerPasses.Value;
-        await WaitUntilAsync(() => Task.FromResult(metrics.AnalyzerPasses.Value >= passes + 5), "five more passes");
-        Assert.Equal(2, metrics.AnalyzerMetadataLoads.Value);
+        await WaitUntilAsync(() => Task.FromResult(metrics.MetadataLoads.Value == 2), "the metadata read again after the write");
+        var passes = metrics.Passes.Value;
+        await WaitUntilAsync(() => Task.FromResult(metrics.Passes.Value >= passes + 5), "five more passes");
+        Assert.Equal(2, metrics.MetadataLoads.Value);
     }
 
     private static async Task<(HttpStatusCode Status, JsonElement Body)> HealthAsync(HorizonHost host, string path = "/health")
@@ -166,10 +166,10 @@ public sealed class HttpApiTests
         await host.Db.HashSetAsync("metrics.not.a.series", "field", "value");
         await host.Db.SetAddAsync("metrics.unique_metrics", "metrics.not.a.series");
         await SendTcpAsync(host.Endpoint("plaintext"), $"real.series 1 {Now}\n");
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.AnalyzerSkipped.WithLabels("not_series").Value >= 2), "passes that skip the hash");
-        var passes = host.Metrics.AnalyzerPasses.Value;
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.AnalyzerPasses.Value >= passes + 2), "passes go on");
-        Assert.Equal(2, (double)host.Metrics.AnalyzerMetrics.Value);
+        await WaitUntilAsync(() => Task.FromResult(host.AnalyzerMetrics.Skipped.WithLabels("not_series").Value >= 2), "passes that skip the hash");
+        var passes = host.AnalyzerMetrics.Passes.Value;
+        await WaitUntilAsync(() => Task.FromResult(host.AnalyzerMetrics.Passes.Value >= passes + 2), "passes go on");
+        Assert.Equal(2, (double)host.AnalyzerMetrics.OwnedSeries.Value);
     }
 
     [Fact]
@@ -180,7 +180,7 @@ public sealed class HttpApiTests
         {
             await SendUdpAsync(host.Endpoint("statsd_udp"), Encoding.ASCII.GetBytes(line));
         }
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.StatsdKeys.Value >= 3), "the gauge set at a flush");
+        await WaitUntilAsync(() => Task.FromResult(host.StatsdMetrics.Keys.Value >= 3), "the gauge set at a flush");
     }
 
     [Fact]

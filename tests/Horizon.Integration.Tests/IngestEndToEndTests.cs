@@ -35,7 +35,7 @@ public abstract class IngestEndToEndTests(IStoreUnderTest store)
     }
 
     private static async Task WaitForStoredAsync(HorizonHost host, string listener, double count) =>
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsStored.WithLabels(listener).Value >= count), $"{count} points stored from {listener}");
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels(listener).Value >= count), $"{count} points stored from {listener}");
 
     [Fact]
     public async Task PlaintextLinesAreStoredAsSkylineMsgpackPairs()
@@ -52,7 +52,7 @@ public abstract class IngestEndToEndTests(IStoreUnderTest store)
         var unique = await UniqueMetricsAsync(host.Db);
         Assert.Contains("metrics.web.cpu", unique);
         Assert.Contains("metrics.web.mem", unique);
-        Assert.Equal(3, host.Metrics.PointsReceived.WithLabels("plaintext").Value);
+        Assert.Equal(3, host.IngestMetrics.PointsReceived.WithLabels("plaintext").Value);
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public abstract class IngestEndToEndTests(IStoreUnderTest store)
         await stream.WriteAsync(Encoding.UTF8.GetBytes($"good.b 2 {now}\n"), TestContext.Current.CancellationToken);
         await WaitForStoredAsync(host, "plaintext", 2);
 
-        double Rejected(string reason) => host.Metrics.PointsRejected.WithLabels("plaintext", reason).Value;
+        double Rejected(string reason) => host.IngestMetrics.PointsRejected.WithLabels("plaintext", reason).Value;
         Assert.Equal(1, Rejected("bad_value"));
         Assert.Equal(1, Rejected("non_finite_value"));
         Assert.Equal(1, Rejected("name_too_long"));
@@ -178,7 +178,7 @@ public abstract class IngestEndToEndTests(IStoreUnderTest store)
         payload.CopyTo(frame, 4);
         await evil.GetStream().WriteAsync(frame, TestContext.Current.CancellationToken);
         Assert.Equal(0, await ReadUntilClosedAsync(evil));
-        Assert.Equal(1, host.Metrics.ConnectionsClosed.WithLabels("pickle", "unsupported_opcode").Value);
+        Assert.Equal(1, host.ConnectionMetrics.ConnectionsClosed.WithLabels("pickle", "unsupported_opcode").Value);
 
         await good.GetStream().WriteAsync(PickleFrame([("still.served", Now, 1)]), TestContext.Current.CancellationToken);
         await WaitForStoredAsync(host, "pickle", 1);
@@ -196,11 +196,11 @@ public abstract class IngestEndToEndTests(IStoreUnderTest store)
             await big.GetStream().WriteAsync(PickleFrame(points), TestContext.Current.CancellationToken);
             Assert.Equal(0, await ReadUntilClosedAsync(big));
         }
-        Assert.Equal(1, host.Metrics.ConnectionsClosed.WithLabels("pickle", "frame_too_large").Value);
+        Assert.Equal(1, host.ConnectionMetrics.ConnectionsClosed.WithLabels("pickle", "frame_too_large").Value);
 
         var frame = PickleFrame([("cut.short", Now, 1)]);
         await SendTcpAsync(host.Endpoint("pickle"), frame[..^3]);
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.ConnectionsClosed.WithLabels("pickle", "truncated_frame").Value == 1), "truncated frame counted");
+        await WaitUntilAsync(() => Task.FromResult(host.ConnectionMetrics.ConnectionsClosed.WithLabels("pickle", "truncated_frame").Value == 1), "truncated frame counted");
         Assert.False(await host.Db.KeyExistsAsync("metrics.cut.short"));
     }
 

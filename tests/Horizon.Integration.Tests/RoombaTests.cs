@@ -44,7 +44,7 @@ public abstract class RoombaTests(IStoreUnderTest store)
         Assert.Equal(1, pass.Trimmed);
         Assert.Equal([(now - 300, 3.0), (now - 180, 5.0), (now - 120, 6.0), (now - 60, 7.0)], await ReadSeriesAsync(host.Db, "trim.me"));
         Assert.Equal(fresh, (byte[]?)await host.Db.StringGetAsync("metrics.fresh"));
-        Assert.Equal(3, host.Metrics.RoombaPointsRemoved.Value);
+        Assert.Equal(3, host.RoombaMetrics.PointsRemoved.Value);
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public abstract class RoombaTests(IStoreUnderTest store)
         Assert.Equal(orphans + 1, set.Count);
         Assert.Contains("metrics.orphan.m2499", set);
         Assert.DoesNotContain("metrics.typed.hash", set);
-        Assert.Equal(orphans, host.Metrics.RoombaIndexRepaired.Value);
+        Assert.Equal(orphans, host.RoombaMetrics.IndexRepaired.Value);
         Assert.Equal(0, await roomba.ReconcileAsync(TestContext.Current.CancellationToken));
     }
 
@@ -99,7 +99,7 @@ public abstract class RoombaTests(IStoreUnderTest store)
         await SeedAsync(host.Db, "corrupt", [.. Points((now - 90000, 1), (now - 30, 2)), 0x92, 0xc0, 0xc0, .. Points((now - 20, 3))]);
         Assert.Equal(TrimOutcome.Trimmed, await roomba.TrimKeyAsync("metrics.corrupt", now));
         Assert.Equal([(now - 30, 2.0)], await ReadSeriesAsync(host.Db, "corrupt"));
-        Assert.Equal(1, host.Metrics.RoombaCorrupt.Value);
+        Assert.Equal(1, host.RoombaMetrics.Corrupt.Value);
     }
 
     [Fact]

@@ -26,14 +26,14 @@ public sealed class WriterConnectionTests(RedisCluster cluster) : IClassFixture<
         const int names = 40, perName = 900;
         var lines = string.Concat(Enumerable.Range(0, perName).SelectMany(j => Enumerable.Range(0, names).Select(i => $"conn.m{i} {i + j * 0.5} {now - perName + j}\n")));
         await SendTcpAsync(host.Endpoint("plaintext"), lines);
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsStored.WithLabels("plaintext").Value == names * perName), "every point stored");
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value == names * perName), "every point stored");
 
         for (var i = 0; i < names; i++)
         {
             Assert.Equal(Enumerable.Range(0, perName).Select(j => (now - perName + j, i + j * 0.5)), await ReadSeriesAsync(host.Db, $"conn.m{i}"));
         }
         Assert.Equal(names, (await UniqueMetricsAsync(host.Db)).Count);
-        Assert.Equal(0, host.Metrics.WriteErrors.WithLabels("retried").Value);
+        Assert.Equal(0, host.WriterMetrics.WriteErrors.WithLabels("retried").Value);
     }
 
     [Theory]
@@ -46,11 +46,11 @@ public sealed class WriterConnectionTests(RedisCluster cluster) : IClassFixture<
         await host.Db.SetAddAsync("metrics.typed.set", "not a series");
         var now = Now;
         await SendTcpAsync(host.Endpoint("plaintext"), $"typed.set 1 {now}\ntyped.ok 2 {now}\ntyped.set 3 {now}\n");
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsDropped.WithLabels("plaintext", "store_error").Value == 2), "the set's two points dropped");
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsDropped.WithLabels("plaintext", "store_error").Value == 2), "the set's two points dropped");
 
         Assert.Equal([(now, 2.0)], await ReadSeriesAsync(host.Db, "typed.ok"));
-        Assert.Equal(1, host.Metrics.PointsStored.WithLabels("plaintext").Value);
-        Assert.Equal(1, host.Metrics.WriteErrors.WithLabels("permanent").Value);
+        Assert.Equal(1, host.WriterMetrics.PointsStored.WithLabels("plaintext").Value);
+        Assert.Equal(1, host.WriterMetrics.WriteErrors.WithLabels("permanent").Value);
         Assert.Equal(RedisType.Set, await host.Db.KeyTypeAsync("metrics.typed.set"));
     }
 
@@ -67,7 +67,7 @@ public sealed class WriterConnectionTests(RedisCluster cluster) : IClassFixture<
         Assert.True(host.Services.GetRequiredService<SeriesWriter>().UsesDirectConnections);
         var now = Now;
         await SendTcpAsync(host.Endpoint("plaintext"), $"db3.m 7 {now}\n");
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsStored.WithLabels("plaintext").Value == 1), "the point stored");
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value == 1), "the point stored");
 
         await using var check = await ConnectionMultiplexer.ConnectAsync(connection);
         Assert.Equal([(now, 7.0)], await ReadSeriesAsync(check.GetDatabase(3), "db3.m"));
@@ -86,14 +86,14 @@ public sealed class WriterConnectionTests(RedisCluster cluster) : IClassFixture<
         await using var host = await HorizonHost.StartAsync($"127.0.0.1:{redis.Port},password=new,abortConnect=false");
         var now = Now;
         await SendTcpAsync(host.Endpoint("plaintext"), $"auth.m 1 {now}\n");
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.WriteErrors.WithLabels("retried").Value > 0), "the refused write retried");
-        Assert.Equal(0, host.Metrics.PointsStored.WithLabels("plaintext").Value);
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.WriteErrors.WithLabels("retried").Value > 0), "the refused write retried");
+        Assert.Equal(0, host.WriterMetrics.PointsStored.WithLabels("plaintext").Value);
 
         await using (var admin = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redis.Port},password=old,allowAdmin=true"))
         {
             await admin.GetServers()[0].ExecuteAsync("CONFIG", "SET", "requirepass", "new");
         }
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsStored.WithLabels("plaintext").Value == 1), "the point stored once the password matches");
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value == 1), "the point stored once the password matches");
     }
 
     [Fact]
@@ -106,13 +106,13 @@ public sealed class WriterConnectionTests(RedisCluster cluster) : IClassFixture<
         var now = Now;
         const int names = 300;
         await SendTcpAsync(host.Endpoint("plaintext"), string.Concat(Enumerable.Range(0, names).Select(i => $"seeded.m{i} {i} {now}\n")));
-        await WaitUntilAsync(() => Task.FromResult(host.Metrics.PointsStored.WithLabels("plaintext").Value == names), "every point stored");
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value == names), "every point stored");
 
         Assert.False(writer.UsesDirectConnections);
         for (var i = 0; i < names; i += 29)
         {
             Assert.Equal([(now, (double)i)], await ReadSeriesAsync(host.Db, $"seeded.m{i}"));
         }
-        Assert.Equal(0, host.Metrics.PointsDropped.WithLabels("plaintext", "store_error").Value);
+        Assert.Equal(0, host.WriterMetrics.PointsDropped.WithLabels("plaintext", "store_error").Value);
     }
 }

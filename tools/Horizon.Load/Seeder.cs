@@ -74,7 +74,7 @@ public static class Seeder
         var series = new SeriesOptions();
         var registry = new MetricRegistry(series.FullNamespace, maxMetrics: int.MaxValue);
         var writerOptions = new WriterOptions { BatchSize = 8192, FlushPoints = 65536, MaxInFlightFlushes = 8, MaxBufferedPoints = 1 << 22 };
-        var hm = new HorizonMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var hm = new WriterMetrics(Prometheus.Metrics.NewCustomRegistry());
         using var writer = new SeriesWriter(store, writerOptions, series, hm, NullLogger<SeriesWriter>.Instance);
         writer.Start();
         long total = 0;

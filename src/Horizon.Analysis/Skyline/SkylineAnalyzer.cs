@@ -25,7 +25,6 @@ public sealed class SkylineAnalyzer
     /// kernels instead of the SIMD ones (tests compare the two).</summary>
     public SkylineAnalyzer(SkylineSettings settings, bool scalarKernels = false)
     {
-        settings.Validate();
         _settings = settings;
         _algorithms = [.. settings.Selected];
         _byCost = [.. _algorithms.OrderBy(a => Array.IndexOf(CostOrder, a))];

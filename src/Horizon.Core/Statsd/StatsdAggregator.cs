@@ -41,7 +41,6 @@ public sealed class StatsdAggregator
     /// <summary>Creates an aggregator whose outputs are named into <paramref name="registry"/>.</summary>
     public StatsdAggregator(StatsdOptions options, MetricRegistry registry)
     {
-        options.Validate();
         _options = options;
         _registry = registry;
         _flushSeconds = options.FlushInterval.TotalSeconds;

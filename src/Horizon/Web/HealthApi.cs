@@ -59,7 +59,7 @@ public static class HealthApi
                 ? string.Create(c, $"{writer.BufferedPoints} points buffered, {writer.InFlightPoints} in flight")
                 : string.Create(c, $"writes failing for {failing.Value.TotalSeconds:F0} s; {writer.BufferedPoints} points buffered, {writer.InFlightPoints} in flight")));
             var listeners = services.GetRequiredService<ListenerOptions>();
-            var metrics = services.GetRequiredService<HorizonMetrics>();
+            var metrics = services.GetRequiredService<IngestMetrics>();
             var bound = services.GetRequiredService<BoundEndpoints>();
             foreach (var (name, endpoint) in listeners.Named())
             {

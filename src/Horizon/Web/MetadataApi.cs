@@ -32,7 +32,7 @@ public static class MetadataApi
                 ? Results.Content(stored.ToString(), "application/json")
                 : Results.NotFound(new { name, error = "no metadata" });
         });
-        app.MapPut("/api/metadata/{**name}", async (string name, HttpRequest request, StoreConnection store, WebOptions options, HorizonWebMetrics metrics) =>
+        app.MapPut("/api/metadata/{**name}", async (string name, HttpRequest request, StoreConnection store, WebOptions options, WebMetrics metrics) =>
         {
             if (WriteAccess.Check(request, options, metrics) is { } refused)
             {
@@ -67,7 +67,7 @@ public static class MetadataApi
             await db.StringIncrementAsync(StoreKeys.MetadataVersion);
             return Results.Content(json, "application/json");
         });
-        app.MapDelete("/api/metadata/{**name}", async (string name, HttpRequest request, StoreConnection store, WebOptions options, HorizonWebMetrics metrics) =>
+        app.MapDelete("/api/metadata/{**name}", async (string name, HttpRequest request, StoreConnection store, WebOptions options, WebMetrics metrics) =>
         {
             if (WriteAccess.Check(request, options, metrics) is { } refused)
             {

@@ -10,7 +10,7 @@ public static class WriteAccess
 {
     /// <summary>Null when <paramref name="request"/> may write; otherwise the refusal to return
     /// (403 when writes are off, 401 when the token is missing or wrong).</summary>
-    public static IResult? Check(HttpRequest request, WebOptions options, HorizonWebMetrics metrics)
+    public static IResult? Check(HttpRequest request, WebOptions options, WebMetrics metrics)
     {
         if (string.IsNullOrEmpty(options.WriteToken))
         {

@@ -5,41 +5,6 @@ using StackExchange.Redis;
 
 namespace Horizon.Storage;
 
-/// <summary>Roomba settings (Skyline's ROOMBA_* settings).</summary>
-public sealed record RoombaOptions
-{
-    /// <summary>Run Roomba in this process. With several ingest processes on one store, one is enough.</summary>
-    public bool Enabled { get; init; } = true;
-
-    /// <summary>Pause between passes over every series.</summary>
-    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>A series is rewritten once its oldest point is this much older than FULL_DURATION
-    /// (Skyline's ROOMBA_GRACE_TIME, 600 s), so each key is rewritten about once per grace period
-    /// rather than on every pass; stored history therefore spans FULL_DURATION to FULL_DURATION + grace.</summary>
-    public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(600);
-
-    /// <summary>Keys examined per pipelined round trip.</summary>
-    public int ScanBatch { get; init; } = 1000;
-
-    /// <summary>Rewrites running at once.</summary>
-    public int Parallelism { get; init; } = 8;
-
-    /// <summary>How often a pass also scans the keyspace for series keys missing from the unique
-    /// set (left by a crash, or by an older writer) and adds them; the first pass after start-up
-    /// always does. Zero: only at start-up.</summary>
-    public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromHours(1);
-
-    /// <summary>Fails fast on settings that cannot work.</summary>
-    public void Validate()
-    {
-        if (Interval <= TimeSpan.Zero || Grace < TimeSpan.Zero || ScanBatch < 1 || Parallelism < 1 || ReconcileInterval < TimeSpan.Zero)
-        {
-            throw new ArgumentException("Roomba:Interval must be positive, Roomba:Grace and ReconcileInterval not negative, ScanBatch and Parallelism positive.");
-        }
-    }
-}
-
 /// <summary>What happened to one key.</summary>
 public enum TrimOutcome : byte
 {
@@ -91,16 +56,15 @@ public sealed partial class Roomba
     private readonly StoreConnection _store;
     private readonly SeriesOptions _series;
     private readonly RoombaOptions _options;
-    private readonly HorizonMetrics _metrics;
+    private readonly RoombaMetrics _metrics;
     private readonly ILogger<Roomba> _logger;
     private readonly TimeProvider _time;
     private readonly RedisKey _uniqueSet;
     private long _lastReconcile = long.MinValue;
 
     /// <summary>Creates a Roomba for the given store.</summary>
-    public Roomba(StoreConnection store, SeriesOptions series, RoombaOptions options, HorizonMetrics metrics, ILogger<Roomba> logger, TimeProvider? time = null)
+    public Roomba(StoreConnection store, SeriesOptions series, RoombaOptions options, RoombaMetrics metrics, ILogger<Roomba> logger, TimeProvider? time = null)
     {
-        options.Validate();
         _store = store;
         _series = series;
         _options = options;
@@ -188,10 +152,10 @@ public sealed partial class Roomba
             await ProcessPageAsync(page);
         }
         var duration = Stopwatch.GetElapsedTime(started);
-        _metrics.RoombaRuns.Inc();
-        _metrics.RoombaDuration.Set(duration.TotalSeconds);
-        _metrics.RoombaKeysScanned.Inc(scanned);
-        _metrics.RoombaConflicts.Inc(conflicts);
+        _metrics.Runs.Inc();
+        _metrics.Duration.Set(duration.TotalSeconds);
+        _metrics.KeysScanned.Inc(scanned);
+        _metrics.Conflicts.Inc(conflicts);
         Log.Pass(_logger, scanned, trimmed, deleted, missing, conflicts, duration.TotalSeconds);
         return new PassResult(scanned, trimmed, deleted, missing, conflicts, duration, indexed);
     }
@@ -242,7 +206,7 @@ public sealed partial class Roomba
         {
             await AddMissingAsync();
         }
-        _metrics.RoombaIndexRepaired.Inc(added);
+        _metrics.IndexRepaired.Inc(added);
         if (added > 0)
         {
             Log.Indexed(_logger, added, seen);
@@ -279,7 +243,7 @@ public sealed partial class Roomba
         var (replacement, removed, corrupt) = Rewrite(raw, keepAfter);
         if (corrupt)
         {
-            _metrics.RoombaCorrupt.Inc();
+            _metrics.Corrupt.Inc();
             Log.Corrupt(_logger, key.ToString());
         }
         if (removed == 0)
@@ -292,14 +256,14 @@ public sealed partial class Roomba
         {
             return TrimOutcome.Conflict;
         }
-        _metrics.RoombaPointsRemoved.Inc(removed);
+        _metrics.PointsRemoved.Inc(removed);
         if (result == 0)
         {
             await ForgetAsync(key);
-            _metrics.RoombaKeysDeleted.Inc();
+            _metrics.KeysDeleted.Inc();
             return TrimOutcome.Deleted;
         }
-        _metrics.RoombaKeysTrimmed.Inc();
+        _metrics.KeysTrimmed.Inc();
         return TrimOutcome.Trimmed;
     }
 

@@ -3,10 +3,10 @@ using Prometheus;
 namespace Horizon.Web;
 
 /// <summary>The web role's own collectors, on the host's registry.</summary>
-public sealed class HorizonWebMetrics
+public sealed class WebMetrics
 {
     /// <summary>Creates the collectors on <paramref name="registry"/>.</summary>
-    public HorizonWebMetrics(CollectorRegistry registry)
+    public WebMetrics(CollectorRegistry registry)
     {
         var f = Prometheus.Metrics.WithCustomRegistry(registry);
         WritesRefused = f.CreateCounter("horizon_http_writes_refused_total",

@@ -1,9 +1,8 @@
-using Horizon.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
-namespace Horizon.Ingest;
+namespace Horizon.Storage;
 
 /// <summary>Runs Roomba passes one after the other, pausing <see cref="RoombaOptions.Interval"/>
 /// between them; a failing store delays the next pass, it never stops the service.</summary>
