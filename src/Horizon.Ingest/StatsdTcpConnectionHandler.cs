@@ -45,7 +45,7 @@ public sealed class StatsdTcpConnectionHandler(IngestServices services)
                 lines++;
                 continue;
             }
-            if (line.Trim(" \t\r"u8).IsEmpty)
+            if (StatsdLineParser.IsBlank(line))
             {
                 continue;
             }

@@ -1,8 +1,5 @@
-using System.Buffers;
-using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
-using System.Text;
 using Horizon.Core.Metrics;
 using Horizon.Core.Protocols;
 
@@ -13,55 +10,39 @@ public readonly record struct StatsdOutput(MetricKey Key, double Value);
 
 /// <summary>StatsD's aggregation (etsy/statsd <c>stats.js</c> and <c>process_metrics.js</c>):
 /// counters with sample rates, timers (ms, and h/d samples treated alike) with percentiles,
-/// gauges with +/- deltas, sets; flushed as the Graphite backend names them. Safe for concurrent
-/// writers: keys are spread over lock-striped shards, and a flush swaps state out under the lock
-/// and computes outside it.</summary>
+/// gauges with +/- deltas, sets; flushed as the Graphite backend names them
+/// (<see cref="GraphiteNames"/>). Lines are parsed by <see cref="StatsdLineParser"/>. Safe for
+/// concurrent writers: keys are spread over lock stripes, and a flush swaps state out under each
+/// stripe's lock and computes outside it.</summary>
 public sealed class StatsdAggregator
 {
-    private const int ShardCount = 16;
-    private static readonly SearchValues<byte> Whitespace = SearchValues.Create(" \t\r\n\v\f"u8);
+    private const int StripeCount = 16;
+    private const int Types = 4; // StatsdType's values
 
     private readonly StatsdOptions _options;
-    private readonly MetricRegistry _registry;
-    private readonly Shard[] _shards;
-    private readonly string[] _timerSuffixes;
-    private readonly int _percentOutputs;
+    private readonly GraphiteNames _names;
+    private readonly Stripe[] _stripes;
+    private readonly bool[] _deletes;
     private readonly double _flushSeconds;
     private int _keyCount;
     private long _packetsReceived;
     private long _metricsReceived;
     private long _badLinesSeen;
-    private readonly (string Name, CounterEntry Entry)[] _internalCounters =
+    private readonly (byte[] Name, Entry Entry)[] _internalCounters =
     [
-        ("statsd.packets_received", new CounterEntry()),
-        ("statsd.metrics_received", new CounterEntry()),
-        ("statsd.bad_lines_seen", new CounterEntry()),
+        ("statsd.packets_received"u8.ToArray(), new CounterEntry()),
+        ("statsd.metrics_received"u8.ToArray(), new CounterEntry()),
+        ("statsd.bad_lines_seen"u8.ToArray(), new CounterEntry()),
     ];
 
     /// <summary>Creates an aggregator whose outputs are named into <paramref name="registry"/>.</summary>
     public StatsdAggregator(StatsdOptions options, MetricRegistry registry)
     {
         _options = options;
-        _registry = registry;
+        _names = new GraphiteNames(options, registry);
         _flushSeconds = options.FlushInterval.TotalSeconds;
-        _shards = new Shard[ShardCount];
-        for (var i = 0; i < ShardCount; i++)
-        {
-            _shards[i] = new Shard();
-        }
-        var suffixes = new List<string>();
-        foreach (var pct in options.PercentThreshold)
-        {
-            var clean = CleanPercent(pct);
-            suffixes.Add("count_" + clean);
-            suffixes.Add("mean_" + clean);
-            suffixes.Add((pct > 0 ? "upper_" : "lower_") + clean);
-            suffixes.Add("sum_" + clean);
-            suffixes.Add("sum_squares_" + clean);
-        }
-        _percentOutputs = suffixes.Count;
-        suffixes.AddRange(["std", "upper", "lower", "count", "count_ps", "sum", "sum_squares", "mean", "median"]);
-        _timerSuffixes = [.. suffixes];
+        _stripes = [.. Enumerable.Range(0, StripeCount).Select(_ => new Stripe())];
+        _deletes = [options.DeletesCounters, options.DeletesTimers, options.DeletesGauges, options.DeletesSets];
     }
 
     /// <summary>Distinct keys currently held.</summary>
@@ -70,19 +51,16 @@ public sealed class StatsdAggregator
     /// <summary>The flush interval in seconds (rates are per second over it).</summary>
     public double FlushSeconds => _flushSeconds;
 
-    /// <summary>Processes one datagram or TCP chunk of newline-separated lines. Returns the number
-    /// of samples accepted; each refused sample is counted in <paramref name="rejects"/>.</summary>
-    public int Process(ReadOnlySpan<byte> packet, ref RejectTally rejects)
+    /// <summary>Processes one datagram of newline-separated lines. Returns the number of samples
+    /// accepted; each refused sample is counted in <paramref name="rejects"/>.</summary>
+    public int Process(ReadOnlySpan<byte> datagram, ref RejectTally rejects)
     {
         var accepted = 0;
         var lines = 0;
         var bad = rejects.Total;
-        while (!packet.IsEmpty)
+        while (StatsdLineParser.NextLine(ref datagram, out var line))
         {
-            var nl = packet.IndexOf((byte)'\n');
-            var line = nl < 0 ? packet : packet[..nl];
-            packet = nl < 0 ? default : packet[(nl + 1)..];
-            if (line.Trim(" \t\r"u8).IsEmpty)
+            if (StatsdLineParser.IsBlank(line))
             {
                 continue;
             }
@@ -105,254 +83,57 @@ public sealed class StatsdAggregator
     /// <summary>Processes one line: <c>name:value|type[|@rate][|#tags][:value|type...]</c>.</summary>
     public int ProcessLine(ReadOnlySpan<byte> line, ref RejectTally rejects)
     {
-        var colon = line.IndexOf((byte)':');
-        if (colon < 0)
-        {
-            rejects.Add(RejectReason.MissingField);
-            return 0;
-        }
-        var rawName = line[..colon];
-        if (rawName.Length > MetricName.MaxLength)
-        {
-            rejects.Add(RejectReason.NameTooLong);
-            return 0;
-        }
         Span<byte> nameBuffer = stackalloc byte[MetricName.MaxLength];
-        var name = nameBuffer[..Sanitize(rawName, nameBuffer)];
-        if (name.IsEmpty)
+        var error = StatsdLineParser.ParseName(line, nameBuffer, out var length, out var samples);
+        if (error != RejectReason.None)
         {
-            rejects.Add(RejectReason.EmptyName);
+            rejects.Add(error);
             return 0;
         }
+        var name = nameBuffer[..length];
         var accepted = 0;
-        var rest = line[(colon + 1)..];
-        while (true)
+        while (samples.MoveNext(out var sample, out error))
         {
-            var next = NextSampleSeparator(rest);
-            var sample = next < 0 ? rest : rest[..next];
-            var reason = ProcessSample(name, sample);
-            if (reason == RejectReason.None)
+            if (error == RejectReason.None)
+            {
+                error = Add(name, sample);
+            }
+            if (error == RejectReason.None)
             {
                 accepted++;
             }
             else
             {
-                rejects.Add(reason);
+                rejects.Add(error);
             }
-            if (next < 0)
-            {
-                break;
-            }
-            rest = rest[(next + 1)..];
         }
         return accepted;
     }
 
-    // Samples are separated by ':' (etsy StatsD's "a:1|c:2|ms"), except inside a DogStatsD tag
-    // field ("|#env:prod"), which runs to the next '|'.
-    private static int NextSampleSeparator(ReadOnlySpan<byte> rest)
+    private RejectReason Add(ReadOnlySpan<byte> name, in StatsdSample sample)
     {
-        var inTags = false;
-        for (var i = 0; i < rest.Length; i++)
+        var stripe = _stripes[(int)(XxHash3.HashToUInt64(name) % StripeCount)];
+        lock (stripe)
         {
-            var b = rest[i];
-            if (b == (byte)'|')
+            var lookup = stripe.Lookups[(int)sample.Type];
+            if (!lookup.TryGetValue(name, out var entry))
             {
-                inTags = i + 1 < rest.Length && rest[i + 1] == (byte)'#';
-            }
-            else if (b == (byte)':' && !inTags)
-            {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    private RejectReason ProcessSample(ReadOnlySpan<byte> name, ReadOnlySpan<byte> sample)
-    {
-        var bar = sample.IndexOf((byte)'|');
-        if (bar < 0)
-        {
-            return RejectReason.MissingField;
-        }
-        var valueText = sample[..bar];
-        var rest = sample[(bar + 1)..];
-        var bar2 = rest.IndexOf((byte)'|');
-        var type = (bar2 < 0 ? rest : rest[..bar2]).Trim(" \t\r\n"u8);
-        var sampleRate = 1.0;
-        while (bar2 >= 0)
-        {
-            rest = rest[(bar2 + 1)..];
-            bar2 = rest.IndexOf((byte)'|');
-            var field = (bar2 < 0 ? rest : rest[..bar2]).Trim(" \t\r\n"u8);
-            if (field.Length > 0 && field[0] == (byte)'@')
-            {
-                if (!Utf8Number.TryParseDouble(field[1..], out sampleRate) || !(sampleRate > 0 && sampleRate <= 1))
+                if (Interlocked.Increment(ref _keyCount) > _options.MaxKeys)
                 {
-                    return RejectReason.BadSampleRate;
-                }
-            }
-            // Other fields (DogStatsD "#tags", container ids) carry nothing Graphite can name.
-        }
-
-        var kind = type switch
-        {
-            _ when type.SequenceEqual("c"u8) => Kind.Counter,
-            _ when type.SequenceEqual("ms"u8) || type.SequenceEqual("h"u8) || type.SequenceEqual("d"u8) => Kind.Timer,
-            _ when type.SequenceEqual("g"u8) => Kind.Gauge,
-            _ when type.SequenceEqual("s"u8) => Kind.Set,
-            _ => Kind.Unknown,
-        };
-        if (kind == Kind.Unknown)
-        {
-            return type.IsEmpty ? RejectReason.MissingField : RejectReason.UnknownType;
-        }
-        if (kind == Kind.Set)
-        {
-            return AddSetMember(name, valueText.Trim(" \t"u8));
-        }
-        valueText = valueText.Trim(" \t"u8);
-        if (!Utf8Number.TryParseDouble(valueText, out var value))
-        {
-            return RejectReason.BadValue;
-        }
-        if (!double.IsFinite(value))
-        {
-            return RejectReason.NonFiniteValue;
-        }
-        switch (kind)
-        {
-            case Kind.Counter:
-                return AddCounter(name, value / sampleRate);
-            case Kind.Timer:
-                if (value < 0 && type.SequenceEqual("ms"u8))
-                {
-                    return RejectReason.BadValue; // StatsD refuses negative durations
-                }
-                return AddTimer(name, value, 1 / sampleRate);
-            default:
-                var delta = valueText.Length > 0 && (valueText[0] == (byte)'+' || valueText[0] == (byte)'-');
-                return SetGauge(name, value, delta);
-        }
-    }
-
-    // StatsD's keyNameSanitize: runs of whitespace -> '_', '/' -> '-', drop all but [A-Za-z0-9_.-].
-    internal static int Sanitize(ReadOnlySpan<byte> raw, Span<byte> destination)
-    {
-        var n = 0;
-        var inSpace = false;
-        foreach (var b in raw)
-        {
-            if (Whitespace.Contains(b))
-            {
-                if (!inSpace)
-                {
-                    destination[n++] = (byte)'_';
-                }
-                inSpace = true;
-                continue;
-            }
-            inSpace = false;
-            if (b == (byte)'/')
-            {
-                destination[n++] = (byte)'-';
-            }
-            else if (b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9'
-                     or (byte)'_' or (byte)'-' or (byte)'.')
-            {
-                destination[n++] = b;
-            }
-        }
-        return n;
-    }
-
-    private Shard ShardOf(ReadOnlySpan<byte> name) => _shards[(int)(XxHash3.HashToUInt64(name) % ShardCount)];
-
-    private bool ReserveKey()
-    {
-        if (Interlocked.Increment(ref _keyCount) > _options.MaxKeys)
-        {
-            Interlocked.Decrement(ref _keyCount);
-            return false;
-        }
-        return true;
-    }
-
-    private RejectReason AddCounter(ReadOnlySpan<byte> name, double value)
-    {
-        var shard = ShardOf(name);
-        lock (shard)
-        {
-            if (!shard.CounterLookup.TryGetValue(name, out var entry))
-            {
-                if (!ReserveKey())
-                {
+                    Interlocked.Decrement(ref _keyCount);
                     return RejectReason.TooManyStatsdKeys;
                 }
-                entry = new CounterEntry();
-                shard.Counters.Add(name.ToArray(), entry);
-            }
-            entry.Value += value;
-        }
-        return RejectReason.None;
-    }
-
-    private RejectReason AddTimer(ReadOnlySpan<byte> name, double value, double count)
-    {
-        var shard = ShardOf(name);
-        lock (shard)
-        {
-            if (!shard.TimerLookup.TryGetValue(name, out var entry))
-            {
-                if (!ReserveKey())
+                entry = sample.Type switch
                 {
-                    return RejectReason.TooManyStatsdKeys;
-                }
-                entry = new TimerEntry(_timerSuffixes.Length);
-                shard.Timers.Add(name.ToArray(), entry);
+                    StatsdType.Counter => new CounterEntry(),
+                    StatsdType.Timer => new TimerEntry(_names.TimerSuffixes.Length),
+                    StatsdType.Gauge => new GaugeEntry(),
+                    _ => new SetEntry(),
+                };
+                stripe.Entries[(int)sample.Type].Add(name.ToArray(), entry);
             }
-            entry.Values.Add(value);
-            entry.Count += count;
-        }
-        return RejectReason.None;
-    }
-
-    private RejectReason SetGauge(ReadOnlySpan<byte> name, double value, bool delta)
-    {
-        var shard = ShardOf(name);
-        lock (shard)
-        {
-            if (!shard.GaugeLookup.TryGetValue(name, out var entry))
-            {
-                if (!ReserveKey())
-                {
-                    return RejectReason.TooManyStatsdKeys;
-                }
-                entry = new GaugeEntry();
-                shard.Gauges.Add(name.ToArray(), entry);
-                delta = false; // a delta on an unknown gauge sets it, as StatsD does
-            }
-            entry.Value = delta ? entry.Value + value : value;
-        }
-        return RejectReason.None;
-    }
-
-    private RejectReason AddSetMember(ReadOnlySpan<byte> name, ReadOnlySpan<byte> member)
-    {
-        var hash = XxHash3.HashToUInt64(member);
-        var shard = ShardOf(name);
-        lock (shard)
-        {
-            if (!shard.SetLookup.TryGetValue(name, out var entry))
-            {
-                if (!ReserveKey())
-                {
-                    return RejectReason.TooManyStatsdKeys;
-                }
-                entry = new SetEntry();
-                shard.Sets.Add(name.ToArray(), entry);
-            }
-            entry.Members.Add(hash);
+            // A delta on an unknown gauge sets it, as StatsD does: the new gauge starts at 0.
+            entry.Add(sample);
         }
         return RejectReason.None;
     }
@@ -374,118 +155,61 @@ public sealed class StatsdAggregator
         for (var i = 0; i < _internalCounters.Length; i++)
         {
             var (name, entry) = _internalCounters[i];
-            EmitCounter(Encoding.UTF8.GetBytes(name), entry, internalValues[i], output, ref rejects);
+            _names.EmitCounter(name, entry.Keys, internalValues[i], _flushSeconds, output, ref rejects);
         }
-        foreach (var shard in _shards)
+        var taken = new List<Taken>[Types];
+        foreach (var stripe in _stripes)
         {
-            FlushShard(shard, output, ref rejects);
+            for (var t = 0; t < Types; t++)
+            {
+                (taken[t] ??= []).Clear();
+            }
+            lock (stripe)
+            {
+                for (var t = 0; t < Types; t++)
+                {
+                    var entries = stripe.Entries[t];
+                    foreach (var (name, entry) in entries)
+                    {
+                        var (value, values) = entry.TakeInterval();
+                        taken[t].Add(new Taken(name, entry, value, values));
+                        if (_deletes[t])
+                        {
+                            entries.Remove(name);
+                            Interlocked.Decrement(ref _keyCount);
+                        }
+                    }
+                }
+            }
+            // Deleted entries were flushed one last time above, which is when StatsD sends them too.
+            foreach (var (name, entry, value, _) in taken[(int)StatsdType.Counter])
+            {
+                _names.EmitCounter(name, entry.Keys, value, _flushSeconds, output, ref rejects);
+            }
+            foreach (var (name, entry, count, values) in taken[(int)StatsdType.Timer])
+            {
+                FlushTimer(name, entry, values!, count, output, ref rejects);
+            }
+            foreach (var (name, entry, value, _) in taken[(int)StatsdType.Gauge])
+            {
+                _names.Emit(entry.Keys, 0, output, ref rejects, _names.GaugePrefix, name, null, value);
+            }
+            foreach (var (name, entry, count, _) in taken[(int)StatsdType.Set])
+            {
+                _names.Emit(entry.Keys, 0, output, ref rejects, _names.SetPrefix, name, "count", count);
+            }
         }
         return output;
     }
 
-    private void FlushShard(Shard shard, List<StatsdOutput> output, ref RejectTally rejects)
+    private void FlushTimer(byte[] name, Entry entry, List<double> list, double counted, List<StatsdOutput> output, ref RejectTally rejects)
     {
-        var counters = new List<(byte[] Name, CounterEntry Entry, double Value)>();
-        var timers = new List<(byte[] Name, TimerEntry Entry, List<double> Values, double Count)>();
-        var gauges = new List<(byte[] Name, GaugeEntry Entry, double Value)>();
-        var sets = new List<(byte[] Name, SetEntry Entry, int Count)>();
-        lock (shard)
-        {
-            foreach (var (name, entry) in shard.Counters)
-            {
-                counters.Add((name, entry, entry.Value));
-                entry.Value = 0;
-                if (_options.DeletesCounters)
-                {
-                    shard.Counters.Remove(name);
-                    Interlocked.Decrement(ref _keyCount);
-                }
-            }
-            foreach (var (name, entry) in shard.Timers)
-            {
-                timers.Add((name, entry, entry.Values, entry.Count));
-                entry.Values = [];
-                entry.Count = 0;
-                if (_options.DeletesTimers)
-                {
-                    shard.Timers.Remove(name);
-                    Interlocked.Decrement(ref _keyCount);
-                }
-            }
-            foreach (var (name, entry) in shard.Gauges)
-            {
-                gauges.Add((name, entry, entry.Value));
-                if (_options.DeletesGauges)
-                {
-                    shard.Gauges.Remove(name);
-                    Interlocked.Decrement(ref _keyCount);
-                }
-            }
-            foreach (var (name, entry) in shard.Sets)
-            {
-                sets.Add((name, entry, entry.Members.Count));
-                entry.Members = [];
-                if (_options.DeletesSets)
-                {
-                    shard.Sets.Remove(name);
-                    Interlocked.Decrement(ref _keyCount);
-                }
-            }
-        }
-
-        // Deleted entries were flushed one last time above, which is when StatsD sends them too.
-        foreach (var (name, entry, value) in counters)
-        {
-            EmitCounter(name, entry, value, output, ref rejects);
-        }
-        foreach (var (name, entry, values, count) in timers)
-        {
-            FlushTimer(name, entry, values, count, output, ref rejects);
-        }
-        foreach (var (name, entry, value) in gauges)
-        {
-            Emit(entry.Keys, 0, output, ref rejects, GaugePrefix, name, null, value);
-        }
-        foreach (var (name, entry, count) in sets)
-        {
-            Emit(entry.Keys, 0, output, ref rejects, SetPrefix, name, "count", count);
-        }
-    }
-
-    private void EmitCounter(byte[] name, CounterEntry entry, double value, List<StatsdOutput> output, ref RejectTally rejects)
-    {
-        if (_options.LegacyNamespace)
-        {
-            Emit(entry.Keys, 0, output, ref rejects, _options.GlobalPrefix, name, null, value / _flushSeconds);
-            if (_options.FlushCounts)
-            {
-                Emit(entry.Keys, 1, output, ref rejects, "stats_counts", name, null, value);
-            }
-            return;
-        }
-        Emit(entry.Keys, 0, output, ref rejects, CounterPrefix, name, "rate", value / _flushSeconds);
-        if (_options.FlushCounts)
-        {
-            Emit(entry.Keys, 1, output, ref rejects, CounterPrefix, name, "count", value);
-        }
-    }
-
-    private string CounterPrefix => _options.GlobalPrefix + "." + _options.PrefixCounter;
-
-    private string TimerPrefix => _options.GlobalPrefix + "." + _options.PrefixTimer;
-
-    private string GaugePrefix => _options.GlobalPrefix + "." + _options.PrefixGauge;
-
-    private string SetPrefix => _options.GlobalPrefix + "." + _options.PrefixSet;
-
-    private void FlushTimer(byte[] name, TimerEntry entry, List<double> list, double counted, List<StatsdOutput> output, ref RejectTally rejects)
-    {
-        var prefix = TimerPrefix;
-        var countIndex = _percentOutputs + 3;
+        var prefix = _names.TimerPrefix;
+        var countIndex = _names.PercentOutputs + 3;
         if (list.Count == 0)
         {
-            Emit(entry.Keys, countIndex, output, ref rejects, prefix, name, _timerSuffixes[countIndex], 0);
-            Emit(entry.Keys, countIndex + 1, output, ref rejects, prefix, name, _timerSuffixes[countIndex + 1], 0);
+            _names.Emit(entry.Keys, countIndex, output, ref rejects, prefix, name, _names.TimerSuffixes[countIndex], 0);
+            _names.Emit(entry.Keys, countIndex + 1, output, ref rejects, prefix, name, _names.TimerSuffixes[countIndex + 1], 0);
             return;
         }
         var values = CollectionsMarshal.AsSpan(list);
@@ -534,11 +258,11 @@ public sealed class StatsdAggregator
                 }
                 mean = sum / numInThreshold;
             }
-            Emit(entry.Keys, slot, output, ref rejects, prefix, name, _timerSuffixes[slot], numInThreshold);
-            Emit(entry.Keys, slot + 1, output, ref rejects, prefix, name, _timerSuffixes[slot + 1], mean);
-            Emit(entry.Keys, slot + 2, output, ref rejects, prefix, name, _timerSuffixes[slot + 2], boundary);
-            Emit(entry.Keys, slot + 3, output, ref rejects, prefix, name, _timerSuffixes[slot + 3], sum);
-            Emit(entry.Keys, slot + 4, output, ref rejects, prefix, name, _timerSuffixes[slot + 4], sumSquares);
+            _names.Emit(entry.Keys, slot, output, ref rejects, prefix, name, _names.TimerSuffixes[slot], numInThreshold);
+            _names.Emit(entry.Keys, slot + 1, output, ref rejects, prefix, name, _names.TimerSuffixes[slot + 1], mean);
+            _names.Emit(entry.Keys, slot + 2, output, ref rejects, prefix, name, _names.TimerSuffixes[slot + 2], boundary);
+            _names.Emit(entry.Keys, slot + 3, output, ref rejects, prefix, name, _names.TimerSuffixes[slot + 3], sum);
+            _names.Emit(entry.Keys, slot + 4, output, ref rejects, prefix, name, _names.TimerSuffixes[slot + 4], sumSquares);
             slot += 5;
         }
         var total = cumulative[count - 1];
@@ -557,117 +281,94 @@ public sealed class StatsdAggregator
         ];
         for (var i = 0; i < stats.Length; i++)
         {
-            var s = _percentOutputs + i;
-            Emit(entry.Keys, s, output, ref rejects, prefix, name, _timerSuffixes[s], stats[i]);
+            var s = _names.PercentOutputs + i;
+            _names.Emit(entry.Keys, s, output, ref rejects, prefix, name, _names.TimerSuffixes[s], stats[i]);
         }
     }
 
-    // Output names are built once per key and slot, then reused every flush.
-    private void Emit(MetricKey?[] keys, int slot, List<StatsdOutput> output, ref RejectTally rejects,
-        string prefix, byte[] name, string? suffix, double value)
-    {
-        if (!double.IsFinite(value))
-        {
-            // A sum of squares (or a sum) of huge samples overflows; nothing stores infinities.
-            rejects.Add(RejectReason.NonFiniteValue);
-            return;
-        }
-        var key = keys[slot];
-        if (key is null)
-        {
-            var full = BuildName(prefix, name, suffix);
-            var error = MetricName.Validate(full);
-            if (error == RejectReason.None)
-            {
-                error = _registry.GetOrAdd(full, out key);
-            }
-            if (error != RejectReason.None || key is null)
-            {
-                rejects.Add(error == RejectReason.None ? RejectReason.TooManyMetrics : error);
-                return;
-            }
-            keys[slot] = key;
-        }
-        output.Add(new StatsdOutput(key, value));
-    }
+    private readonly record struct Taken(byte[] Name, Entry Entry, double Value, List<double>? Values);
 
-    private static byte[] BuildName(string prefix, byte[] name, string? suffix)
+    /// <summary>One key's state between flushes, and the output keys its names resolved to.</summary>
+    private abstract class Entry(int outputs)
     {
-        var p = Encoding.UTF8.GetByteCount(prefix);
-        var s = suffix is null ? 0 : Encoding.UTF8.GetByteCount(suffix) + 1;
-        var result = new byte[p + 1 + name.Length + s];
-        Encoding.UTF8.GetBytes(prefix, result);
-        result[p] = (byte)'.';
-        name.CopyTo(result, p + 1);
-        if (suffix is not null)
-        {
-            result[p + 1 + name.Length] = (byte)'.';
-            Encoding.UTF8.GetBytes(suffix, result.AsSpan(p + 2 + name.Length));
-        }
-        return result;
-    }
-
-    // StatsD: ('' + pct).replace('.', '_').replace('-', 'top')
-    private static string CleanPercent(double pct)
-    {
-        var text = pct.ToString("R", CultureInfo.InvariantCulture);
-        var dot = text.IndexOf('.', StringComparison.Ordinal);
-        if (dot >= 0)
-        {
-            text = string.Concat(text.AsSpan(0, dot), "_", text.AsSpan(dot + 1));
-        }
-        var minus = text.IndexOf('-', StringComparison.Ordinal);
-        if (minus >= 0)
-        {
-            text = string.Concat(text.AsSpan(0, minus), "top", text.AsSpan(minus + 1));
-        }
-        return text;
-    }
-
-    private enum Kind : byte { Unknown, Counter, Timer, Gauge, Set }
-
-    private sealed class CounterEntry
-    {
-        public double Value;
-        public readonly MetricKey?[] Keys = new MetricKey?[2];
-    }
-
-    private sealed class TimerEntry(int outputs)
-    {
-        public List<double> Values = [];
-        public double Count;
         public readonly MetricKey?[] Keys = new MetricKey?[outputs];
+
+        public abstract void Add(in StatsdSample sample);
+
+        /// <summary>The interval's aggregate (and a timer's samples); resets for the next one.</summary>
+        public abstract (double Value, List<double>? Values) TakeInterval();
     }
 
-    private sealed class GaugeEntry
+    private sealed class CounterEntry() : Entry(2)
     {
-        public double Value;
-        public readonly MetricKey?[] Keys = new MetricKey?[1];
-    }
+        private double _value;
 
-    private sealed class SetEntry
-    {
-        public HashSet<ulong> Members = [];
-        public readonly MetricKey?[] Keys = new MetricKey?[1];
-    }
+        public override void Add(in StatsdSample sample) => _value += sample.Value / sample.SampleRate;
 
-    private sealed class Shard
-    {
-        public readonly Dictionary<byte[], CounterEntry> Counters = new(Utf8KeyComparer.Plain);
-        public readonly Dictionary<byte[], TimerEntry> Timers = new(Utf8KeyComparer.Plain);
-        public readonly Dictionary<byte[], GaugeEntry> Gauges = new(Utf8KeyComparer.Plain);
-        public readonly Dictionary<byte[], SetEntry> Sets = new(Utf8KeyComparer.Plain);
-        public readonly Dictionary<byte[], CounterEntry>.AlternateLookup<ReadOnlySpan<byte>> CounterLookup;
-        public readonly Dictionary<byte[], TimerEntry>.AlternateLookup<ReadOnlySpan<byte>> TimerLookup;
-        public readonly Dictionary<byte[], GaugeEntry>.AlternateLookup<ReadOnlySpan<byte>> GaugeLookup;
-        public readonly Dictionary<byte[], SetEntry>.AlternateLookup<ReadOnlySpan<byte>> SetLookup;
-
-        public Shard()
+        public override (double, List<double>?) TakeInterval()
         {
-            CounterLookup = Counters.GetAlternateLookup<ReadOnlySpan<byte>>();
-            TimerLookup = Timers.GetAlternateLookup<ReadOnlySpan<byte>>();
-            GaugeLookup = Gauges.GetAlternateLookup<ReadOnlySpan<byte>>();
-            SetLookup = Sets.GetAlternateLookup<ReadOnlySpan<byte>>();
+            var value = _value;
+            _value = 0;
+            return (value, null);
+        }
+    }
+
+    private sealed class TimerEntry(int outputs) : Entry(outputs)
+    {
+        private List<double> _values = [];
+        private double _count;
+
+        public override void Add(in StatsdSample sample)
+        {
+            _values.Add(sample.Value);
+            _count += 1 / sample.SampleRate;
+        }
+
+        public override (double, List<double>?) TakeInterval()
+        {
+            var taken = (_count, _values);
+            _values = [];
+            _count = 0;
+            return taken;
+        }
+    }
+
+    private sealed class GaugeEntry() : Entry(1)
+    {
+        private double _value;
+
+        public override void Add(in StatsdSample sample) => _value = sample.Delta ? _value + sample.Value : sample.Value;
+
+        public override (double, List<double>?) TakeInterval() => (_value, null); // gauges keep their value
+    }
+
+    private sealed class SetEntry() : Entry(1)
+    {
+        private HashSet<ulong> _members = [];
+
+        public override void Add(in StatsdSample sample) => _members.Add(sample.Member);
+
+        public override (double, List<double>?) TakeInterval()
+        {
+            var count = _members.Count;
+            _members = [];
+            return (count, null);
+        }
+    }
+
+    /// <summary>One lock stripe: the keys of each type whose names hash to it.</summary>
+    private sealed class Stripe
+    {
+        public readonly Dictionary<byte[], Entry>[] Entries = new Dictionary<byte[], Entry>[Types];
+        public readonly Dictionary<byte[], Entry>.AlternateLookup<ReadOnlySpan<byte>>[] Lookups = new Dictionary<byte[], Entry>.AlternateLookup<ReadOnlySpan<byte>>[Types];
+
+        public Stripe()
+        {
+            for (var t = 0; t < Types; t++)
+            {
+                Entries[t] = new Dictionary<byte[], Entry>(Utf8KeyComparer.Plain);
+                Lookups[t] = Entries[t].GetAlternateLookup<ReadOnlySpan<byte>>();
+            }
         }
     }
 }
