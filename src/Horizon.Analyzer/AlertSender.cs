@@ -56,7 +56,7 @@ public sealed partial class AlertSender : IDisposable
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         lock (_lastSent)
         {
-            var quiet = record.Kind == "exhaustion" ? _options.ExhaustionRepeatAfter : _options.RepeatAfter;
+            var quiet = record.Kind == FindingKind.Exhaustion ? _options.ExhaustionRepeatAfter : _options.RepeatAfter;
             if (_lastSent.TryGetValue(key, out var last) && now - last < quiet.TotalSeconds)
             {
                 _metrics.Suppressed.WithLabels("repeat").Inc();
@@ -195,7 +195,7 @@ public sealed partial class AlertSender : IDisposable
     /// <summary>The digest's line: how many, the first names (highest score first), and why it is one message.</summary>
     public static string DigestText(IReadOnlyList<AnomalyRecord> held, int limit, TimeSpan window)
     {
-        var names = string.Join(", ", held.Take(DigestNames).Select(r => r.Kind == "anomaly" ? r.Metric : $"{r.Metric} ({r.Kind})"));
+        var names = string.Join(", ", held.Take(DigestNames).Select(r => r.Kind == FindingKind.Anomaly ? r.Metric : $"{r.Metric} ({r.Kind.Name()})"));
         var more = held.Count > DigestNames ? string.Create(CultureInfo.InvariantCulture, $" and {held.Count - DigestNames:N0} more") : "";
         return string.Create(CultureInfo.InvariantCulture,
             $"Horizon: {held.Count:N0} more new findings ({limit} are sent one by one per {window.TotalSeconds:G4} s): {names}{more}");
@@ -254,7 +254,7 @@ public sealed partial class AlertSender : IDisposable
         var unit = record.Unit ?? "";
         var when = DateTimeOffset.FromUnixTimeSeconds(record.Timestamp).ToString("yyyy-MM-dd HH:mm:ss 'UTC'", c);
         var text = new StringBuilder("Horizon: ");
-        if (record.Kind == "exhaustion")
+        if (record.Kind == FindingKind.Exhaustion)
         {
             text.Append(c, $"{record.Metric} reaches its capacity of {record.Capacity:G6}{unit} in {record.SecondsToCapacity / 86400:F1} days (now {record.Value:G6}{unit} at {when})");
         }

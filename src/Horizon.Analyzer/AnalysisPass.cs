@@ -1,13 +1,13 @@
 using System.Collections.Concurrent;
-using Horizon.Analysis.Detection;
-using Horizon.Analysis.Skyline;
+using Horizon.Algorithms.Detection;
+using Horizon.Algorithms.Skyline;
 using Horizon.Core.Series;
 
 namespace Horizon.Analyzer;
 
-/// <summary>One finding of a pass: an anomalous series (kind "anomaly": Skyline's votes and/or the
-/// ensemble's score with its reasons) or a forecast that a metric reaches its capacity (kind
-/// "exhaustion"), with the metric's metadata.</summary>
+/// <summary>One finding of a pass: an anomalous series (<see cref="FindingKind.Anomaly"/>: Skyline's
+/// votes and/or the ensemble's score with its reasons) or a forecast that a metric reaches its
+/// capacity (<see cref="FindingKind.Exhaustion"/>), with the metric's metadata.</summary>
 public sealed record AnomalyRecord(
     string Metric,
     long Timestamp,
@@ -16,7 +16,7 @@ public sealed record AnomalyRecord(
     int Consensus,
     IReadOnlyList<string> Algorithms,
     long DetectedAt,
-    string Kind = "anomaly",
+    FindingKind Kind = FindingKind.Anomaly,
     double? Score = null,
     IReadOnlyList<string>? Reasons = null,
     long? SeasonalPeriod = null,
@@ -239,7 +239,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                 }
                 if (_judgement.Drift is { SecondsToCapacity: { } eta } drift && eta <= detection.ExhaustionHorizonSeconds)
                 {
-                    found.Add(new AnomalyRecord(metric, last, values[^1], 0, settings.Consensus, [], now, Kind: "exhaustion",
+                    found.Add(new AnomalyRecord(metric, last, values[^1], 0, settings.Consensus, [], now, Kind: FindingKind.Exhaustion,
                         Reasons: [Reasons.Exhaustion(drift, metadata.Unit, metadata.Capacity, eta)],
                         SecondsToCapacity: Math.Round(eta), Capacity: metadata.Capacity, Unit: metadata.Unit, Owner: metadata.Owner));
                 }
@@ -247,7 +247,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
             }
             foreach (var record in state.Found)
             {
-                if (record.Kind == "exhaustion")
+                if (record.Kind == FindingKind.Exhaustion)
                 {
                     Counts.Exhaustions++;
                 }

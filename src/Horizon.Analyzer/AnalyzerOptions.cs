@@ -1,4 +1,4 @@
-using Horizon.Analysis.Skyline;
+using Horizon.Algorithms.Skyline;
 
 namespace Horizon.Analyzer;
 
@@ -38,7 +38,7 @@ public sealed record AnalyzerOptions
     public DetectionMode Mode { get; init; } = DetectionMode.Skyline;
 
     /// <summary>The ensemble's settings (threshold, window, combination, detectors).</summary>
-    public Horizon.Analysis.Detection.EnsembleSettings Ensemble { get; init; } = new();
+    public Horizon.Algorithms.Detection.EnsembleSettings Ensemble { get; init; } = new();
 
     /// <summary>Seconds per long-term roll-up slot (horizon.rollup.&lt;name&gt;).</summary>
     public int RollupSlotSeconds { get; init; } = 600;

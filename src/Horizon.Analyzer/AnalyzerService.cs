@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
-using Horizon.Analysis.Skyline;
+using Horizon.Algorithms.Skyline;
 using Horizon.Core;
 using Horizon.Core.Series;
 using Horizon.Storage;

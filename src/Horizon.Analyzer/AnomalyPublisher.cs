@@ -144,7 +144,7 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
 
     /// <summary>The field of a finding in <c>horizon.anomalies</c>: the metric name for an anomaly,
     /// <c>exhaustion:&lt;name&gt;</c> for an exhaustion forecast.</summary>
-    public static string Field(AnomalyRecord record) => record.Kind == "anomaly" ? record.Metric : record.Kind + ":" + record.Metric;
+    public static string Field(AnomalyRecord record) => record.Kind == FindingKind.Anomaly ? record.Metric : record.Kind.Name() + ":" + record.Metric;
 
     private static async Task WriteFileAsync(string path, IReadOnlyList<AnomalyRecord> anomalies, PassSummary summary)
     {

@@ -1,5 +1,5 @@
 using System.Net;
-using Horizon.Analysis.Detection;
+using Horizon.Algorithms.Detection;
 using Horizon.Analyzer;
 using Horizon.Core.Metrics;
 using Horizon.Core.Series;

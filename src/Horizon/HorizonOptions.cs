@@ -57,7 +57,7 @@ public sealed record HorizonOptions(
         {
             analyzer = analyzer with { Skyline = analyzer.Skyline with { Algorithms = algorithms } };
         }
-        if (ExactList<Horizon.Analysis.Detection.Detector>("Analyzer:Ensemble:Detectors") is { } detectors)
+        if (ExactList<Horizon.Algorithms.Detection.Detector>("Analyzer:Ensemble:Detectors") is { } detectors)
         {
             analyzer = analyzer with { Ensemble = analyzer.Ensemble with { Detectors = detectors } };
         }

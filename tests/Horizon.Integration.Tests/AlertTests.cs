@@ -109,7 +109,7 @@ public sealed class AlertTests
     }
 
     [Fact]
-    public async Task A_new_anomaly_is_posted_once_with_its_reasons_and_owner_and_a_repeat_is_held_back()
+    public async Task ANewAnomalyIsPostedOnceWithItsReasonsAndOwnerAndARepeatIsHeldBack()
     {
         await using var receiver = new Receiver();
         await using var host = await StartAsync(receiver.Url);
@@ -149,7 +149,7 @@ public sealed class AlertTests
     }
 
     [Fact]
-    public async Task Alert_text_is_escaped_for_each_receiver_so_a_metric_name_can_neither_notify_nor_link()
+    public async Task AlertTextIsEscapedForEachReceiverSoAMetricNameCanNeitherNotifyNorLink()
     {
         await using var slack = new Receiver();
         await using var mattermost = new Receiver();
@@ -173,7 +173,7 @@ public sealed class AlertTests
     }
 
     [Fact]
-    public async Task A_webhook_that_redirects_is_not_followed_and_counts_as_failed()
+    public async Task AWebhookThatRedirectsIsNotFollowedAndCountsAsFailed()
     {
         await using var elsewhere = new Receiver();
         await using var redirecting = new Receiver { RedirectTo = elsewhere.Url };
@@ -187,7 +187,7 @@ public sealed class AlertTests
     }
 
     [Fact]
-    public async Task An_analyzer_that_restarts_does_not_alert_again_about_what_it_reported_before()
+    public async Task AnAnalyzerThatRestartsDoesNotAlertAgainAboutWhatItReportedBefore()
     {
         await using var receiver = new Receiver();
         var data = Path.Combine(Path.GetTempPath(), "horizon-data-" + Guid.NewGuid().ToString("N"));
@@ -218,7 +218,7 @@ public sealed class AlertTests
     }
 
     [Fact]
-    public async Task A_failing_webhook_is_retried_and_one_that_stays_down_is_counted_without_stopping_the_analyzer()
+    public async Task AFailingWebhookIsRetriedAndOneThatStaysDownIsCountedWithoutStoppingTheAnalyzer()
     {
         await using var flaky = new Receiver(HttpStatusCode.InternalServerError, HttpStatusCode.ServiceUnavailable);
         var dead = $"http://127.0.0.1:{RedisServer.FreePort()}/nobody-listens";
@@ -240,7 +240,7 @@ public sealed class AlertTests
     }
 
     [Fact]
-    public async Task Beyond_the_storm_limit_the_new_findings_of_a_window_go_out_as_one_digest()
+    public async Task BeyondTheStormLimitTheNewFindingsOfAWindowGoOutAsOneDigest()
     {
         await using var receiver = new Receiver();
         await using var host = await StartAsync(new Dictionary<string, string?>
@@ -285,13 +285,13 @@ public sealed class AlertTests
     }
 
     [Fact]
-    public void An_exhaustion_forecast_is_repeated_after_a_day_not_after_the_anomalies_half_hour()
+    public void AnExhaustionForecastIsRepeatedAfterADayNotAfterTheAnomaliesHalfHour()
     {
         var metrics = new AlertMetrics(Prometheus.Metrics.NewCustomRegistry());
         using var sender = new AlertSender(new AlertOptions { Webhooks = ["http://127.0.0.1:9/x"], RepeatAfter = TimeSpan.Zero },
             metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
         var anomaly = new AnomalyRecord("disk.used", 1_764_720_000, 90, 0, 6, [], 1_764_720_003, Score: 0.9);
-        var exhaustion = anomaly with { Kind = "exhaustion", SecondsToCapacity = 86400, Capacity = 100 };
+        var exhaustion = anomaly with { Kind = FindingKind.Exhaustion, SecondsToCapacity = 86400, Capacity = 100 };
         sender.Offer(anomaly);
         sender.Offer(anomaly with { Timestamp = anomaly.Timestamp + 10 });
         Assert.Equal(0, metrics.Suppressed.WithLabels("repeat").Value);
@@ -301,14 +301,14 @@ public sealed class AlertTests
     }
 
     [Fact]
-    public void Webhooks_must_be_http_urls_and_the_text_covers_skyline_and_exhaustion_findings()
+    public void WebhooksMustBeHttpUrlsAndTheTextCoversSkylineAndExhaustionFindings()
     {
         Assert.Contains("not an http(s) URL", Assert.Throws<ArgumentException>(() => new AlertOptions { Webhooks = ["ftp://example/x"] }.Validate()).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => new AlertOptions { Attempts = 0 }.Validate());
         Assert.Throws<ArgumentException>(() => new AlertOptions { StormWindow = TimeSpan.Zero }.Validate());
         var skyline = new AnomalyRecord("db.qps", 1_764_720_000, 42, 7, 6, ["first_hour_average", "grubbs"], 1_764_720_003);
         Assert.Equal("Horizon: db.qps = 42 at 2025-12-03 00:00:00 UTC is anomalous (Skyline: 7 algorithms agreed, 6 needed: first_hour_average, grubbs)", AlertSender.Text(skyline));
-        var full = new AnomalyRecord("disk.used", 1_764_720_000, 82.5, 0, 6, [], 1_764_720_003, Kind: "exhaustion",
+        var full = new AnomalyRecord("disk.used", 1_764_720_000, 82.5, 0, 6, [], 1_764_720_003, Kind: FindingKind.Exhaustion,
             Reasons: ["drift: 5.1% a day"], SecondsToCapacity: 3 * 86400, Capacity: 100, Unit: "%", Owner: "storage");
         Assert.Equal("Horizon: disk.used reaches its capacity of 100% in 3.0 days (now 82.5% at 2025-12-03 00:00:00 UTC); owner storage: drift: 5.1% a day", AlertSender.Text(full));
     }

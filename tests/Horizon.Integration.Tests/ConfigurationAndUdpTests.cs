@@ -45,7 +45,7 @@ public sealed class ConfigurationTests
             Assert.Equal(1600, o.Web.Port);
             // Lists replace their default instead of being appended to it.
             Assert.Equal([99.0, -10.0], o.Statsd.PercentThreshold);
-            Assert.Equal([Horizon.Analysis.Detection.Detector.Level, Horizon.Analysis.Detection.Detector.Sustained], o.Analyzer.Ensemble.Detectors);
+            Assert.Equal([Horizon.Algorithms.Detection.Detector.Level, Horizon.Algorithms.Detection.Detector.Sustained], o.Analyzer.Ensemble.Detectors);
         }
         finally
         {

@@ -7,7 +7,7 @@ namespace Horizon.Integration.Tests;
 public sealed class LoadShapeTests
 {
     [Fact]
-    public void The_drift_shape_moves_slowly_and_never_jumps()
+    public void TheDriftShapeMovesSlowlyAndNeverJumps()
     {
         // Sixty days at 10 s, as live traffic would see it: the step between neighbouring points
         // is noise (sigma 0.5 each, so about 0.7 for a difference), never a jump, and the level
@@ -29,7 +29,7 @@ public sealed class LoadShapeTests
     }
 
     [Fact]
-    public void An_injected_anomaly_is_far_outside_everything_its_shape_does()
+    public void AnInjectedAnomalyIsFarOutsideEverythingItsShapeDoes()
     {
         foreach (var kind in Shapes.All)
         {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Horizon.Analysis.Tests;
+using Horizon.Algorithms.Tests;
 
 namespace Horizon.Integration.Tests;
 

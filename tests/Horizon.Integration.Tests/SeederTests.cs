@@ -1,4 +1,4 @@
-using Horizon.Analysis.Detection;
+using Horizon.Algorithms.Detection;
 using Horizon.Core;
 using Horizon.Load;
 

@@ -35,7 +35,7 @@ public sealed class WebViewTests
     }
 
     [Fact]
-    public async Task The_page_shows_each_anomaly_with_its_graph_reasons_and_metadata_and_any_metric_by_name()
+    public async Task ThePageShowsEachAnomalyWithItsGraphReasonsAndMetadataAndAnyMetricByName()
     {
         await using var host = await StartWithFindingsAsync();
         var dom = await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/");
@@ -61,7 +61,7 @@ public sealed class WebViewTests
     }
 
     [Fact]
-    public async Task The_anomalies_api_returns_current_findings_and_history_and_the_series_api_thins_without_losing_the_spike()
+    public async Task TheAnomaliesApiReturnsCurrentFindingsAndHistoryAndTheSeriesApiThinsWithoutLosingTheSpike()
     {
         await using var host = await StartWithFindingsAsync();
         using var http = new HttpClient();
@@ -92,7 +92,7 @@ public sealed class WebViewTests
     }
 
     [Fact]
-    public void Thinning_keeps_each_buckets_lowest_and_highest_point_in_time_order()
+    public void ThinningKeepsEachBucketsLowestAndHighestPointInTimeOrder()
     {
         var ts = Enumerable.Range(0, 1000).Select(i => 1000L + (10L * i)).ToArray();
         var values = Enumerable.Range(0, 1000).Select(i => Math.Sin(i / 50.0)).ToArray();

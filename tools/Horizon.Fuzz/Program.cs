@@ -28,7 +28,7 @@ public static class Program
     private const string InstrumentedVariable = "HORIZON_FUZZ_INSTRUMENTED";
 
     /// <summary>The assemblies whose branches are measured.</summary>
-    public static readonly string[] Instrumented = ["Horizon.Core.dll", "Horizon.Storage.dll", "Horizon.Analysis.dll"];
+    public static readonly string[] Instrumented = ["Horizon.Core.dll", "Horizon.Storage.dll", "Horizon.Algorithms.dll"];
 
     /// <summary>Entry point.</summary>
     public static unsafe int Main(string[] args)

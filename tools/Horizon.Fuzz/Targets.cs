@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using Horizon.Analysis.Detection;
+using Horizon.Algorithms.Detection;
 using Horizon.Core.Metrics;
 using Horizon.Core.Protocols;
 using Horizon.Core.Series;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using Horizon.Analysis.Detection;
+using Horizon.Algorithms.Detection;
 using Horizon.Core;
 using Horizon.Core.Metrics;
 using Horizon.Core.Points;

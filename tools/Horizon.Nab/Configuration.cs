@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Horizon.Analysis.Detection;
-using Horizon.Analysis.Evaluation;
-using Horizon.Analysis.Skyline;
+using Horizon.Algorithms.Detection;
+using Horizon.Algorithms.Evaluation;
+using Horizon.Algorithms.Skyline;
 
 namespace Horizon.Nab;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Horizon.Analysis.Detection;
-using Horizon.Analysis.Evaluation;
+using Horizon.Algorithms.Detection;
+using Horizon.Algorithms.Evaluation;
 using Horizon.Nab;
 
 const string Usage = """

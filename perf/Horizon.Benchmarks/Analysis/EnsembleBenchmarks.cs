@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using Horizon.Analysis.Detection;
-using Horizon.Analysis.Skyline;
+using Horizon.Algorithms.Detection;
+using Horizon.Algorithms.Skyline;
 
 namespace Horizon.Benchmarks.Analysis;
 

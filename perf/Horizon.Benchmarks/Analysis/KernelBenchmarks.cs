@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Horizon.Analysis.Kernels;
+using Horizon.Algorithms.Kernels;
 
 namespace Horizon.Benchmarks.Analysis;
 

@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Horizon.Analysis.Skyline;
+using Horizon.Algorithms.Skyline;
 
 namespace Horizon.Benchmarks.Analysis;
 

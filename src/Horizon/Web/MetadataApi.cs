@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Horizon.Analysis.Detection;
+using Horizon.Algorithms.Detection;
 using Horizon.Analyzer;
 using Horizon.Core;
 using Horizon.Storage;

@@ -1,0 +1,278 @@
+using Horizon.Algorithms.Kernels;
+using MathNet.Numerics.Distributions;
+
+namespace Horizon.Algorithms.Detection;
+
+/// <summary>Seasonality from the roll-ups: the period, the residuals judged instead of the values, and recurring excursions.</summary>
+public sealed partial class EnsembleDetector
+{
+    /// <summary>The seasonal period (seconds) to judge against: from metadata, or detected as a lag
+    /// (one day, one week) at which the roll-ups correlate strongly with themselves.</summary>
+    public long SeasonalPeriod(RollupHistory history, SeasonalityMode mode)
+    {
+        const long day = 86400, week = 7 * day;
+        var slotsPerDay = day / history.SlotSeconds;
+        switch (mode)
+        {
+            case SeasonalityMode.None:
+                return 0;
+            case SeasonalityMode.Daily:
+                return history.Count >= 2 * slotsPerDay ? day : 0;
+            case SeasonalityMode.Weekly:
+                return history.Count >= WeeklyMinSlots(slotsPerDay) ? week : 0;
+        }
+        if (history.Count < 3 * slotsPerDay)
+        {
+            return 0;
+        }
+        // Around a centred one-day mean: a slow trend (a disk filling) correlates with itself at
+        // any lag and is not a cycle; what is left after the day's mean is removed is.
+        var cycles = Detrended(history.Slots, (int)slotsPerDay);
+        var daily = Autocorrelation(cycles, (int)slotsPerDay);
+        var weekly = history.Count >= WeeklyMinSlots(slotsPerDay) ? Autocorrelation(cycles, (int)(7 * slotsPerDay)) : double.NaN;
+        if (weekly >= _settings.SeasonalCorrelation && !(daily >= weekly - 0.1))
+        {
+            return week;
+        }
+        return daily >= _settings.SeasonalCorrelation ? day : 0;
+    }
+
+    private float[] _cycles = [];
+
+    /// <summary>Each slot minus the mean of the <paramref name="span"/> slots centred on it (empty
+    /// slots skipped); NaN where that window is not whole or the slot is empty.</summary>
+    private ReadOnlySpan<float> Detrended(ReadOnlySpan<float> slots, int span)
+    {
+        if (_cycles.Length < slots.Length)
+        {
+            _cycles = new float[slots.Length];
+        }
+        var result = _cycles.AsSpan(0, slots.Length);
+        result.Fill(float.NaN);
+        var half = span / 2;
+        double sum = 0;
+        var count = 0;
+        for (var i = 0; i < slots.Length; i++)
+        {
+            // The window [i - span + 1, i] is centred on slot i - (span - half - 1).
+            if (!float.IsNaN(slots[i]))
+            {
+                sum += slots[i];
+                count++;
+            }
+            var leaving = i - span;
+            if (leaving >= 0 && !float.IsNaN(slots[leaving]))
+            {
+                sum -= slots[leaving];
+                count--;
+            }
+            var centre = i - (span - half - 1);
+            if (i >= span - 1 && count > span / 2 && !float.IsNaN(slots[centre]))
+            {
+                result[centre] = (float)(slots[centre] - (sum / count));
+            }
+        }
+        return result;
+    }
+
+    // A week and two days: enough pairs at the week lag. (Two full weeks is more than a 14-day
+    // history holds for long, as it drops its oldest quarter when full.)
+    private static long WeeklyMinSlots(long slotsPerDay) => 9 * slotsPerDay;
+
+    /// <summary>Pearson correlation of the slot series with itself <paramref name="lag"/> slots later (empty slots skipped).</summary>
+    public static double Autocorrelation(ReadOnlySpan<float> slots, int lag)
+    {
+        double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+        var n = 0;
+        for (var i = lag; i < slots.Length; i++)
+        {
+            double a = slots[i - lag], b = slots[i];
+            if (double.IsNaN(a) || double.IsNaN(b))
+            {
+                continue;
+            }
+            n++;
+            sx += a;
+            sy += b;
+            sxx += a * a;
+            syy += b * b;
+            sxy += a * b;
+        }
+        if (n < 10)
+        {
+            return double.NaN;
+        }
+        var cov = sxy - (sx * sy / n);
+        var varX = sxx - (sx * sx / n);
+        var varY = syy - (sy * sy / n);
+        return varX > 0 && varY > 0 ? cov / Math.Sqrt(varX * varY) : double.NaN;
+    }
+
+    private double[] _recent = [];
+
+    /// <summary>The last points' residuals from their seasonal baselines, in place, as
+    /// <see cref="Deseasonalise"/> computes them for the newest points (periods before only);
+    /// false when a slot has too few periods to tell.</summary>
+    private static bool Residuals(ReadOnlySpan<long> timestamps, Span<double> values, RollupHistory history, long period)
+    {
+        var baselines = new SlotBaselines(history, period, forward: false, stackalloc double[4]);
+        for (var i = 0; i < values.Length; i++)
+        {
+            var baseline = baselines.At(timestamps[i]);
+            if (double.IsNaN(baseline))
+            {
+                return false;
+            }
+            values[i] -= baseline;
+        }
+        return true;
+    }
+
+    /// <summary>The seasonal baseline of each point's slot, for ascending timestamps: the median of
+    /// the same slot up to four periods before, completed (<c>forward</c>) by periods after it that
+    /// the history has closed; NaN with fewer than two (one for a weekly period). A slot's baseline
+    /// is found once for all its points, and moving to the next slot takes no division.</summary>
+    private ref struct SlotBaselines(RollupHistory history, long period, bool forward, Span<double> same)
+    {
+        private readonly Span<double> _same = same;
+        private readonly ReadOnlySpan<float> _slots = history.Slots;
+        private readonly long _first = history.FirstSlot;
+        private readonly long _seconds = history.SlotSeconds;
+        private readonly long _back = period / history.SlotSeconds;
+        private readonly int _need = period >= 7 * 86400 ? 1 : 2;
+        private long _slot = long.MinValue;
+        private long _start, _end; // the current slot's time range (none yet)
+        private double _baseline = double.NaN;
+
+        /// <summary>Where the slot of the last <see cref="At"/> ends.</summary>
+        public readonly long End => _end;
+
+        public double At(long t)
+        {
+            if (t >= _start && t < _end)
+            {
+                return _baseline;
+            }
+            _slot = t >= _end && t < _end + _seconds && _slot != long.MinValue ? _slot + 1 : history.SlotOf(t);
+            _start = _slot * _seconds;
+            _end = _start + _seconds;
+            _baseline = Find(_slot - _first);
+            return _baseline;
+        }
+
+        private readonly double Find(long at)
+        {
+            var count = 0;
+            for (var k = 1; k <= _same.Length; k++)
+            {
+                var j = at - (k * _back);
+                if ((ulong)j < (ulong)_slots.Length && !float.IsNaN(_slots[(int)j]))
+                {
+                    _same[count++] = _slots[(int)j];
+                }
+            }
+            // A point early in the window has few periods before it in the history, but closed slots
+            // after it (all before the judged point): they complete its baseline, so old residuals are
+            // as steady as recent ones and do not widen the spread judged against.
+            for (var k = 1; forward && k <= _same.Length && count < _same.Length; k++)
+            {
+                var j = at + (k * _back);
+                if ((ulong)j < (ulong)_slots.Length && !float.IsNaN(_slots[(int)j]))
+                {
+                    _same[count++] = _slots[(int)j];
+                }
+            }
+            return count < _need ? double.NaN : Selection.MedianOfFew(_same[..count]);
+        }
+    }
+
+    /// <summary>y = value minus the median of the same slot one, two, ... periods before (up to 4),
+    /// completed for older points by the same slot one, two, ... periods after them where the
+    /// history has closed it (the judged point's open slot never: it has only the periods before);
+    /// false when the judged point has fewer than two such slots (one for a weekly period, which a
+    /// two-week history holds only once).</summary>
+    private static bool Deseasonalise(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory history, long period, Span<double> y)
+    {
+        var baselines = new SlotBaselines(history, period, forward: true, stackalloc double[4]);
+        var baseline = double.NaN;
+        var known = false;
+        for (var i = 0; i < values.Length;)
+        {
+            var found = baselines.At(timestamps[i]);
+            known = !double.IsNaN(found);
+            // A slot without enough history keeps the last known baseline.
+            baseline = known ? found : baseline;
+            // The slot's points, in a loop of their own (no test of the slot per point).
+            var end = i + 1;
+            while (end < values.Length && timestamps[end] < baselines.End)
+            {
+                end++;
+            }
+            for (; i < end; i++)
+            {
+                y[i] = values[i] - baseline;
+            }
+        }
+        if (!known)
+        {
+            return false;
+        }
+        // Points before the first known baseline take the first one.
+        var first = 0;
+        while (double.IsNaN(y[first]))
+        {
+            first++;
+        }
+        for (var i = 0; i < first; i++)
+        {
+            y[i] = values[i] - (values[first] - y[first]);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// How many of the previous days show an excursion like this one (same direction, comparable
+    /// size) at the same time of day, within a few roll-up slots: a batch job at 01:00 every day
+    /// is normal even when the series is too noisy, or the job too short, for the day-lag
+    /// correlation to call the metric seasonal. 0 unless it recurs on at least two days and on at
+    /// least half of the days held.
+    /// </summary>
+    private int Recurrence(ReadOnlySpan<long> timestamps, RollupHistory history, double excess, in Window w)
+    {
+        var span = timestamps[^1] - timestamps[0];
+        if (span <= 0 || excess == 0)
+        {
+            return 0;
+        }
+        // A slot mean dilutes a short excursion over the points of its slot; noise shrinks likewise.
+        var perSlot = Math.Max(1.0, history.SlotSeconds / (span / (double)(timestamps.Length - 1)));
+        var need = Math.Max(0.5 * Math.Abs(excess) / perSlot, 3 * w.Sigma / Math.Sqrt(perSlot));
+        var direction = Math.Sign(excess);
+        var slotsPerDay = 86400 / history.SlotSeconds;
+        var slot = history.SlotOf(timestamps[^1]);
+        int held = 0, recurring = 0;
+        for (var day = 1; day <= _settings.RecurrenceDays; day++)
+        {
+            var centre = slot - (day * slotsPerDay);
+            if (centre + _settings.RecurrenceSlots < history.FirstSlot)
+            {
+                break;
+            }
+            var best = double.NegativeInfinity;
+            for (var j = -_settings.RecurrenceSlots; j <= _settings.RecurrenceSlots; j++)
+            {
+                var v = history.At(centre + j);
+                if (!float.IsNaN(v))
+                {
+                    best = Math.Max(best, direction * (v - w.Median));
+                }
+            }
+            if (best > double.NegativeInfinity)
+            {
+                held++;
+                recurring += best >= need ? 1 : 0;
+            }
+        }
+        return recurring >= 2 && 2 * recurring >= held ? recurring : 0;
+    }
+}
