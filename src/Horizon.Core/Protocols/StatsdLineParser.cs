@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using Horizon.Core.Metrics;
 
 namespace Horizon.Core.Protocols;
@@ -97,6 +98,7 @@ public static class StatsdLineParser
     }
 
     /// <summary>Parses one sample: <c>value|type[|@rate][|other fields]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // into the aggregator's loop: no sample copied through memory
     public static RejectReason ParseSample(ReadOnlySpan<byte> text, out StatsdSample sample)
     {
         sample = default;
@@ -208,6 +210,7 @@ public ref struct StatsdSamples
 
     /// <summary>Reads the next sample. Returns false when there are none left; otherwise true, with
     /// the sample or, in <paramref name="error"/>, why it was refused.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool MoveNext(out StatsdSample sample, out RejectReason error)
     {
         if (_done)
