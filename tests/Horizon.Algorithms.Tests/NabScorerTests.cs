@@ -7,10 +7,12 @@ public sealed class NabScorerTests
     private static readonly double MaxTp = 2 / (1 + Math.Exp(-5.0)) - 1;
 
     // 20 rows one minute apart; probation = floor(0.15 * 20) = 3 rows; one window over rows 8..11.
-    private static NabFile SmallFile(params NabWindow[] windows) => new()
+    private static NabFile SmallFile(params NabWindow[] windows) => SmallFile("hand", "small", windows);
+
+    private static NabFile SmallFile(string category, string name, params NabWindow[] windows) => new()
     {
-        Category = "hand",
-        Name = "small",
+        Category = category,
+        Name = name,
         Timestamps = [.. Enumerable.Range(0, 20).Select(i => 1_000_000L + 60 * i)],
         TimestampText = [.. Enumerable.Range(0, 20).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))],
         Values = new double[20],
@@ -167,5 +169,32 @@ public sealed class NabScorerTests
         Assert.Equal(fpRows, total.FalsePositiveRows);
         Assert.Equal(-profile.FnWeight * files.Sum(f => f.Windows.Count), total.NullScore);
         Assert.Equal(normalized, Math.Round(total.Normalized, 2));
+    }
+
+    [Fact]
+    public void LeavingACategoryOutScoresItAtTheThresholdTheOtherCategoriesChose()
+    {
+        // Category "loud": its window's row scores 0.9 and a row outside scores 0.5. Category
+        // "quiet": its window's row scores 0.6, nothing else. Chosen on "quiet" alone the threshold
+        // is 0.6, which catches "loud"'s window without its false positive; chosen on "loud" alone
+        // it is above 0.5, at 0.9, which misses "quiet"'s window.
+        var loud = SmallFile("loud", "small", Rows(8, 11));
+        var quiet = SmallFile("quiet", "other", Rows(8, 11));
+        var loudScores = new double[20];
+        loudScores[9] = 0.9;
+        loudScores[15] = 0.5;
+        var quietScores = new double[20];
+        quietScores[9] = 0.6;
+        var folds = NabScorer.ScoreGroupsHeldOut([loud, quiet], [loudScores, quietScores], NabProfile.Standard, f => f.Category);
+
+        Assert.Equal(["loud", "quiet"], folds.Select(f => f.Group));
+        var loudFold = folds[0];
+        Assert.Equal(0.6, loudFold.Threshold);
+        Assert.Equal((1, 0), (loudFold.Result.WindowsHit, loudFold.Result.FalsePositiveRows));
+        var quietFold = folds[1];
+        Assert.Equal(0.9, quietFold.Threshold);
+        Assert.Equal(0, quietFold.Result.WindowsHit);
+        // The held-out results are each category's own files only.
+        Assert.Equal((1, 1), (loudFold.Result.Windows, quietFold.Result.Windows));
     }
 }

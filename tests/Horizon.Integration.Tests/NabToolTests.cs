@@ -70,6 +70,61 @@ public sealed class NabToolTests
     }
 
     [Fact]
+    public async Task LeavingOneCategoryOutScoresEachAtAThresholdChosenWithoutItAndPicksAmongTheConfigurationsRun()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "horizon-nab-cv-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // Three categories of one file each: noise around 50 with one spike (of a different
+            // height in each) inside its window.
+            var start = new DateTime(2024, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+            string Time(int row) => start.AddMinutes(5 * row).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+            var windows = new List<string>();
+            foreach (var (category, seed, spike) in new[] { ("alpha", 3, 90.0), ("beta", 5, 70.0), ("gamma", 7, 110.0) })
+            {
+                var folder = Path.Combine(root, "corpus", "data", category);
+                Directory.CreateDirectory(folder);
+                var random = new Random(seed);
+                var csv = new StringBuilder("timestamp,value\n");
+                for (var i = 0; i < 2016; i++)
+                {
+                    csv.Append(CultureInfo.InvariantCulture, $"{Time(i)},{(i == 1500 ? spike : 50 + (random.NextDouble() * 4)):F3}\n");
+                }
+                await File.WriteAllTextAsync(Path.Combine(folder, "spike.csv"), csv.ToString(), TestContext.Current.CancellationToken);
+                windows.Add($$"""  "{{category}}/spike.csv": [["{{Time(1400)}}.000000", "{{Time(1600)}}.000000"]]""");
+            }
+            await File.WriteAllTextAsync(Path.Combine(root, "corpus", "combined_windows.json"), "{\n" + string.Join(",\n", windows) + "\n}", TestContext.Current.CancellationToken);
+
+            var (exit, stdout, stderr) = await RunAsync("--data", Path.Combine(root, "corpus"), "--out", Path.Combine(root, "out"),
+                "--detectors", "ensemble", "--set", "NoveltyPoints=0|200", "--cv", "category");
+            Assert.True(exit == 0, stderr);
+
+            var section = stdout.Split('\n').SkipWhile(l => l != "### Leave one category out").ToList();
+            Assert.NotEmpty(section);
+            var header = section.First(l => l.StartsWith("| detector |", StringComparison.Ordinal));
+            Assert.Contains("| alpha (threshold) | beta (threshold) | gamma (threshold) |", header, StringComparison.Ordinal);
+            var rows = section.SkipWhile(l => !l.StartsWith("| detector |", StringComparison.Ordinal)).Skip(2).TakeWhile(l => l.StartsWith('|'))
+                .Select(l => l.Split('|', StringSplitOptions.TrimEntries)).ToDictionary(c => c[1], c => c[2..^1]);
+            Assert.Equal(["ensemble[NoveltyPoints=0]", "ensemble[NoveltyPoints=200]", "chosen on the other categories"], rows.Keys);
+            foreach (var (name, cells) in rows)
+            {
+                // Three pooled scores, the mean, then each category's score and threshold.
+                Assert.Equal(7, cells.Length);
+                Assert.All(cells[..4], c => Assert.InRange(double.Parse(c, CultureInfo.InvariantCulture), 0, 100));
+                Assert.All(cells[4..], c => Assert.Matches(@"^\d+\.\d\d \([0-9.eE-]+\)$", c));
+            }
+            Assert.Contains(section, l => l.StartsWith("Chosen (standard): alpha: ensemble[", StringComparison.Ordinal) && l.Contains("; gamma: ensemble[", StringComparison.Ordinal));
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task OnTheSharedLabelledCorpusTheEnsembleOutscoresSkylineAndEachOfItsDetectorsAlone()
     {
         // Every file of ../shared/nab, every NAB profile: a guard on detection quality that holds

@@ -10,7 +10,7 @@ const string Usage = """
 
       horizon-nab [--data ../shared/nab] [--out nab-results] [--detectors skyline,ensemble,level,...]
                   [--combination gate|mean|median|max] [--window 1440] [--full-duration 2592000] [--score-only]
-                  [--set Name=value,...] [--explain] [--held-out] [--threshold T]
+                  [--set Name=value,...] [--explain] [--held-out] [--cv category] [--threshold T]
 
       --data       a folder in NAB's layout: data/<category>/<file>.csv and combined_windows.json
       --out        results root: <out>/<detector>/<category>/<detector>_<file>.csv (NAB's results layout),
@@ -20,11 +20,17 @@ const string Usage = """
                    level, change, holt_winters, regression, autoregressive, sustained, volatility
       --score-only score results already in --out instead of running the detectors
       --set        any other ensemble setting (EnsembleSettings' property names), e.g.
-                   --set NoveltyPoints=500,RecurrenceDays=0,Detectors=level+holt_winters
+                   --set NoveltyPoints=500,RecurrenceDays=0,Detectors=level+holt_winters;
+                   values separated by | are alternatives: the ensemble runs once per combination
+                   (ensemble[NoveltyPoints=0,Refractory=60], ...), and --cv picks among them
       --explain    add a column `explanation` to the ensemble's results: the score before the novelty
                    filter, each detector's score and reason, screened / seasonal / recurring / flatline
       --held-out   also score each file at the threshold optimal over the other files (leave one
                    file out), so no file's labels choose its own threshold
+      --cv category
+                   also score leave one category out: each category at the threshold optimal over
+                   the other categories, and, over every configuration run, the configuration and
+                   threshold that score best on the other categories applied to the one held out
       --threshold  run the ensemble with this Threshold (its refractory period and pre-screen work
                    from it) and also score every configuration at it, not only at the swept optimum:
                    what an operating point quieter than NAB's costs (docs/DETECTION.md)
@@ -53,9 +59,17 @@ try
     {
         settings = settings with { Threshold = fixedThreshold };
     }
-    settings = Settings.Apply(settings, options.GetValueOrDefault("set", ""));
+    var variants = Settings.Expand(options.GetValueOrDefault("set", ""));
     var fullDuration = long.Parse(options.GetValueOrDefault("full-duration", "2592000"), CultureInfo.InvariantCulture);
-    var configurations = names.Select(n => Configuration.Create(n, settings, fullDuration)).ToList();
+    var configurations = names.SelectMany(n => n == "ensemble" && variants.Count > 1
+            ? variants.Select(v => Configuration.Create(n, Settings.Apply(settings, v), fullDuration) with { Name = $"ensemble[{v}]" })
+            : [Configuration.Create(n, Settings.Apply(settings, variants[0]), fullDuration)])
+        .ToList();
+    var crossValidation = options.GetValueOrDefault("cv");
+    if (crossValidation is not (null or "category"))
+    {
+        throw new ArgumentException($"--cv {crossValidation}: only 'category' (leave one category out) is known");
+    }
 
     var files = NabCorpus.Load(data);
     Console.Error.WriteLine($"{files.Count} files, {files.Sum(f => f.Values.Length):N0} rows, {files.Sum(f => f.Windows.Count)} windows in {data}");
@@ -75,7 +89,7 @@ try
         Console.Error.WriteLine($"ran {configurations.Count} configurations in {watch.Elapsed.TotalSeconds:F1} s");
     }
 
-    var report = Report.Build(files, configurations.Select(c => c.Name).ToList(), scores, options.ContainsKey("held-out"), threshold);
+    var report = Report.Build(files, configurations.Select(c => c.Name).ToList(), scores, options.ContainsKey("held-out"), threshold, crossValidation is not null);
     Console.WriteLine(report);
     Directory.CreateDirectory(output);
     File.WriteAllText(Path.Combine(output, "scores.md"), report);
@@ -126,7 +140,7 @@ namespace Horizon.Nab
                     throw new ArgumentException($"--{name} needs a value");
                 }
             }
-            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set", "explain", "held-out", "threshold"];
+            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set", "explain", "held-out", "cv", "threshold"];
             var unknown = options.Keys.Except(known).ToList();
             return unknown.Count == 0 ? options : throw new ArgumentException("unknown option(s): --" + string.Join(", --", unknown));
         }
@@ -134,6 +148,22 @@ namespace Horizon.Nab
 
     internal static class Settings
     {
+        /// <summary>Every combination of the alternatives in "Name=a|b,Other=c|d" as plain
+        /// assignments ("Name=a,Other=c", ...); one (perhaps empty) when there are none.</summary>
+        public static List<string> Expand(string assignments)
+        {
+            var combinations = new List<string> { "" };
+            foreach (var assignment in assignments.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var eq = assignment.IndexOf('=', StringComparison.Ordinal);
+                var alternatives = eq > 0 ? assignment[(eq + 1)..].Split('|') : [assignment[(eq + 1)..]];
+                combinations = [.. from c in combinations
+                                   from a in alternatives
+                                   select (c.Length == 0 ? "" : c + ",") + (eq > 0 ? assignment[..(eq + 1)] : "") + a];
+            }
+            return combinations;
+        }
+
         /// <summary>Applies "Name=value,..." to a copy of the settings (numbers and enums).</summary>
         public static EnsembleSettings Apply(EnsembleSettings settings, string assignments)
         {

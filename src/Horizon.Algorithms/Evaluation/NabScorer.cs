@@ -259,4 +259,43 @@ public static class NabScorer
         }
         return (thresholds, perFile);
     }
+
+    /// <summary>
+    /// Leave one group out (NAB's categories, say): for each group, the threshold optimal over the
+    /// files of every other group, and the group's files scored at it. <c>Trained</c> is the total
+    /// the threshold reached over the other groups (what a choice between configurations made
+    /// without the group would go by).
+    /// </summary>
+    public static IReadOnlyList<NabFold> ScoreGroupsHeldOut(IReadOnlyList<NabFile> files, IReadOnlyList<double[]> scores, NabProfile profile, Func<NabFile, string> group)
+    {
+        var rowsOf = RowsPerFile(files, scores, profile);
+        var folds = new List<NabFold>();
+        foreach (var held in files.Select(group).Distinct())
+        {
+            var others = new List<NabRow>();
+            for (var g = 0; g < files.Count; g++)
+            {
+                if (group(files[g]) != held)
+                {
+                    others.AddRange(rowsOf[g]);
+                }
+            }
+            var trained = OptimalThreshold(others, profile);
+            NabResult? result = null;
+            for (var f = 0; f < files.Count; f++)
+            {
+                if (group(files[f]) == held)
+                {
+                    var one = ScoreFile(files[f], scores[f], profile, trained.Threshold);
+                    result = result is null ? one : result + one;
+                }
+            }
+            folds.Add(new NabFold(held, trained.Threshold, trained.Score, result!));
+        }
+        return folds;
+    }
 }
+
+/// <summary>One fold of a leave-one-group-out score: the group held out, the threshold chosen on
+/// the others and the total it reached there, and the held-out group's result at that threshold.</summary>
+public sealed record NabFold(string Group, double Threshold, double Trained, NabResult Result);
