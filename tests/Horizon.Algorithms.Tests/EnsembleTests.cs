@@ -327,16 +327,17 @@ public sealed class EnsembleTests
         var (ts, values) = Series(1440, 300, (i, _) => i % 40 == 7 ? 150 + (40 * random.NextDouble()) : 0);
         values[^1] = 170;
         static DetectorScore HoltWinters(Judgement j) => j.Scores.ToArray().Single(s => s.Detector == Detector.HoltWinters);
+        var withHoltWinters = new EnsembleSettings { Detectors = [.. new EnsembleSettings().Detectors, Detector.HoltWinters] };
 
-        var unbounded = HoltWinters(Judge(ts, values, settings: new EnsembleSettings { HoltWintersRecord = false }));
+        var unbounded = HoltWinters(Judge(ts, values, settings: withHoltWinters with { HoltWintersRecord = false }));
         Assert.True(unbounded.Deviation > 1000, $"deviation {unbounded.Deviation}");
         Assert.EndsWith(", over 1000 sigma up", unbounded.Reason(null), StringComparison.Ordinal);
         // About 4 of the recent 360 errors reached 170: no rarer than 4 in 360, about 2.3 sigma.
-        Assert.InRange(HoltWinters(Judge(ts, values)).Deviation, 2.0, 2.8);
+        Assert.InRange(HoltWinters(Judge(ts, values, settings: withHoltWinters)).Deviation, 2.0, 2.8);
 
         // Beyond three times every earlier burst, the deviation stands.
         values[^1] = 2000;
-        Assert.True(HoltWinters(Judge(ts, values)).Deviation > 1000);
+        Assert.True(HoltWinters(Judge(ts, values, settings: withHoltWinters)).Deviation > 1000);
     }
 
     [Fact]

@@ -105,7 +105,7 @@ public sealed class NabToolTests
             Assert.Contains("| alpha (threshold) | beta (threshold) | gamma (threshold) |", header, StringComparison.Ordinal);
             var rows = section.SkipWhile(l => !l.StartsWith("| detector |", StringComparison.Ordinal)).Skip(2).TakeWhile(l => l.StartsWith('|'))
                 .Select(l => l.Split('|', StringSplitOptions.TrimEntries)).ToDictionary(c => c[1], c => c[2..^1]);
-            Assert.Equal(["ensemble[NoveltyPoints=0]", "ensemble[NoveltyPoints=200]", "chosen on the other categories"], rows.Keys);
+            Assert.Equal(["ensemble@NoveltyPoints=0", "ensemble@NoveltyPoints=200", "chosen on the other categories"], rows.Keys);
             foreach (var (name, cells) in rows)
             {
                 // Three pooled scores, the mean, then each category's score and threshold.
@@ -113,7 +113,7 @@ public sealed class NabToolTests
                 Assert.All(cells[..4], c => Assert.InRange(double.Parse(c, CultureInfo.InvariantCulture), 0, 100));
                 Assert.All(cells[4..], c => Assert.Matches(@"^\d+\.\d\d \([0-9.eE-]+\)$", c));
             }
-            Assert.Contains(section, l => l.StartsWith("Chosen (standard): alpha: ensemble[", StringComparison.Ordinal) && l.Contains("; gamma: ensemble[", StringComparison.Ordinal));
+            Assert.Contains(section, l => l.StartsWith("Chosen (standard): alpha: ensemble@", StringComparison.Ordinal) && l.Contains("; gamma: ensemble@", StringComparison.Ordinal));
         }
         finally
         {

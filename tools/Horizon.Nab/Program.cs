@@ -22,7 +22,7 @@ const string Usage = """
       --set        any other ensemble setting (EnsembleSettings' property names), e.g.
                    --set NoveltyPoints=500,RecurrenceDays=0,Detectors=level+holt_winters;
                    values separated by | are alternatives: the ensemble runs once per combination
-                   (ensemble[NoveltyPoints=0,Refractory=60], ...), and --cv picks among them
+                   (ensemble@NoveltyPoints=0,Refractory=60, ...: a name that is also its results folder), and --cv picks among them
       --explain    add a column `explanation` to the ensemble's results: the score before the novelty
                    filter, each detector's score and reason, screened / seasonal / recurring / flatline
       --held-out   also score each file at the threshold optimal over the other files (leave one
@@ -62,7 +62,7 @@ try
     var variants = Settings.Expand(options.GetValueOrDefault("set", ""));
     var fullDuration = long.Parse(options.GetValueOrDefault("full-duration", "2592000"), CultureInfo.InvariantCulture);
     var configurations = names.SelectMany(n => n == "ensemble" && variants.Count > 1
-            ? variants.Select(v => Configuration.Create(n, Settings.Apply(settings, v), fullDuration) with { Name = $"ensemble[{v}]" })
+            ? variants.Select(v => Configuration.Create(n, Settings.Apply(settings, v), fullDuration) with { Name = $"ensemble@{v}" })
             : [Configuration.Create(n, Settings.Apply(settings, variants[0]), fullDuration)])
         .ToList();
     var crossValidation = options.GetValueOrDefault("cv");

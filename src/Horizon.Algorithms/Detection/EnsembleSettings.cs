@@ -56,8 +56,8 @@ public sealed record EnsembleSettings
     /// <summary>Points the step (change) and Holt-Winters detectors look back over.</summary>
     public int RecentPoints { get; init; } = 360;
 
-    /// <summary>Whether Holt-Winters' deviation is bounded by the record of its own one-step errors
-    /// over the recent points, as the level's is by the window's values.</summary>
+    /// <summary>Whether Holt-Winters' deviation (when it is among the detectors) is bounded by the
+    /// record of its own one-step errors over the recent points, as the level's is by the window's values.</summary>
     public bool HoltWintersRecord { get; init; } = true;
 
     /// <summary>Whether the level's record bound also counts the roll-up slots before the window (a
@@ -114,10 +114,11 @@ public sealed record EnsembleSettings
     /// this interval; 0: off.</summary>
     public double CalibrationSeconds { get; init; } = 300;
 
-    /// <summary>Detectors in the default set: the level, two forecasts, the sustained shift and the
-    /// volatility. Change and regression stay available (metadata <c>detectors</c>); docs/DETECTION.md
-    /// has why they are not in the default set.</summary>
-    public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.HoltWinters, Detector.AutoRegressive, Detector.Sustained, Detector.Volatility];
+    /// <summary>Detectors in the default set: the level, the autoregressive forecast, the sustained
+    /// shift and the volatility. Holt-Winters, change and regression stay available (this setting, or
+    /// metadata <c>detectors</c>); docs/DETECTION.md has why they are not in the default set
+    /// (Holt-Winters: it does not pay for itself with categories held out).</summary>
+    public IReadOnlyList<Detector> Detectors { get; init; } = [Detector.Level, Detector.AutoRegressive, Detector.Sustained, Detector.Volatility];
 
     /// <summary>Throws when the settings cannot work, naming them.</summary>
     public void Validate()
