@@ -133,17 +133,19 @@ public sealed class NabToolTests
         try
         {
             var (exit, stdout, stderr) = await RunAsync("--data", Path.Combine(SharedData.Root, "nab"), "--out", output,
-                "--detectors", "skyline,ensemble,level,holt_winters,autoregressive,sustained", "--held-out");
+                "--detectors", "skyline,ensemble,level,holt_winters,autoregressive,sustained", "--held-out", "--cv", "category");
             Assert.True(exit == 0, stderr);
-            // The first table, and the same with each file's threshold chosen on the others (--held-out):
-            // | detector | standard | reward_low_FP_rate | reward_low_FN_rate | windows | FP rows | ...
+            // The first table, the same with each file's threshold chosen on the others (--held-out),
+            // and pooled with each category's threshold chosen on the other categories (--cv category):
+            // | detector | standard | reward_low_FP_rate | reward_low_FN_rate | ...
             var lines = stdout.Split('\n');
-            foreach (var heading in new[] { "## NAB scores", "### Threshold chosen without the file scored" })
+            foreach (var heading in new[] { "## NAB scores", "### Threshold chosen without the file scored", "### Leave one category out" })
             {
                 var rows = lines.SkipWhile(l => !l.StartsWith(heading, StringComparison.Ordinal))
                     .SkipWhile(l => !l.StartsWith("| detector |", StringComparison.Ordinal)).Skip(2)
                     .TakeWhile(l => l.StartsWith('|'))
                     .Select(l => l.Split('|', StringSplitOptions.TrimEntries))
+                    .Where(c => c[1] != "chosen on the other categories")
                     .ToDictionary(c => c[1], c => c[2..5].Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray());
                 Assert.Equal(6, rows.Count);
                 var ensemble = rows["ensemble"];
