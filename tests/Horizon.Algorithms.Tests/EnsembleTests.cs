@@ -729,4 +729,49 @@ public sealed class EnsembleTests
         Assert.Throws<ArgumentException>(() => MetricMetadata.Parse("""{"sensitivity":0}"""));
         Assert.Throws<ArgumentException>(() => MetricMetadata.Parse("""{"detectors":["fourier"]}"""));
     }
+
+    [Fact]
+    public void ARawCounterIsJudgedByItsIncreasesSoARestartIsNormalAndATripledRateIsFound()
+    {
+        // A request counter: about 50 a minute, restarting from zero every 500 minutes.
+        var random = new Random(5);
+        var total = 0.0;
+        double Count(int i)
+        {
+            total = i % 500 == 0 ? 0 : total + 50 + (5 * Gaussian(random));
+            return Math.Round(total);
+        }
+        var (ts, values) = Series(1440, 60, (i, _) => Count(i));
+        values[^1] = 40; // restarted a minute ago: 40 counted since
+        var restart = Judge(ts, values);
+        Assert.True(restart.Counter);
+        Assert.False(restart.Anomalous, $"score {restart.Score}");
+
+        values[^1] = values[^2] + 150; // three times the usual increase
+        var surge = Judge(ts, values);
+        Assert.True(surge.Counter);
+        Assert.True(surge.Anomalous, $"score {surge.Score}");
+        Assert.Contains(Reasons.Of(surge, null, 300), r => r.StartsWith("counter: ", StringComparison.Ordinal));
+        // Judged by its value, the surge is lost in a level that only grows.
+        var byValue = Judge(ts, values, settings: new EnsembleSettings { CounterRates = false });
+        Assert.False(byValue.Counter);
+        Assert.False(byValue.Anomalous, $"score {byValue.Score}");
+    }
+
+    [Fact]
+    public void OnlyAWindowThatGrowsAndRestartsFromZeroIsACounter()
+    {
+        var random = new Random(9);
+        var noisy = Series(600, 60, (i, _) => 100 + (3 * Gaussian(random))).Values;
+        var sparse = Series(600, 60, (i, _) => i % 37 == 0 ? 250 : 0).Values;
+        var disk = Series(600, 60, (i, _) => i < 400 ? 50 + (0.01 * i) : 30 + (0.01 * i)).Values; // grows; a cleanup to 60 %, not to zero
+        var total = 0.0;
+        var counter = Series(600, 60, (i, _) => total = i == 300 ? 3 : total + 7).Values;
+        Assert.False(Judge(TsOf(noisy), noisy).Counter);
+        Assert.False(Judge(TsOf(sparse), sparse).Counter);
+        Assert.False(Judge(TsOf(disk), disk).Counter);
+        Assert.True(Judge(TsOf(counter), counter).Counter);
+
+        static long[] TsOf(double[] v) => [.. Enumerable.Range(0, v.Length).Select(i => Start + (60L * i))];
+    }
 }

@@ -89,6 +89,9 @@ public sealed class Judgement
     /// <summary>Previous days on which a like excursion happened at the same time of day (0: not recurring); a recurring one is damped.</summary>
     public int RecurringDays { get; internal set; }
 
+    /// <summary>Whether the metric was judged as a counter, on its increases per point (<see cref="EnsembleSettings.CounterRates"/>).</summary>
+    public bool Counter { get; internal set; }
+
     /// <summary>Whether the pre-screen judged the point (close to the last baseline: no detector ran).</summary>
     public bool Screened { get; internal set; }
 
@@ -113,6 +116,7 @@ public sealed class Judgement
         JudgementRate = 1;
         RecurringDays = 0;
         Screened = false;
+        Counter = false;
         Drift = null;
         Flatline = null;
         Count = 0;

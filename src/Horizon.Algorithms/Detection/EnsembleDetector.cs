@@ -61,6 +61,15 @@ public sealed partial class EnsembleDetector
         var rollups = state.Rollups;
         var novelty = remember ? state.Novelty : null;
         judgement.Reset();
+        if (_settings.CounterRates && values.Length > _settings.MinPoints && IsCounter(values, _settings.Window))
+        {
+            // Judged on its increases: the roll-ups hold its raw values, which do not mix with them
+            // (no seasonality, record from the roll-ups, drift or flatline for a counter).
+            judgement.Counter = true;
+            history = null;
+            values = Rates(values[^Math.Min(values.Length, _settings.Window + 1)..]);
+            timestamps = timestamps[^values.Length..];
+        }
         if (history is not null)
         {
             judgement.Drift = Drift(history, rollups, values.Length > 0 ? values[^1] : double.NaN, metadata);

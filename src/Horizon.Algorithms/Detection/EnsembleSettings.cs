@@ -103,6 +103,10 @@ public sealed record EnsembleSettings
     /// flatline check).</summary>
     public double FlatlineMinSeconds { get; init; } = 3600;
 
+    /// <summary>Whether a metric whose window looks like a raw counter (only grows, restarts from near
+    /// zero) is judged on its increase per point rather than its value.</summary>
+    public bool CounterRates { get; init; } = true;
+
     /// <summary>Judgements for which a metric's last full baseline serves the pre-screen (0: no pre-screen).</summary>
     public int ScreenPoints { get; init; } = 30;
 

@@ -19,6 +19,10 @@ public static class Reasons
         {
             reasons.Add(FormattableString.Invariant($"calibrated: sampled every {calibrationSeconds / judgement.JudgementRate:G3} s, {judgement.JudgementRate:G3}x as often as the {calibrationSeconds:G6} s the threshold is set for, so each deviation is scored by how rare it is per day"));
         }
+        if (judgement.Counter)
+        {
+            reasons.Add("counter: it only grows (restarts from zero), so it is judged by its increase per point; the expected values above are increases");
+        }
         if (judgement.RecurringDays > 0)
         {
             reasons.Add(FormattableString.Invariant($"recurs: a like excursion at this time of day on {judgement.RecurringDays} previous days (score damped)"));
