@@ -241,23 +241,8 @@ public static class NabScorer
     /// </summary>
     public static (double[] Thresholds, NabResult[] PerFile) ScoreHeldOut(IReadOnlyList<NabFile> files, IReadOnlyList<double[]> scores, NabProfile profile)
     {
-        var rowsOf = RowsPerFile(files, scores, profile);
-        var thresholds = new double[files.Count];
-        var perFile = new NabResult[files.Count];
-        for (var f = 0; f < files.Count; f++)
-        {
-            var others = new List<NabRow>();
-            for (var g = 0; g < files.Count; g++)
-            {
-                if (g != f)
-                {
-                    others.AddRange(rowsOf[g]);
-                }
-            }
-            thresholds[f] = OptimalThreshold(others, profile).Threshold;
-            perFile[f] = ScoreFile(files[f], scores[f], profile, thresholds[f]);
-        }
-        return (thresholds, perFile);
+        var folds = ScoreFolds(files, scores, profile, [.. Enumerable.Range(0, files.Count)], [.. files.Select(f => f.RelativePath)]);
+        return ([.. folds.Select(f => f.Threshold)], [.. folds.Select(f => f.Result)]);
     }
 
     /// <summary>
@@ -268,14 +253,23 @@ public static class NabScorer
     /// </summary>
     public static IReadOnlyList<NabFold> ScoreGroupsHeldOut(IReadOnlyList<NabFile> files, IReadOnlyList<double[]> scores, NabProfile profile, Func<NabFile, string> group)
     {
+        var names = files.Select(group).ToList();
+        var groups = names.Distinct().ToList();
+        return ScoreFolds(files, scores, profile, [.. names.Select(n => groups.IndexOf(n))], groups);
+    }
+
+    // One fold per group (groupOf[f]: file f's group): the threshold optimal over the other groups'
+    // rows, and the group's files scored at it.
+    private static List<NabFold> ScoreFolds(IReadOnlyList<NabFile> files, IReadOnlyList<double[]> scores, NabProfile profile, int[] groupOf, List<string> groups)
+    {
         var rowsOf = RowsPerFile(files, scores, profile);
-        var folds = new List<NabFold>();
-        foreach (var held in files.Select(group).Distinct())
+        var folds = new List<NabFold>(groups.Count);
+        for (var held = 0; held < groups.Count; held++)
         {
             var others = new List<NabRow>();
             for (var g = 0; g < files.Count; g++)
             {
-                if (group(files[g]) != held)
+                if (groupOf[g] != held)
                 {
                     others.AddRange(rowsOf[g]);
                 }
@@ -284,13 +278,13 @@ public static class NabScorer
             NabResult? result = null;
             for (var f = 0; f < files.Count; f++)
             {
-                if (group(files[f]) == held)
+                if (groupOf[f] == held)
                 {
                     var one = ScoreFile(files[f], scores[f], profile, trained.Threshold);
                     result = result is null ? one : result + one;
                 }
             }
-            folds.Add(new NabFold(held, trained.Threshold, trained.Score, result!));
+            folds.Add(new NabFold(groups[held], trained.Threshold, trained.Score, result!));
         }
         return folds;
     }
