@@ -774,4 +774,63 @@ public sealed class EnsembleTests
 
         static long[] TsOf(double[] v) => [.. Enumerable.Range(0, v.Length).Select(i => Start + (60L * i))];
     }
+
+    [Fact]
+    public void ACounterBackFromAGapIsJudgedByItsIncreasePerInterval()
+    {
+        // A request counter, about 50 a minute; its collector was away for two hours while it counted.
+        var random = new Random(11);
+        var total = 0.0;
+        var (ts, values) = Series(1561, 60, (i, _) => Math.Round(total += 50 + (5 * Gaussian(random))));
+        var keep = Enumerable.Range(0, ts.Length).Where(i => i < 1440 || i == 1560).ToArray();
+        long[] gapTs = [.. keep.Select(i => ts[i])];
+        double[] gapValues = [.. keep.Select(i => values[i])];
+        var back = Judge(gapTs, gapValues);
+        Assert.True(back.Counter);
+        Assert.False(back.Anomalous, $"score {back.Score}");
+        // Three times the usual rate over the same two hours is still found.
+        gapValues[^1] = gapValues[^2] + (3 * (values[1560] - values[1439]));
+        Assert.True(Judge(gapTs, gapValues).Anomalous);
+    }
+
+    [Fact]
+    public void AValueEqualEitherSideOfAGapIsNotAFlatline()
+    {
+        // Jobs running, small integers that change most minutes; the collector is away for three
+        // hours and comes back to the value it left at. Nothing held: the points stopped.
+        var random = new Random(13);
+        var (ts, values) = Series(4 * 1440, 60, (_, _) => Math.Max(0, Math.Round(6 + (1.5 * Gaussian(random)))));
+        var gapFrom = (3 * 1440) + 600;
+        var keep = Enumerable.Range(0, ts.Length).Where(i => i < gapFrom || i >= gapFrom + 180).Take(gapFrom + 2).ToArray();
+        long[] gapTs = [.. keep.Select(i => ts[i])];
+        double[] gapValues = [.. keep.Select(i => values[i])];
+        gapValues[^1] = gapValues[^2] = gapValues[^3];
+        var history = new RollupHistory();
+        for (var i = 0; i < gapTs.Length; i++)
+        {
+            history.Add(gapTs[i], gapValues[i]);
+        }
+        var from = gapTs.Length - 1440;
+        var judged = Judge(gapTs[from..], gapValues[from..], history);
+        Assert.Null(judged.Flatline);
+        Assert.False(judged.Anomalous, $"score {judged.Score}");
+    }
+
+    [Fact]
+    public void AQuietSpellAsLongAsTheLongestInTheRollupsIsNotAFlatline()
+    {
+        // A sparse series that rests 02:05-04:55 every night (170 minutes: 16 whole 10-minute slots
+        // and two part ones) and is busy otherwise; on day 4 it rests as long at noon.
+        var random = new Random(17);
+        bool Quiet(int minute, int day) => minute is >= 125 and < 295 || (day == 3 && minute is >= 605 and < 775);
+        var (ts, values) = Series((3 * 1440) + 775, 60, (i, _) => Quiet(i % 1440, i / 1440) ? 0 : 1 + random.Next(100));
+        var history = HistoryOf(ts, values, ts.Length);
+        var from = ts.Length - 1440;
+        var judged = Judge(ts[from..], values[from..], history);
+        Assert.Null(judged.Flatline);
+        // Half an hour more than any night, it is one.
+        var (lts, longer) = Series((3 * 1440) + 805, 60, (i, _) => Quiet(i % 1440, i / 1440) || (i / 1440 == 3 && i % 1440 is >= 605 and < 805) ? 0 : 1 + random.Next(100));
+        var stopped = Judge(lts[^1440..], longer[^1440..], HistoryOf(lts, longer, lts.Length));
+        Assert.True(stopped.Flatline?.Crossed, $"flatline {stopped.Flatline}");
+    }
 }

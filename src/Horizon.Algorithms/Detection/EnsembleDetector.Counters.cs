@@ -40,18 +40,22 @@ public sealed partial class EnsembleDetector
         return 2 * up >= steps && 20 * restarts <= steps;
     }
 
-    /// <summary>The increase per point of a counter: the step, or after a restart the value itself
-    /// (what was counted since the restart). One fewer than the values.</summary>
-    private ReadOnlySpan<double> Rates(ReadOnlySpan<double> values)
+    /// <summary>The increase per sampling interval of a counter: the step, or after a restart the value
+    /// itself (what was counted since the restart), divided by the intervals it spans (a counter
+    /// that kept counting while its collector was away comes back with hours of increase in one
+    /// step). One fewer than the values.</summary>
+    private ReadOnlySpan<double> Rates(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values)
     {
         if (_rates.Length < values.Length - 1)
         {
             _rates = new double[values.Length - 1];
         }
         var rates = _rates.AsSpan(0, values.Length - 1);
+        var interval = (double)Math.Max(1, RollupHistory.MedianInterval(timestamps));
         for (var i = 1; i < values.Length; i++)
         {
-            rates[i - 1] = values[i] >= values[i - 1] ? values[i] - values[i - 1] : values[i];
+            var increase = values[i] >= values[i - 1] ? values[i] - values[i - 1] : values[i];
+            rates[i - 1] = increase / Math.Max(1.0, Math.Round((timestamps[i] - timestamps[i - 1]) / interval));
         }
         return rates;
     }

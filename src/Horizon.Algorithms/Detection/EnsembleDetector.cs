@@ -67,7 +67,8 @@ public sealed partial class EnsembleDetector
             // (no seasonality, record from the roll-ups, drift or flatline for a counter).
             judgement.Counter = true;
             history = null;
-            values = Rates(values[^Math.Min(values.Length, _settings.Window + 1)..]);
+            var tail = Math.Min(values.Length, _settings.Window + 1);
+            values = Rates(timestamps[^tail..], values[^tail..]);
             timestamps = timestamps[^values.Length..];
         }
         if (history is not null)
