@@ -47,16 +47,72 @@ public sealed partial class EnsembleDetector
     /// quantile of 1 - k / (n + 1). Beyond everything in the sample, z stands. <paramref name="older"/>
     /// adds evidence from before the sample (the level's roll-up slots): how many reached the value,
     /// and how many points they stand for.</summary>
-    private static double BoundByRecord(double z, ReadOnlySpan<double> sample, double value, double centre, (int Reached, double Points) older = default)
+    private double BoundByRecord(double z, ReadOnlySpan<double> sample, double value, double centre, (int Reached, double Points) older = default)
     {
         var (lo, hi) = Reaching(value, centre);
         var reached = older.Reached + Extremes.CountWithin(sample, lo, hi);
         if (reached == 0)
         {
-            return z;
+            return _settings.TailHeaviness > 0 ? BoundByTail(z, sample, value, centre) : z;
         }
         var rarest = Math.Max(0, Normal.InvCDF(0, 1, 1 - (reached / (sample.Length + older.Points + 1.0))));
         return Math.Clamp(z, -rarest, rarest);
+    }
+
+    /// <summary>Beyond everything in <paramref name="sample"/>: where the sample's tail on the value's side is
+    /// heavier than a normal one (the mean excess over its top 1 % is more than
+    /// <see cref="EnsembleSettings.TailHeaviness"/> times a normal tail's through the same point),
+    /// the deviation is at most what an exponential tail fitted to those exceedances makes of the value
+    /// (peaks over threshold): p = k / (n + 1) * exp(-(d - u) / mean excess), as sigmas. A heavy-tailed
+    /// metric's new records keep coming; a normal metric's spike is judged as before.</summary>
+    private double BoundByTail(double z, ReadOnlySpan<double> sample, double value, double centre)
+    {
+        var side = value >= centre ? 1.0 : -1.0;
+        var deviation = side * (value - centre);
+        var d = _steps.AsSpan(0, sample.Length);
+        var count = 0;
+        var farthest = 0.0;
+        foreach (var v in sample)
+        {
+            var e = side * (v - centre);
+            if (e > 0)
+            {
+                d[count++] = e;
+                farthest = Math.Max(farthest, e);
+            }
+        }
+        var k = Math.Max(5, (sample.Length + 99) / 100);
+        // Below a much larger spike of the sample's (an incident of its own), the tail those spikes
+        // would fit says nothing about this value.
+        if (count <= k || farthest >= deviation)
+        {
+            return z;
+        }
+        var u = Selection.QuickSelect(d[..count], count - k);
+        double excess = 0;
+        var over = 0;
+        foreach (var e in d[..count])
+        {
+            if (e > u)
+            {
+                excess += e - u;
+                over++;
+            }
+        }
+        if (over == 0 || !(u > 0))
+        {
+            return z;
+        }
+        excess /= over;
+        var rate = k / (sample.Length + 1.0);
+        var q = Normal.InvCDF(0, 1, 1 - rate);
+        var normalExcess = u / q * ((Normal.PDF(0, 1, q) / rate) - q);
+        if (excess <= _settings.TailHeaviness * normalExcess)
+        {
+            return z;
+        }
+        var p = rate * Math.Exp(-(deviation - u) / excess);
+        return p > 0 ? Math.CopySign(Math.Min(Math.Abs(z), -Normal.InvCDF(0, 1, p)), z) : z;
     }
 
     // The values that count as reaching value for the record: at least as far

@@ -60,6 +60,13 @@ public sealed record EnsembleSettings
     /// record of its own one-step errors over the recent points, as the level's is by the window's values.</summary>
     public bool HoltWintersRecord { get; init; } = true;
 
+    /// <summary>Beyond the record (a value further out than anything in the window and its roll-ups),
+    /// where the window's tail on that side is this many times heavier than a normal one (the mean
+    /// excess over its top 1 %, against a normal tail's through the same point), the deviation is at
+    /// most what an exponential tail fitted to those exceedances makes of the value. 0: the fitted
+    /// scale alone decides, as before.</summary>
+    public double TailHeaviness { get; init; } = 3;
+
     /// <summary>Whether the level's record bound also counts the roll-up slots before the window (a
     /// slot whose mean reached the value held at least one point that did; each slot counts as the
     /// points it averages). Not for seasonal metrics, which are judged on residuals.</summary>
@@ -129,9 +136,9 @@ public sealed record EnsembleSettings
     {
         if (Window < MinPoints || MinPoints < 10 || ArOrder is < 1 or > 8
             || SustainedPoints < 2 || SustainedShortPoints is 1 or < 0 || SustainedWeight is < 0 or > 1
-            || VolatilityPoints is 1 or < 0)
+            || VolatilityPoints is 1 or < 0 || !(TailHeaviness >= 0))
         {
-            throw new ArgumentException("Ensemble: Window must be at least MinPoints, MinPoints at least 10, ArOrder 1-8, SustainedPoints at least 2, SustainedShortPoints and VolatilityPoints 0 or at least 2, SustainedWeight 0-1.");
+            throw new ArgumentException("Ensemble: Window must be at least MinPoints, MinPoints at least 10, ArOrder 1-8, SustainedPoints at least 2, SustainedShortPoints and VolatilityPoints 0 or at least 2, SustainedWeight 0-1, TailHeaviness 0 or more.");
         }
     }
 }
