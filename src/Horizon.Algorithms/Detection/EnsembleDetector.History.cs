@@ -22,7 +22,8 @@ public sealed partial class EnsembleDetector
         // gap of more than ten sampling intervals ends a run: a collector that was away says nothing
         // about the value holding meanwhile.
         var cached = rollups.FlatRun;
-        var gap = 10 * RollupHistory.MedianInterval(t);
+        var interval = RollupHistory.MedianInterval(t);
+        var gap = 10 * interval;
         var i = v.Length - 1;
         while (i > 0 && v[i - 1] == value && t[i] - t[i - 1] <= gap && t[i - 1] > cached.CheckedUntil)
         {
@@ -66,12 +67,11 @@ public sealed partial class EnsembleDetector
         {
             rollups.FlatRecord = (history.FirstSlot, before, LongestRun(history.Slots[..before]));
         }
-        // The longest run the roll-ups show, with the two part slots at its ends it may have covered
-        // (a run of L whole slots lasted up to L + 2); the run must last twice that. Run lengths of
-        // a metric that rests often (a sparse series' quiet spells) have an exponential tail, so
-        // records keep being broken by a little; twice the record is a chance in the square of the
-        // number of runs seen.
-        var record = 1.0 * (rollups.FlatRecord.Slots + (rollups.FlatRecord.Slots > 0 ? 2 : 0)) * history.SlotSeconds;
+        // The longest run the roll-ups show, with what it may have covered of the slots at either
+        // end (a run of L whole slots of points every interval lasted up to L slots plus a slot
+        // less one interval at each end).
+        var slots = rollups.FlatRecord.Slots;
+        var record = slots > 0 ? (slots * (double)history.SlotSeconds) + (2.0 * Math.Max(0, history.SlotSeconds - interval)) : 0;
         // Reported on the first judgement of the run past the record: the one that passed it, or,
         // for an analyzer that was not judging then (just started), the first it makes.
         return seconds > record ? new FlatlineFinding(value, seconds, record, prior == long.MinValue || prior - start <= record) : null;

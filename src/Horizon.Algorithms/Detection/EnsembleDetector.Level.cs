@@ -60,10 +60,9 @@ public sealed partial class EnsembleDetector
     }
 
     /// <summary>Beyond everything in <paramref name="sample"/>: where the sample's tail on the value's side is
-    /// heavier than a normal one (the mean excess over its top 1 % is more than
-    /// <see cref="EnsembleSettings.TailHeaviness"/> times a normal tail's through the same point),
-    /// the deviation is at most what an exponential tail fitted to those exceedances makes of the value
-    /// (peaks over threshold): p = k / (n + 1) * exp(-(d - u) / mean excess), as sigmas. A heavy-tailed
+    /// heavier than a normal one (the mean excess over its top 1 %, their two largest left out, is more
+    /// than <see cref="EnsembleSettings.TailHeaviness"/> times a normal tail's through the same point), the deviation is at most what an exponential tail fitted to those exceedances makes of
+    /// the value (peaks over threshold): p = k / (n + 1) * exp(-(d - u) / scale), as sigmas. A heavy-tailed
     /// metric's new records keep coming; a normal metric's spike is judged as before.</summary>
     private double BoundByTail(double z, ReadOnlySpan<double> sample, double value, double centre)
     {
@@ -89,21 +88,22 @@ public sealed partial class EnsembleDetector
             return z;
         }
         var u = Selection.QuickSelect(d[..count], count - k);
-        double excess = 0;
-        var over = 0;
-        foreach (var e in d[..count])
+        // The exponential's scale: the mean excess of the top ones (above position count - k after
+        // the selection) but their two largest, so one or two earlier spikes among them (incidents
+        // of their own) do not make a tail heavy.
+        Span<double> excesses = stackalloc double[k - 1];
+        d[(count - k + 1)..count].CopyTo(excesses);
+        excesses.Sort();
+        var excess = 0.0;
+        for (var i = 0; i < excesses.Length - 2; i++)
         {
-            if (e > u)
-            {
-                excess += e - u;
-                over++;
-            }
+            excess += excesses[i] - u;
         }
-        if (over == 0 || !(u > 0))
+        excess /= excesses.Length - 2;
+        if (!(excess > 0) || !(u > 0))
         {
             return z;
         }
-        excess /= over;
         var rate = k / (sample.Length + 1.0);
         var q = Normal.InvCDF(0, 1, 1 - rate);
         var normalExcess = u / q * ((Normal.PDF(0, 1, q) / rate) - q);

@@ -62,10 +62,11 @@ public sealed record EnsembleSettings
 
     /// <summary>Beyond the record (a value further out than anything in the window and its roll-ups),
     /// where the window's tail on that side is this many times heavier than a normal one (the mean
-    /// excess over its top 1 %, against a normal tail's through the same point), the deviation is at
+    /// excess over its top 1 %, their two largest left out, against a normal tail's through the same
+    /// point), the deviation is at
     /// most what an exponential tail fitted to those exceedances makes of the value. 0: the fitted
     /// scale alone decides, as before.</summary>
-    public double TailHeaviness { get; init; } = 3;
+    public double TailHeaviness { get; init; } = 2;
 
     /// <summary>Whether the level's record bound also counts the roll-up slots before the window (a
     /// slot whose mean reached the value held at least one point that did; each slot counts as the
