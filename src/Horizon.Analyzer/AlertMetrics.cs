@@ -14,6 +14,8 @@ public sealed class AlertMetrics
         Failed = f.CreateCounter("horizon_alerts_failed_total", "Alerts a webhook did not accept after every attempt (logged).");
         Suppressed = f.CreateCounter("horizon_alerts_suppressed_total", "New findings not sent, by reason (repeat: alerted within Analyzer:Alerts:RepeatAfter; score: below MinScore).", "reason");
         Dropped = f.CreateCounter("horizon_alerts_dropped_total", "Alerts dropped: the queue was full, or still held at shutdown.");
+        AlertmanagerPosts = f.CreateCounter("horizon_alertmanager_posts_total", "POSTs of the incidents to an Alertmanager, by result (ok, failed).", "result");
+        AlertmanagerAlerts = f.CreateGauge("horizon_alertmanager_alerts", "Alerts in the last state sent to Alertmanager, by status (firing, resolved).", "status");
         Digested = f.CreateCounter("horizon_alerts_digested_total", "Findings sent in a digest rather than one by one (beyond Analyzer:Alerts:StormLimit in a window).");
     }
 
@@ -23,5 +25,7 @@ public sealed class AlertMetrics
     public Counter Suppressed { get; }
     public Counter Dropped { get; }
     public Counter Digested { get; }
+    public Counter AlertmanagerPosts { get; }
+    public Gauge AlertmanagerAlerts { get; }
 #pragma warning restore CS1591
 }

@@ -15,6 +15,19 @@ public sealed record AlertOptions
     public IEnumerable<(string Url, AlertFormat Format)> Receivers =>
         Webhooks.Select(u => (u, AlertFormat.Slack)).Concat(MattermostWebhooks.Select(u => (u, AlertFormat.Mattermost)));
 
+    /// <summary>Prometheus Alertmanagers (base URLs, e.g. <c>http://127.0.0.1:9093</c>) that every open
+    /// incident is sent to through the v2 API (<c>POST /api/v2/alerts</c>), again every
+    /// <see cref="AlertmanagerResend"/> while it is open, and as resolved when it resolves; routing,
+    /// grouping, inhibition and silences then live in Alertmanager.</summary>
+    public IReadOnlyList<string> Alertmanagers { get; init; } = [];
+
+    /// <summary>How often open incidents are sent to Alertmanager again (each is valid for three times this).</summary>
+    public TimeSpan AlertmanagerResend { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The address people reach Horizon's page at (for links in alerts: <c>generatorURL</c>,
+    /// Slack buttons), e.g. <c>https://horizon.example.com</c>. Empty: no links.</summary>
+    public string ExternalUrl { get; init; } = "";
+
     /// <summary>A metric alerted about is not alerted about again (same kind) for this long.</summary>
     public TimeSpan RepeatAfter { get; init; } = TimeSpan.FromMinutes(30);
 
@@ -47,6 +60,17 @@ public sealed record AlertOptions
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {
+        foreach (var url in Alertmanagers.Append(ExternalUrl).Where(u => u.Length > 0))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw new ArgumentException($"Analyzer:Alerts: '{url}' (Alertmanagers or ExternalUrl) is not an http(s) URL.");
+            }
+        }
+        if (AlertmanagerResend <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Analyzer:Alerts:AlertmanagerResend must be positive.");
+        }
         foreach (var (url, format) in Receivers)
         {
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))

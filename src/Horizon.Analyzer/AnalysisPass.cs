@@ -23,7 +23,8 @@ public sealed record AnomalyRecord(
     double? SecondsToCapacity = null,
     double? Capacity = null,
     string? Unit = null,
-    string? Owner = null);
+    string? Owner = null,
+    [property: System.Text.Json.Serialization.JsonIgnore] Incidents.Movement? Movement = null);
 
 /// <summary>What a pass found, counted.</summary>
 public sealed class PassCounts
@@ -196,7 +197,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
             {
                 if (skylineAnomalous)
                 {
-                    Add(new AnomalyRecord(metric, timestamps[n - 1], values[n - 1], verdict.YesVotes, settings.Consensus, voted, now));
+                    Add(new AnomalyRecord(metric, timestamps[n - 1], values[n - 1], verdict.YesVotes, settings.Consensus, voted, now, Movement: Incidents.Movement.Of(timestamps, values)));
                 }
                 return;
             }
@@ -235,7 +236,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                     var reasons = Reasons.Of(_judgement, metadata.Unit, _ensemble!.Settings.CalibrationSeconds);
                     found.Add(new AnomalyRecord(metric, last, values[^1], votes, settings.Consensus, voted, now,
                         Score: Math.Round(_judgement.Score, 4), Reasons: reasons, SeasonalPeriod: _judgement.SeasonalPeriod,
-                        Capacity: metadata.Capacity, Unit: metadata.Unit, Owner: metadata.Owner));
+                        Capacity: metadata.Capacity, Unit: metadata.Unit, Owner: metadata.Owner, Movement: Incidents.Movement.Of(timestamps, values)));
                 }
                 if (_judgement.Drift is { SecondsToCapacity: { } eta } drift && eta <= detection.ExhaustionHorizonSeconds)
                 {

@@ -21,6 +21,8 @@ public sealed class AnalyzerMetrics
         Votes = f.CreateCounter("horizon_analyzer_votes_total", "Yes votes, by algorithm.", "algorithm");
         Anomalies = f.CreateGauge("horizon_analyzer_anomalies", "Series anomalous in the last pass.");
         Exhaustions = f.CreateGauge("horizon_analyzer_exhaustion_forecasts", "Metrics forecast (ensemble mode) to reach their capacity within the exhaustion horizon, in the last pass.");
+        IncidentsOpen = f.CreateGauge("horizon_incidents_open", "Incidents open after the last pass, by kind (anomaly, exhaustion).", "kind");
+        IncidentEvents = f.CreateCounter("horizon_incident_events_total", "Incident transitions, by event (opened, joined, escalated, acknowledged, silenced, unsilenced, resolved).", "event");
         AnomaliesTotal = f.CreateCounter("horizon_analyzer_anomalies_total", "Anomalous series over all passes.");
         MetadataLoads = f.CreateCounter("horizon_analyzer_metadata_loads_total", "Times the analyzer read horizon.metadata (at start, then when horizon.metadata.version moved, or every 5 minutes).");
         BytesFetched = f.CreateCounter("horizon_analyzer_bytes_fetched_total", "Bytes read from the store by the sync.");
@@ -41,6 +43,8 @@ public sealed class AnalyzerMetrics
     public Counter Votes { get; }
     public Gauge Anomalies { get; }
     public Gauge Exhaustions { get; }
+    public Gauge IncidentsOpen { get; }
+    public Counter IncidentEvents { get; }
     public Counter AnomaliesTotal { get; }
     public Counter MetadataLoads { get; }
     public Counter BytesFetched { get; }

@@ -49,8 +49,11 @@ public sealed record AnalyzerOptions
     /// <summary>Exhaustion forecasts (a metric with a capacity reaching it) nearer than this are reported.</summary>
     public TimeSpan ExhaustionHorizon { get; init; } = TimeSpan.FromDays(7);
 
-    /// <summary>Alerts: webhooks each new finding is sent to (none by default).</summary>
+    /// <summary>Alerts: webhooks each new finding is sent to, Alertmanagers incidents are sent to (none by default).</summary>
     public AlertOptions Alerts { get; init; } = new();
+
+    /// <summary>How findings group into incidents.</summary>
+    public Incidents.IncidentOptions Incidents { get; init; } = new();
 
     /// <summary>The parsed shard.</summary>
     public Shard ParsedShard => Analyzer.Shard.Parse(Shard);
@@ -66,6 +69,7 @@ public sealed record AnalyzerOptions
         }
         Ensemble.Validate();
         Alerts.Validate();
+        Incidents.Validate();
         if (MinPassInterval < TimeSpan.Zero || HistoryLength < 0 || Parallelism < 0 || FetchBatch < 1)
         {
             throw new ArgumentException("Analyzer: MinPassInterval, HistoryLength and Parallelism must not be negative, FetchBatch positive.");

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Horizon.Algorithms.Skyline;
 using Horizon.Core;
+using Horizon.Analyzer.Incidents;
 using Horizon.Core.Series;
 using Horizon.Storage;
 using Microsoft.Extensions.Hosting;
@@ -69,6 +70,9 @@ public sealed partial class AnalyzerService : BackgroundService
         using var stopAlerts = new CancellationTokenSource();
         var sending = alerts?.RunAsync(TimeSpan.FromSeconds(5), stopAlerts.Token) ?? Task.CompletedTask;
         var publisher = new AnomalyPublisher(_store, _options, _shard, alerts);
+        using var alertmanager = _options.Alerts.Alertmanagers.Count > 0 ? new AlertmanagerNotifier(_options.Alerts, _alertMetrics, _logger, _time) : null;
+        var notifying = alertmanager?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask;
+        var incidents = new IncidentTracker(new IncidentStore(_store), _options.Incidents, _shard, alertmanager);
         if (alerts is not null)
         {
             await RememberAlertedAsync(alerts);
@@ -81,7 +85,7 @@ public sealed partial class AnalyzerService : BackgroundService
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    await RunPassAsync(cache, sync, pass, publisher, detection, started, stoppingToken);
+                    await RunPassAsync(cache, sync, pass, publisher, incidents, detection, started, stoppingToken);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -116,7 +120,7 @@ public sealed partial class AnalyzerService : BackgroundService
             cache.SaveIndex();
             // What the last passes found is still sent (briefly) before the process goes.
             await stopAlerts.CancelAsync();
-            await sending;
+            await Task.WhenAll(sending, notifying);
         }
     }
 
@@ -150,7 +154,7 @@ public sealed partial class AnalyzerService : BackgroundService
         }
     }
 
-    private async Task RunPassAsync(LocalSeriesCache cache, SeriesSync sync, AnalysisPass pass, AnomalyPublisher publisher, DetectionContext? detection, long started, CancellationToken stoppingToken)
+    private async Task RunPassAsync(LocalSeriesCache cache, SeriesSync sync, AnalysisPass pass, AnomalyPublisher publisher, IncidentTracker incidents, DetectionContext? detection, long started, CancellationToken stoppingToken)
     {
         var synced = await sync.SyncAsync(stoppingToken);
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
@@ -196,6 +200,14 @@ public sealed partial class AnalyzerService : BackgroundService
         var summary = new PassSummary(_shard.ToString(), now, duration.TotalSeconds, synced.Duration.TotalSeconds, analysis.TotalSeconds,
             synced.Keys, counts.Analysed, counts.Points, skipped, counts.Errored, votes, counts.Anomalies.Count, synced.BytesFetched, synced.FullReads);
         await publisher.PublishAsync(counts.Anomalies, summary);
+        foreach (var e in await incidents.TrackAsync(counts.Anomalies, now))
+        {
+            _metrics.IncidentEvents.WithLabels(e.Event).Inc();
+        }
+        foreach (var kind in Enum.GetValues<FindingKind>())
+        {
+            _metrics.IncidentsOpen.WithLabels(kind.Name()).Set(incidents.Open.Count(i => i.Kind == kind));
+        }
 
         _metrics.Passes.Inc();
         _metrics.PassDuration.Observe(duration.TotalSeconds);

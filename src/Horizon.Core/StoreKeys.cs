@@ -38,4 +38,16 @@ public static class StoreKeys
 
     /// <summary>Hash of analyzer pass summaries: field = shard.</summary>
     public const string AnalyzerPasses = "horizon.analyzer.passes";
+
+    /// <summary>Hash of incidents: field = incident id, value = its JSON (open and, for a while, resolved).</summary>
+    public const string Incidents = "horizon.incidents";
+
+    /// <summary>List of incident transitions (opened, joined, escalated, acknowledged, silenced, resolved), newest first, bounded.</summary>
+    public const string IncidentHistory = "horizon.incidents.history";
+
+    /// <summary>Hash of acknowledgements written through the API: field = incident id, value = JSON (by, at, comment).</summary>
+    public const string IncidentAcknowledgements = "horizon.incidents.acks";
+
+    /// <summary>Hash of silences written through the API: field = silence id, value = its JSON.</summary>
+    public const string Silences = "horizon.silences";
 }

@@ -158,6 +158,7 @@ public static class HorizonApp
         app.MapStatus(role);
         app.MapSeriesApi(options.Series);
         app.MapMetadataApi();
+        app.MapIncidentApi();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon");

@@ -13,83 +13,6 @@ namespace Horizon.Integration.Tests;
 /// the embedded store.</summary>
 public sealed class AlertTests
 {
-    /// <summary>An HTTP endpoint that records each POST body and answers with the next status of a script (then 200).</summary>
-    private sealed class Receiver : IAsyncDisposable
-    {
-        private readonly HttpListener _listener = new();
-        private readonly Queue<HttpStatusCode> _script;
-        private readonly Task _loop;
-
-        public Receiver(params HttpStatusCode[] script)
-        {
-            _script = new Queue<HttpStatusCode>(script);
-            Port = RedisServer.FreePort();
-            _listener.Prefixes.Add($"http://127.0.0.1:{Port}/hook/");
-            _listener.Start();
-            _loop = Task.Run(LoopAsync);
-        }
-
-        public int Port { get; }
-
-        public string Url => $"http://127.0.0.1:{Port}/hook/";
-
-        public Channel<string> Bodies { get; } = Channel.CreateUnbounded<string>();
-
-        /// <summary>When set, every request is answered 302 with this Location.</summary>
-        public string? RedirectTo { get; init; }
-
-        /// <summary>Whether each request carried a Content-Length (rather than a chunked body).</summary>
-        public bool AllSized = true;
-
-        public int Requests;
-
-        private async Task LoopAsync()
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await _listener.GetContextAsync();
-                }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-                using (var reader = new StreamReader(context.Request.InputStream))
-                {
-                    var body = await reader.ReadToEndAsync();
-                    Interlocked.Increment(ref Requests);
-                    AllSized &= context.Request.ContentLength64 == System.Text.Encoding.UTF8.GetByteCount(body);
-                    if (RedirectTo is not null)
-                    {
-                        context.Response.Redirect(RedirectTo);
-                        context.Response.Close();
-                        continue;
-                    }
-                    HttpStatusCode status;
-                    lock (_script)
-                    {
-                        status = _script.Count > 0 ? _script.Dequeue() : HttpStatusCode.OK;
-                    }
-                    if (status == HttpStatusCode.OK)
-                    {
-                        Bodies.Writer.TryWrite(body);
-                    }
-                    context.Response.StatusCode = (int)status;
-                }
-                context.Response.Close();
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _listener.Stop();
-            _listener.Close();
-            await _loop;
-        }
-    }
-
     private static double Counter(string scraped, string series) =>
         scraped.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
             .Select(l => double.Parse(l[(series.Length + 1)..], CultureInfo.InvariantCulture)).SingleOrDefault();
@@ -111,7 +34,7 @@ public sealed class AlertTests
     [Fact]
     public async Task ANewAnomalyIsPostedOnceWithItsReasonsAndOwnerAndARepeatIsHeldBack()
     {
-        await using var receiver = new Receiver();
+        await using var receiver = new HttpReceiver();
         await using var host = await StartAsync(receiver.Url);
         var ct = TestContext.Current.CancellationToken;
         using var http = WritingClient();
@@ -151,8 +74,8 @@ public sealed class AlertTests
     [Fact]
     public async Task AlertTextIsEscapedForEachReceiverSoAMetricNameCanNeitherNotifyNorLink()
     {
-        await using var slack = new Receiver();
-        await using var mattermost = new Receiver();
+        await using var slack = new HttpReceiver();
+        await using var mattermost = new HttpReceiver();
         await using var host = await StartAsync(new Dictionary<string, string?> { ["Analyzer:Alerts:MattermostWebhooks:0"] = mattermost.Url }, null, slack.Url);
         const string name = "evil.<!channel>.[see](http://x.example)@here";
         var random = new Random(4);
@@ -175,8 +98,8 @@ public sealed class AlertTests
     [Fact]
     public async Task AWebhookThatRedirectsIsNotFollowedAndCountsAsFailed()
     {
-        await using var elsewhere = new Receiver();
-        await using var redirecting = new Receiver { RedirectTo = elsewhere.Url };
+        await using var elsewhere = new HttpReceiver();
+        await using var redirecting = new HttpReceiver { RedirectTo = elsewhere.Url };
         await using var host = await StartAsync(new Dictionary<string, string?> { ["Analyzer:Alerts:Attempts"] = "1" }, null, redirecting.Url);
         var random = new Random(2);
         await SeedAsync(host.Db, "alert.redirected", Day(Now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
@@ -189,7 +112,7 @@ public sealed class AlertTests
     [Fact]
     public async Task AnAnalyzerThatRestartsDoesNotAlertAgainAboutWhatItReportedBefore()
     {
-        await using var receiver = new Receiver();
+        await using var receiver = new HttpReceiver();
         var data = Path.Combine(Path.GetTempPath(), "horizon-data-" + Guid.NewGuid().ToString("N"));
         try
         {
@@ -220,7 +143,7 @@ public sealed class AlertTests
     [Fact]
     public async Task AFailingWebhookIsRetriedAndOneThatStaysDownIsCountedWithoutStoppingTheAnalyzer()
     {
-        await using var flaky = new Receiver(HttpStatusCode.InternalServerError, HttpStatusCode.ServiceUnavailable);
+        await using var flaky = new HttpReceiver(HttpStatusCode.InternalServerError, HttpStatusCode.ServiceUnavailable);
         var dead = $"http://127.0.0.1:{RedisServer.FreePort()}/nobody-listens";
         await using var host = await StartAsync(flaky.Url, dead);
         var now = Now;
@@ -242,7 +165,7 @@ public sealed class AlertTests
     [Fact]
     public async Task BeyondTheStormLimitTheNewFindingsOfAWindowGoOutAsOneDigest()
     {
-        await using var receiver = new Receiver();
+        await using var receiver = new HttpReceiver();
         await using var host = await StartAsync(new Dictionary<string, string?>
         {
             ["Analyzer:Alerts:StormLimit"] = "2",

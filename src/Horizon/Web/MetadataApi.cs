@@ -83,7 +83,7 @@ public static class MetadataApi
     }
 
     // The body as text, or null when it is longer than the limit (read no further than that).
-    private static async Task<string?> ReadBoundedAsync(HttpRequest request, int limit)
+    internal static async Task<string?> ReadBoundedAsync(HttpRequest request, int limit)
     {
         if (request.ContentLength > limit)
         {

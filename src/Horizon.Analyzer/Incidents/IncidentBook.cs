@@ -1,0 +1,250 @@
+using System.Globalization;
+
+namespace Horizon.Analyzer.Incidents;
+
+/// <summary>
+/// Turns each pass's findings into incidents. A finding of a metric already in an open incident
+/// updates it; otherwise it joins the open incident of the same moment (its last finding within
+/// <see cref="IncidentOptions.GroupWindow"/>) that it is related to (a sibling name, the same
+/// owner, or movement that correlates with one of its metrics), or opens one. An exhaustion
+/// forecast is an incident of its own per metric, open while the forecast holds. An incident
+/// resolves when none of its metrics has been found for <see cref="IncidentOptions.ResolveAfter"/>.
+/// Acknowledgements and silences (from the API, read from the store) are applied each pass. What
+/// changed is returned as events (the history) and the incidents to store. One book per analyzer
+/// shard; not thread-safe (the publisher calls it once per pass).
+/// </summary>
+public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
+{
+    private readonly Dictionary<string, Incident> _open = new(StringComparer.Ordinal);
+    private readonly Dictionary<(FindingKind, string), Incident> _byMetric = [];
+    private readonly Dictionary<string, Movement> _movements = new(StringComparer.Ordinal);
+    private string _stamp = "";
+    private int _serial;
+
+    /// <summary>The open incidents.</summary>
+    public IReadOnlyCollection<Incident> Open => _open.Values;
+
+    /// <summary>Takes up incidents left open by an earlier run (from the store), so a restart
+    /// continues them instead of opening them again.</summary>
+    public void Restore(IEnumerable<Incident> incidents)
+    {
+        foreach (var incident in incidents.Where(i => i.State == IncidentState.Open && i.Shard == shard))
+        {
+            _open[incident.Id] = incident;
+            foreach (var m in incident.Metrics)
+            {
+                _byMetric[(incident.Kind, m.Metric)] = incident;
+            }
+        }
+    }
+
+    /// <summary>One pass: its findings (what is anomalous now), the pass time, and the
+    /// acknowledgements and silences in the store. Returns the events; <paramref name="changed"/>
+    /// gets every incident that changed (to store), resolved ones included.</summary>
+    public List<IncidentEvent> Observe(IReadOnlyList<AnomalyRecord> findings, long now, IReadOnlyCollection<Silence> silences,
+        IReadOnlyDictionary<string, Acknowledgement> acknowledgements, out List<Incident> changed)
+    {
+        var events = new List<IncidentEvent>();
+        var touched = new HashSet<Incident>(ReferenceEqualityComparer.Instance);
+        // The strongest first: it opens the incident the others join.
+        foreach (var finding in findings.OrderBy(f => f.Timestamp).ThenByDescending(f => f.Score ?? (f.Votes / 10.0)))
+        {
+            if (finding.Movement is { } movement)
+            {
+                _movements[finding.Metric] = movement;
+            }
+            if (_byMetric.TryGetValue((finding.Kind, finding.Metric), out var incident))
+            {
+                var member = incident.Metrics.Find(m => m.Metric == finding.Metric);
+                if (member is not null)
+                {
+                    Update(member, finding, now);
+                }
+                if (Grow(incident, finding))
+                {
+                    events.Add(Event(incident, "escalated", now, finding.Metric));
+                }
+                touched.Add(incident);
+                continue;
+            }
+            var (related, correlation) = finding.Kind == FindingKind.Anomaly ? Related(finding) : (null, null);
+            if (related is null)
+            {
+                incident = new Incident
+                {
+                    Id = NewId(now),
+                    Kind = finding.Kind,
+                    Shard = shard,
+                    State = IncidentState.Open,
+                    StartedAt = finding.Timestamp,
+                    OpenedAt = now,
+                    LastAt = finding.Timestamp,
+                };
+                _open[incident.Id] = incident;
+                Join(incident, finding, now, null);
+                Grow(incident, finding);
+                events.Add(Event(incident, "opened", now, finding.Metric));
+            }
+            else
+            {
+                Join(related, finding, now, correlation);
+                if (Grow(related, finding))
+                {
+                    events.Add(Event(related, "escalated", now, finding.Metric));
+                }
+                events.Add(Event(related, "joined", now, finding.Metric));
+                incident = related;
+            }
+            touched.Add(incident);
+        }
+
+        foreach (var incident in _open.Values.ToList())
+        {
+            if (acknowledgements.TryGetValue(incident.Id, out var ack) && incident.Acknowledged != ack)
+            {
+                incident.Acknowledged = ack;
+                events.Add(Event(incident, "acknowledged", now, ack.By));
+                touched.Add(incident);
+            }
+            var silence = silences.FirstOrDefault(s => s.ActiveAt(now) && incident.MoreMetrics == 0 && incident.Metrics.TrueForAll(m => s.Matches(m.Metric, m.Owner)))?.Id;
+            if (silence != incident.SilencedBy)
+            {
+                events.Add(Event(incident, silence is null ? "unsilenced" : "silenced", now, silence ?? incident.SilencedBy));
+                incident.SilencedBy = silence;
+                touched.Add(incident);
+            }
+            if (incident.Metrics.TrueForAll(m => now - m.LastSeen >= options.ResolveAfter.TotalSeconds))
+            {
+                incident.State = IncidentState.Resolved;
+                incident.ResolvedAt = now;
+                _open.Remove(incident.Id);
+                foreach (var m in incident.Metrics)
+                {
+                    _byMetric.Remove((incident.Kind, m.Metric));
+                    _movements.Remove(m.Metric);
+                }
+                events.Add(Event(incident, "resolved", now));
+                touched.Add(incident);
+            }
+        }
+        changed = [.. touched];
+        return events;
+    }
+
+    // The open anomaly incident of the same moment this finding belongs with, and the correlation
+    // it joined by (null when by name or owner).
+    private (Incident?, double?) Related(AnomalyRecord finding)
+    {
+        var window = options.GroupWindow.TotalSeconds;
+        var parent = Parent(finding.Metric);
+        var movement = options.MinCorrelation > 0 ? finding.Movement : null;
+        Incident? best = null;
+        var bestCorrelation = 0.0;
+        foreach (var incident in _open.Values)
+        {
+            if (incident.Kind != FindingKind.Anomaly || Math.Abs(finding.Timestamp - incident.LastAt) > window)
+            {
+                continue;
+            }
+            if ((options.GroupOwners && !string.IsNullOrEmpty(finding.Owner) && incident.Owners.Contains(finding.Owner))
+                || (options.GroupSiblings && parent is not null && incident.Metrics.Exists(m => Parent(m.Metric) == parent)))
+            {
+                return (incident, null);
+            }
+            if (movement is null)
+            {
+                continue;
+            }
+            foreach (var m in incident.Metrics)
+            {
+                if (_movements.TryGetValue(m.Metric, out var other))
+                {
+                    var r = movement.Correlation(other);
+                    if (r >= options.MinCorrelation && r > bestCorrelation)
+                    {
+                        (best, bestCorrelation) = (incident, r);
+                    }
+                }
+            }
+        }
+        return best is null ? (null, null) : (best, Math.Round(bestCorrelation, 3));
+    }
+
+    private static string? Parent(string metric)
+    {
+        var dot = metric.LastIndexOf('.');
+        return dot > 0 ? metric[..dot] : null;
+    }
+
+    private void Join(Incident incident, AnomalyRecord finding, long now, double? correlation)
+    {
+        _byMetric[(incident.Kind, finding.Metric)] = incident;
+        if (!string.IsNullOrEmpty(finding.Owner) && !incident.Owners.Contains(finding.Owner))
+        {
+            incident.Owners.Add(finding.Owner);
+            incident.Owners.Sort(StringComparer.Ordinal);
+        }
+        if (incident.Metrics.Count >= options.MaxMetrics)
+        {
+            incident.MoreMetrics++;
+            return;
+        }
+        var member = new IncidentMetric { Metric = finding.Metric, FirstAt = finding.Timestamp, Correlation = correlation };
+        incident.Metrics.Add(member);
+        Update(member, finding, now);
+    }
+
+    private static void Update(IncidentMetric member, AnomalyRecord finding, long now)
+    {
+        member.Owner = finding.Owner;
+        member.LastAt = Math.Max(member.LastAt, finding.Timestamp);
+        member.LastSeen = now;
+        member.Value = finding.Value;
+        if (member.Reasons is null || (finding.Score ?? 0) > (member.Peak ?? 0) || finding.Votes > member.Votes)
+        {
+            member.Reasons = finding.Reasons ?? (finding.Algorithms.Count > 0 ? [$"Skyline: {finding.Votes} of {finding.Consensus} needed: {string.Join(", ", finding.Algorithms)}"] : null);
+        }
+        if (finding.Score is { } score && score > (member.Peak ?? double.MinValue))
+        {
+            member.Peak = score;
+        }
+        member.Votes = Math.Max(member.Votes, finding.Votes);
+    }
+
+    // The incident's last finding, peak and severity; true when the severity rose to critical.
+    private bool Grow(Incident incident, AnomalyRecord finding)
+    {
+        incident.LastAt = Math.Max(incident.LastAt, finding.Timestamp);
+        if (finding.Score is { } score && score > (incident.Peak ?? double.MinValue))
+        {
+            incident.Peak = score;
+            incident.PeakMetric = finding.Metric;
+        }
+        var critical = incident.Peak >= options.CriticalScore || (incident.Peak is null && finding.Votes >= 8);
+        if (critical && incident.Severity != "critical")
+        {
+            incident.Severity = "critical";
+            return true;
+        }
+        return false;
+    }
+
+    private string NewId(long now)
+    {
+        var stamp = DateTimeOffset.FromUnixTimeSeconds(now).ToString("yyyyMMdd'T'HHmm'Z'", CultureInfo.InvariantCulture);
+        if (stamp != _stamp)
+        {
+            (_stamp, _serial) = (stamp, 0);
+        }
+        string id;
+        do
+        {
+            id = shard == "0/1" ? $"{stamp}-{++_serial}" : $"{stamp}-{shard.Replace('/', 'o')}-{++_serial}";
+        }
+        while (_open.ContainsKey(id));
+        return id;
+    }
+
+    private static IncidentEvent Event(Incident incident, string what, long now, string? metric = null) =>
+        new(incident.Id, what, now, metric, incident.MetricCount, incident.Peak, incident.Title());
+}

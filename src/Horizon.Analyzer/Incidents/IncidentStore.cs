@@ -1,0 +1,105 @@
+using System.Text.Json;
+using Horizon.Core;
+using Horizon.Storage;
+using StackExchange.Redis;
+
+namespace Horizon.Analyzer.Incidents;
+
+/// <summary>Reads and writes incidents, their history, acknowledgements and silences in the store
+/// (<see cref="StoreKeys.Incidents"/> and the keys beside it). Shared by the analyzer, which writes
+/// incidents, and the API, which writes acknowledgements and silences.</summary>
+public sealed class IncidentStore(StoreConnection store)
+{
+    /// <summary>JSON as stored and served (snake_case, like findings).</summary>
+    public static JsonSerializerOptions Json => AnomalyPublisher.Json;
+
+    /// <summary>Every stored incident (entries that do not parse are skipped).</summary>
+    public async Task<List<Incident>> IncidentsAsync()
+    {
+        var entries = await store.Database.HashGetAllAsync(StoreKeys.Incidents);
+        return [.. entries.Select(e => Parse<Incident>(e.Value)).OfType<Incident>()];
+    }
+
+    /// <summary>One incident, or null.</summary>
+    public async Task<Incident?> IncidentAsync(string id) => Parse<Incident>(await store.Database.HashGetAsync(StoreKeys.Incidents, id));
+
+    /// <summary>The newest <paramref name="count"/> history entries.</summary>
+    public async Task<List<IncidentEvent>> HistoryAsync(int count)
+    {
+        var entries = await store.Database.ListRangeAsync(StoreKeys.IncidentHistory, 0, Math.Max(0, count - 1));
+        return [.. entries.Select(e => Parse<IncidentEvent>(e)).OfType<IncidentEvent>()];
+    }
+
+    /// <summary>The acknowledgements.</summary>
+    public async Task<Dictionary<string, Acknowledgement>> AcknowledgementsAsync()
+    {
+        var entries = await store.Database.HashGetAllAsync(StoreKeys.IncidentAcknowledgements);
+        var acks = new Dictionary<string, Acknowledgement>(StringComparer.Ordinal);
+        foreach (var e in entries)
+        {
+            if (Parse<Acknowledgement>(e.Value) is { } ack)
+            {
+                acks[e.Name!] = ack;
+            }
+        }
+        return acks;
+    }
+
+    /// <summary>The silences (ended ones too, until they are deleted).</summary>
+    public async Task<List<Silence>> SilencesAsync()
+    {
+        var entries = await store.Database.HashGetAllAsync(StoreKeys.Silences);
+        return [.. entries.Select(e => Parse<Silence>(e.Value)).OfType<Silence>()];
+    }
+
+    /// <summary>Writes what a pass changed: the incidents, the events at the head of the bounded
+    /// history, and removes resolved incidents older than <paramref name="keepResolved"/>.</summary>
+    public Task SaveAsync(IReadOnlyCollection<Incident> changed, IReadOnlyList<IncidentEvent> events, int historyLength, IEnumerable<string> expired)
+    {
+        var db = store.Database;
+        var tasks = new List<Task>();
+        if (changed.Count > 0)
+        {
+            tasks.Add(db.HashSetAsync(StoreKeys.Incidents, [.. changed.Select(i => new HashEntry(i.Id, JsonSerializer.Serialize(i, Json)))]));
+        }
+        if (events.Count > 0 && historyLength > 0)
+        {
+            tasks.Add(db.ListLeftPushAsync(StoreKeys.IncidentHistory, [.. events.Select(e => (RedisValue)JsonSerializer.Serialize(e, Json))]));
+            tasks.Add(db.ListTrimAsync(StoreKeys.IncidentHistory, 0, historyLength - 1));
+        }
+        var gone = expired.Select(id => (RedisValue)id).ToArray();
+        if (gone.Length > 0)
+        {
+            tasks.Add(db.HashDeleteAsync(StoreKeys.Incidents, gone));
+            tasks.Add(db.HashDeleteAsync(StoreKeys.IncidentAcknowledgements, gone));
+        }
+        return Task.WhenAll(tasks);
+    }
+
+    /// <summary>Stores an acknowledgement (the analyzer applies it on its next pass).</summary>
+    public Task AcknowledgeAsync(string id, Acknowledgement ack) =>
+        store.Database.HashSetAsync(StoreKeys.IncidentAcknowledgements, id, JsonSerializer.Serialize(ack, Json));
+
+    /// <summary>Stores a silence.</summary>
+    public Task SilenceAsync(Silence silence) =>
+        store.Database.HashSetAsync(StoreKeys.Silences, silence.Id, JsonSerializer.Serialize(silence, Json));
+
+    /// <summary>Deletes a silence; false when there was none.</summary>
+    public Task<bool> UnsilenceAsync(string id) => store.Database.HashDeleteAsync(StoreKeys.Silences, id);
+
+    private static T? Parse<T>(RedisValue value) where T : class
+    {
+        if (value.IsNullOrEmpty)
+        {
+            return null;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<T>((string)value!, Json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,114 @@
+namespace Horizon.Analyzer.Incidents;
+
+/// <summary>A metric's recent movement on a shared grid: the means of its points per minute over the
+/// last <see cref="Bins"/> minutes up to its newest point (a minute without points holds the last
+/// mean), so metrics sampled at different intervals compare. Kept with a finding to tell which
+/// findings of the same moment moved together (as earthgecko's Luminosity cross-correlates metrics
+/// around an anomaly).</summary>
+public sealed class Movement
+{
+    /// <summary>Minutes compared.</summary>
+    public const int Bins = 30;
+
+    private const long BinSeconds = 60;
+
+    private readonly float[] _means;
+
+    private Movement(long endBin, float[] means)
+    {
+        EndBin = endBin;
+        _means = means;
+    }
+
+    /// <summary>The minute (Unix seconds / 60) of the last bin.</summary>
+    public long EndBin { get; }
+
+    /// <summary>The movement of a series (timestamps ascending), or null with fewer than a third of the bins filled.</summary>
+    public static Movement? Of(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values)
+    {
+        if (timestamps.IsEmpty)
+        {
+            return null;
+        }
+        var end = timestamps[^1] / BinSeconds;
+        var first = end - Bins + 1;
+        Span<double> sum = stackalloc double[Bins];
+        Span<int> count = stackalloc int[Bins];
+        sum.Clear();
+        count.Clear();
+        for (var i = timestamps.Length - 1; i >= 0 && timestamps[i] / BinSeconds >= first; i--)
+        {
+            if (double.IsFinite(values[i]))
+            {
+                var b = (int)((timestamps[i] / BinSeconds) - first);
+                sum[b] += values[i];
+                count[b]++;
+            }
+        }
+        var filled = 0;
+        foreach (var c in count)
+        {
+            filled += c > 0 ? 1 : 0;
+        }
+        if (filled * 3 < Bins)
+        {
+            return null;
+        }
+        var means = new float[Bins];
+        var last = double.NaN;
+        for (var b = 0; b < Bins; b++)
+        {
+            last = count[b] > 0 ? sum[b] / count[b] : last;
+            means[b] = (float)last;
+        }
+        // Minutes before the first point take its mean.
+        var firstFilled = Array.FindIndex(means, m => !float.IsNaN(m));
+        Array.Fill(means, means[firstFilled], 0, firstFilled);
+        return new Movement(end, means);
+    }
+
+    /// <summary>The largest absolute Pearson correlation of the two over their common minutes, at a
+    /// lag of -1, 0 or +1 minute (0 when they share fewer than ten, or either is flat).</summary>
+    public double Correlation(Movement other)
+    {
+        var best = 0.0;
+        for (var lag = -1; lag <= 1; lag++)
+        {
+            best = Math.Max(best, Math.Abs(At(other, (EndBin - other.EndBin) + lag)));
+        }
+        return best;
+    }
+
+    // Correlation with other's bin j aligned to this one's bin j + shift.
+    private double At(Movement other, long shift)
+    {
+        double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+        var n = 0;
+        for (var i = 0; i < Bins; i++)
+        {
+            var j = i + shift;
+            if (j < 0 || j >= Bins)
+            {
+                continue;
+            }
+            double x = _means[i], y = other._means[j];
+            sx += x;
+            sy += y;
+            sxx += x * x;
+            syy += y * y;
+            sxy += x * y;
+            n++;
+        }
+        if (n < 10)
+        {
+            return 0;
+        }
+        var vx = sxx - (sx * sx / n);
+        var vy = syy - (sy * sy / n);
+        if (!(vx > 1e-12 * Math.Max(1, sxx)) || !(vy > 1e-12 * Math.Max(1, syy)))
+        {
+            return 0;
+        }
+        return (sxy - (sx * sy / n)) / Math.Sqrt(vx * vy);
+    }
+}

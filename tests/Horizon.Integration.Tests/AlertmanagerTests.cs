@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using static Horizon.Integration.Tests.AnalyzerTests;
+using static Horizon.Integration.Tests.TestSupport;
+
+namespace Horizon.Integration.Tests;
+
+/// <summary>Incidents delivered to a real Prometheus Alertmanager (Debian's
+/// <c>prometheus-alertmanager</c>, installed by test.sh), which notifies a webhook on loopback:
+/// what an on-call team's routing would receive.</summary>
+public sealed class AlertmanagerTests
+{
+    /// <summary>An Alertmanager on a free loopback port whose one route sends every group, firing and
+    /// resolved, at once to a webhook whose bodies land in <see cref="Hook"/>.</summary>
+    private sealed class Alertmanager : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly string _directory;
+
+        private Alertmanager(Process process, HttpReceiver hook, string directory, int port)
+        {
+            (_process, Hook, _directory, Port) = (process, hook, directory, port);
+        }
+
+        public int Port { get; }
+
+        public string Url => $"http://127.0.0.1:{Port}";
+
+        /// <summary>Alertmanager's webhook notifications.</summary>
+        public HttpReceiver Hook { get; }
+
+        public static async Task<Alertmanager> StartAsync()
+        {
+            var binary = new[] { "/usr/bin/prometheus-alertmanager", "/usr/bin/alertmanager" }.FirstOrDefault(File.Exists)
+                ?? throw new InvalidOperationException("prometheus-alertmanager is not installed (test.sh installs it with apt-get)");
+            var directory = Path.Combine(Path.GetTempPath(), "horizon-am-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(directory);
+            var hook = new HttpReceiver();
+            await File.WriteAllTextAsync(Path.Combine(directory, "alertmanager.yml"), $"""
+                route:
+                  receiver: hook
+                  group_by: ['incident']
+                  group_wait: 1s
+                  group_interval: 1s
+                  repeat_interval: 1h
+                receivers:
+                  - name: hook
+                    webhook_configs:
+                      - url: {hook.Url}
+                        send_resolved: true
+                """);
+            var port = RedisServer.FreePort();
+            var process = Process.Start(new ProcessStartInfo(binary)
+            {
+                ArgumentList =
+                {
+                    $"--config.file={Path.Combine(directory, "alertmanager.yml")}", $"--storage.path={Path.Combine(directory, "data")}",
+                    $"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
+                },
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var am = new Alertmanager(process, hook, directory, port);
+            using var http = new HttpClient();
+            await WaitUntilAsync(async () =>
+            {
+                try
+                {
+                    return (await http.GetAsync($"{am.Url}/-/ready")).IsSuccessStatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, "Alertmanager ready", 30);
+            return am;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            _process.Dispose();
+            await Hook.DisposeAsync();
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    // The next notification whose one alert is for this incident with this status.
+    private static async Task<JsonElement> NotificationAsync(Alertmanager am, string status, Func<JsonElement, bool> about, CancellationToken ct)
+    {
+        while (true)
+        {
+            using var document = JsonDocument.Parse(await am.Hook.Bodies.Reader.ReadAsync(ct));
+            var n = document.RootElement.Clone();
+            if (n.GetProperty("status").GetString() == status && n.GetProperty("alerts").EnumerateArray().Any(about))
+            {
+                return n;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AnIncidentFiresInAlertmanagerIsAcknowledgedThroughTheApiAndResolves()
+    {
+        await using var am = await Alertmanager.StartAsync();
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            ["Analyzer:Mode"] = "ensemble",
+            ["Analyzer:Alerts:Alertmanagers:0"] = am.Url,
+            ["Analyzer:Alerts:AlertmanagerResend"] = "00:00:02",
+            ["Analyzer:Alerts:ExternalUrl"] = "http://horizon.example",
+            ["Analyzer:Incidents:ResolveAfter"] = "00:00:04",
+        });
+        var ct = TestContext.Current.CancellationToken;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(90));
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = WritingClient();
+        using (var metadata = new StringContent("""{"owner":"checkout"}"""))
+        {
+            (await http.PutAsync($"{web}/api/metadata/am.latency", metadata, ct)).EnsureSuccessStatusCode();
+        }
+        var now = Now;
+        var random = new Random(7);
+        await SeedAsync(host.Db, "am.latency", Day(now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
+
+        // Firing: labels that route it, annotations that explain it, a link back to the page.
+        var firing = await NotificationAsync(am, "firing", a => a.GetProperty("labels").GetProperty("metric").GetString() == "am.latency", timeout.Token);
+        var alert = firing.GetProperty("alerts")[0];
+        var labels = alert.GetProperty("labels");
+        Assert.Equal("HorizonAnomaly", labels.GetProperty("alertname").GetString());
+        Assert.Equal("checkout", labels.GetProperty("owner").GetString());
+        Assert.Equal("anomaly", labels.GetProperty("kind").GetString());
+        var id = labels.GetProperty("incident").GetString()!;
+        Assert.Equal($"http://horizon.example/#incident={id}", alert.GetProperty("generatorURL").GetString());
+        Assert.StartsWith("Horizon: am.latency is anomalous", alert.GetProperty("annotations").GetProperty("summary").GetString(), StringComparison.Ordinal);
+        Assert.Contains("level: expected 10", alert.GetProperty("annotations").GetProperty("description").GetString(), StringComparison.Ordinal);
+
+        // The API lists it open; an acknowledgement needs the token and shows on the next pass.
+        var open = await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents?state=open", ct);
+        Assert.Equal(id, open.GetProperty("incidents")[0].GetProperty("id").GetString());
+        using var anonymous = new HttpClient();
+        using (var body = JsonContent.Create(new { by = "mallory" }))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync($"{web}/api/incidents/{id}/ack", body, ct)).StatusCode);
+        }
+        using (var body = JsonContent.Create(new { by = "alice", comment = "rolling back" }))
+        {
+            (await http.PostAsync($"{web}/api/incidents/{id}/ack", body, ct)).EnsureSuccessStatusCode();
+        }
+        await WaitUntilAsync(async () => (await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents/{id}", ct))
+            .TryGetProperty("acknowledged", out var ack) && ack.ValueKind == JsonValueKind.Object && ack.GetProperty("by").GetString() == "alice", "the acknowledgement applied", 30);
+
+        // A normal point: nothing is found any more, and after ResolveAfter the incident resolves in Alertmanager too.
+        await host.Db.StringAppendAsync("metrics.am.latency", Encode([(now + 60, 104)]));
+        var resolved = await NotificationAsync(am, "resolved", a => a.GetProperty("labels").GetProperty("incident").GetString() == id, timeout.Token);
+        Assert.Equal("resolved", resolved.GetProperty("alerts")[0].GetProperty("status").GetString());
+        var stored = await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents/{id}", ct);
+        Assert.Equal("resolved", stored.GetProperty("state").GetString());
+        var history = await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents/history", ct);
+        var events = history.GetProperty("events").EnumerateArray().Where(e => e.GetProperty("incident").GetString() == id).Select(e => e.GetProperty("event").GetString()).Reverse().ToList();
+        Assert.Equal(["opened", "acknowledged", "resolved"], events);
+    }
+
+    [Fact]
+    public async Task SilencesAreWrittenWithTheTokenAndValidated()
+    {
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>());
+        var ct = TestContext.Current.CancellationToken;
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = WritingClient();
+        using var anonymous = new HttpClient();
+        using (var body = JsonContent.Create(new { metric = "web.*", duration = "2h", created_by = "sre" }))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync($"{web}/api/silences", body, ct)).StatusCode);
+        }
+        using (var body = JsonContent.Create(new { duration = "2h", created_by = "sre" }))
+        {
+            var refused = await http.PostAsync($"{web}/api/silences", body, ct);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("metric pattern, an owner", await refused.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        }
+        using (var body = JsonContent.Create(new { metric = "web.*", duration = "forever", created_by = "sre" }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync($"{web}/api/silences", body, ct)).StatusCode);
+        }
+        string id;
+        using (var body = JsonContent.Create(new { metric = "web.*", owner = "web", duration = "90m", created_by = "sre", comment = "deploy" }))
+        {
+            var created = await http.PostAsync($"{web}/api/silences", body, ct);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var silence = await created.Content.ReadFromJsonAsync<JsonElement>(ct);
+            id = silence.GetProperty("id").GetString()!;
+            Assert.Equal(90 * 60, silence.GetProperty("ends_at").GetInt64() - silence.GetProperty("starts_at").GetInt64());
+        }
+        var listed = await http.GetFromJsonAsync<JsonElement>($"{web}/api/silences", ct);
+        Assert.True(listed.GetProperty("silences")[0].GetProperty("active").GetBoolean());
+        Assert.Equal(id, listed.GetProperty("silences")[0].GetProperty("silence").GetProperty("id").GetString());
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"{web}/api/silences/{id}", ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync($"{web}/api/silences/{id}", ct)).StatusCode);
+        using (var body = JsonContent.Create(new { by = "alice" }))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync($"{web}/api/incidents/none/ack", body, ct)).StatusCode);
+        }
+    }
+    [Fact]
+    public async Task ADeployThatShiftsThirtyOneMetricsIsOneIncidentInTheApi()
+    {
+        // 31 metrics of different services shift together for the last six minutes (some up, some
+        // down, different scales); one unrelated metric spikes at the same moment.
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            ["Analyzer:Mode"] = "ensemble",
+        });
+        var ct = TestContext.Current.CancellationToken;
+        var now = Now;
+        var random = new Random(31);
+        var names = new List<string>();
+        for (var m = 0; m < 31; m++)
+        {
+            var scale = Math.Pow(10, m % 3);
+            var direction = m % 4 == 0 ? -1 : 1;
+            names.Add($"svc{m}.requests.rate{m % 5}");
+            await SeedAsync(host.Db, names[^1], Day(now, i => (scale * 100) + (scale * 4 * random.NextDouble()) + (i >= 1434 ? direction * 40 * scale : 0)));
+        }
+        await SeedAsync(host.Db, "lonely.queue.depth", Day(now, i => 50 + (2 * random.NextDouble()) + (i == 1439 ? 400 : 0)));
+
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = new HttpClient();
+        JsonElement incidents = default;
+        await WaitUntilAsync(async () =>
+        {
+            incidents = (await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents?state=open", ct)).GetProperty("incidents");
+            return incidents.GetArrayLength() >= 2 && incidents.EnumerateArray().Sum(i => i.GetProperty("metrics").GetArrayLength()) >= 32;
+        }, "the findings grouped", 60);
+        await WaitForPassesAsync(host, 2);
+        incidents = (await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents?state=open", ct)).GetProperty("incidents");
+        var groups = incidents.EnumerateArray().Select(i => i.GetProperty("metrics").EnumerateArray().Select(m => m.GetProperty("metric").GetString()!).ToList()).ToList();
+        Assert.Equal(2, groups.Count);
+        Assert.Equal(names.Order(), groups.Single(g => g.Count > 1).Order());
+        Assert.Equal(["lonely.queue.depth"], groups.Single(g => g.Count == 1));
+        // The history has two openings and 30 joins, not a row per finding per pass.
+        var history = (await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents/history", ct)).GetProperty("events").EnumerateArray().Select(e => e.GetProperty("event").GetString()).ToList();
+        Assert.Equal(2, history.Count(e => e == "opened"));
+        Assert.Equal(30, history.Count(e => e == "joined"));
+    }
+}
