@@ -18,6 +18,18 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
     private readonly Dictionary<string, Incident> _open = new(StringComparer.Ordinal);
     private readonly Dictionary<(FindingKind, string), Incident> _byMetric = [];
     private readonly Dictionary<string, Movement> _movements = new(StringComparer.Ordinal);
+    // The open anomaly incident a parent name or an owner last joined (siblings and owners group
+    // in constant time), and the open incidents in the order they opened.
+    private readonly Dictionary<string, Incident> _byParent = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Incident> _byOwner = new(StringComparer.Ordinal);
+    private readonly List<Incident> _order = [];
+
+    /// <summary>Metrics of an incident a new finding's movement is compared with (its first ones).</summary>
+    public const int CorrelatedMembers = 16;
+
+    /// <summary>Open incidents (the most recently opened) a new finding's movement is compared with:
+    /// a storm of thousands of unrelated findings costs thousands of comparisons each, not millions.</summary>
+    public const int CorrelatedIncidents = 256;
     private string _stamp = "";
     private int _serial;
 
@@ -31,9 +43,11 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
         foreach (var incident in incidents.Where(i => i.State == IncidentState.Open && i.Shard == shard))
         {
             _open[incident.Id] = incident;
+            _order.Add(incident);
             foreach (var m in incident.Metrics)
             {
                 _byMetric[(incident.Kind, m.Metric)] = incident;
+                Index(incident, m.Metric, m.Owner);
             }
         }
     }
@@ -81,6 +95,7 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
                     LastAt = finding.Timestamp,
                 };
                 _open[incident.Id] = incident;
+                _order.Add(incident);
                 Join(incident, finding, now, null);
                 Grow(incident, finding);
                 events.Add(Event(incident, "opened", now, finding.Metric));
@@ -118,10 +133,19 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
                 incident.State = IncidentState.Resolved;
                 incident.ResolvedAt = now;
                 _open.Remove(incident.Id);
+                _order.Remove(incident);
                 foreach (var m in incident.Metrics)
                 {
                     _byMetric.Remove((incident.Kind, m.Metric));
                     _movements.Remove(m.Metric);
+                    if (Parent(m.Metric) is { } parent && _byParent.GetValueOrDefault(parent) == incident)
+                    {
+                        _byParent.Remove(parent);
+                    }
+                    if (m.Owner is { } owner && _byOwner.GetValueOrDefault(owner) == incident)
+                    {
+                        _byOwner.Remove(owner);
+                    }
                 }
                 events.Add(Event(incident, "resolved", now));
                 touched.Add(incident);
@@ -136,28 +160,34 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
     private (Incident?, double?) Related(AnomalyRecord finding)
     {
         var window = options.GroupWindow.TotalSeconds;
-        var parent = Parent(finding.Metric);
+        bool Near(Incident? i) => i is { State: IncidentState.Open } && Math.Abs(finding.Timestamp - i.LastAt) <= window;
+        if (options.GroupOwners && !string.IsNullOrEmpty(finding.Owner) && _byOwner.GetValueOrDefault(finding.Owner) is var byOwner && Near(byOwner))
+        {
+            return (byOwner, null);
+        }
+        if (options.GroupSiblings && Parent(finding.Metric) is { } parent && _byParent.GetValueOrDefault(parent) is var sibling && Near(sibling))
+        {
+            return (sibling, null);
+        }
         var movement = options.MinCorrelation > 0 ? finding.Movement : null;
+        if (movement is null)
+        {
+            return (null, null);
+        }
         Incident? best = null;
         var bestCorrelation = 0.0;
-        foreach (var incident in _open.Values)
+        var candidates = 0;
+        for (var k = _order.Count - 1; k >= 0 && candidates < CorrelatedIncidents; k--)
         {
-            if (incident.Kind != FindingKind.Anomaly || Math.Abs(finding.Timestamp - incident.LastAt) > window)
+            var incident = _order[k];
+            if (incident.Kind != FindingKind.Anomaly || !Near(incident))
             {
                 continue;
             }
-            if ((options.GroupOwners && !string.IsNullOrEmpty(finding.Owner) && incident.Owners.Contains(finding.Owner))
-                || (options.GroupSiblings && parent is not null && incident.Metrics.Exists(m => Parent(m.Metric) == parent)))
+            candidates++;
+            for (var j = 0; j < Math.Min(incident.Metrics.Count, CorrelatedMembers); j++)
             {
-                return (incident, null);
-            }
-            if (movement is null)
-            {
-                continue;
-            }
-            foreach (var m in incident.Metrics)
-            {
-                if (_movements.TryGetValue(m.Metric, out var other))
+                if (_movements.TryGetValue(incident.Metrics[j].Metric, out var other))
                 {
                     var r = movement.Correlation(other);
                     if (r >= options.MinCorrelation && r > bestCorrelation)
@@ -176,13 +206,30 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
         return dot > 0 ? metric[..dot] : null;
     }
 
+    // Sibling and owner lookups of an anomaly incident's metric.
+    private void Index(Incident incident, string metric, string? owner)
+    {
+        if (incident.Kind != FindingKind.Anomaly)
+        {
+            return;
+        }
+        if (Parent(metric) is { } parent)
+        {
+            _byParent[parent] = incident;
+        }
+        if (!string.IsNullOrEmpty(owner))
+        {
+            _byOwner[owner] = incident;
+        }
+    }
+
     private void Join(Incident incident, AnomalyRecord finding, long now, double? correlation)
     {
         _byMetric[(incident.Kind, finding.Metric)] = incident;
-        if (!string.IsNullOrEmpty(finding.Owner) && !incident.Owners.Contains(finding.Owner))
+        Index(incident, finding.Metric, finding.Owner);
+        if (!string.IsNullOrEmpty(finding.Owner) && incident.Owners.BinarySearch(finding.Owner, StringComparer.Ordinal) is var at && at < 0)
         {
-            incident.Owners.Add(finding.Owner);
-            incident.Owners.Sort(StringComparer.Ordinal);
+            incident.Owners.Insert(~at, finding.Owner);
         }
         if (incident.Metrics.Count >= options.MaxMetrics)
         {
