@@ -16,6 +16,7 @@ public sealed class AlertMetrics
         Dropped = f.CreateCounter("horizon_alerts_dropped_total", "Alerts dropped: the queue was full, or still held at shutdown.");
         AlertmanagerPosts = f.CreateCounter("horizon_alertmanager_posts_total", "POSTs of the incidents to an Alertmanager, by result (ok, failed).", "result");
         AlertmanagerAlerts = f.CreateGauge("horizon_alertmanager_alerts", "Alerts in the last state sent to Alertmanager, by status (firing, resolved).", "status");
+        IncidentMessages = f.CreateCounter("horizon_incident_messages_total", "Incident messages per receiver, by result (sent, failed after every attempt, dropped from a full queue).", "receiver", "result");
         Digested = f.CreateCounter("horizon_alerts_digested_total", "Findings sent in a digest rather than one by one (beyond Analyzer:Alerts:StormLimit in a window).");
     }
 
@@ -26,6 +27,7 @@ public sealed class AlertMetrics
     public Counter Dropped { get; }
     public Counter Digested { get; }
     public Counter AlertmanagerPosts { get; }
+    public Counter IncidentMessages { get; }
     public Gauge AlertmanagerAlerts { get; }
 #pragma warning restore CS1591
 }

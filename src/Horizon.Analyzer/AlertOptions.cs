@@ -21,6 +21,10 @@ public sealed record AlertOptions
     /// grouping, inhibition and silences then live in Alertmanager.</summary>
     public IReadOnlyList<string> Alertmanagers { get; init; } = [];
 
+    /// <summary>Receivers of incidents (a webhook in Alertmanager's shape, Slack, PagerDuty), each with
+    /// its route: a message when an incident opens, escalates and resolves.</summary>
+    public IReadOnlyList<Incidents.ReceiverOptions> IncidentReceivers { get; init; } = [];
+
     /// <summary>How often open incidents are sent to Alertmanager again (each is valid for three times this).</summary>
     public TimeSpan AlertmanagerResend { get; init; } = TimeSpan.FromMinutes(1);
 
@@ -66,6 +70,10 @@ public sealed record AlertOptions
             {
                 throw new ArgumentException($"Analyzer:Alerts: '{url}' (Alertmanagers or ExternalUrl) is not an http(s) URL.");
             }
+        }
+        for (var i = 0; i < IncidentReceivers.Count; i++)
+        {
+            IncidentReceivers[i].Validate(i);
         }
         if (AlertmanagerResend <= TimeSpan.Zero)
         {

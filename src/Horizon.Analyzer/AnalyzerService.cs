@@ -71,8 +71,9 @@ public sealed partial class AnalyzerService : BackgroundService
         var sending = alerts?.RunAsync(TimeSpan.FromSeconds(5), stopAlerts.Token) ?? Task.CompletedTask;
         var publisher = new AnomalyPublisher(_store, _options, _shard, alerts);
         using var alertmanager = _options.Alerts.Alertmanagers.Count > 0 ? new AlertmanagerNotifier(_options.Alerts, _alertMetrics, _logger, _time) : null;
-        var notifying = alertmanager?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask;
-        var incidents = new IncidentTracker(new IncidentStore(_store), _options.Incidents, _shard, alertmanager);
+        using var receivers = _options.Alerts.IncidentReceivers.Count > 0 ? new IncidentDispatcher(_options.Alerts, _alertMetrics, _logger, _time) : null;
+        var notifying = Task.WhenAll(alertmanager?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask, receivers?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask);
+        var incidents = new IncidentTracker(new IncidentStore(_store), _options.Incidents, _shard, alertmanager, receivers);
         if (alerts is not null)
         {
             await RememberAlertedAsync(alerts);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -73,52 +72,9 @@ public sealed partial class AlertmanagerNotifier : IDisposable
         }
     }
 
-    /// <summary>The Alertmanager alert of an incident: labels that identify and route it, annotations people read.</summary>
-    public Dictionary<string, object> Alert(Incident incident, long startsAt, long endsAt)
-    {
-        var labels = new Dictionary<string, string>
-        {
-            ["alertname"] = incident.Kind == FindingKind.Exhaustion ? "HorizonExhaustion" : "HorizonAnomaly",
-            ["incident"] = incident.Id,
-            ["severity"] = incident.Severity,
-            ["kind"] = incident.Kind.Name(),
-            ["metric"] = incident.PeakMetric ?? incident.Metrics.FirstOrDefault()?.Metric ?? "",
-        };
-        if (incident.Owners.Count > 0)
-        {
-            labels["owner"] = string.Join(",", incident.Owners);
-        }
-        var c = CultureInfo.InvariantCulture;
-        var annotations = new Dictionary<string, string>
-        {
-            ["summary"] = "Horizon: " + incident.Title(),
-            ["metrics"] = string.Join(", ", incident.Metrics.Take(50).Select(m => m.Metric)) + (incident.MetricCount > 50 ? string.Create(c, $" and {incident.MetricCount - 50} more") : ""),
-            ["description"] = string.Join("\n", incident.Metrics.Take(5).Select(m => $"{m.Metric}: {string.Join("; ", m.Reasons ?? [])}")),
-        };
-        if (incident.Peak is { } peak)
-        {
-            annotations["peak_score"] = peak.ToString("F2", c);
-        }
-        if (incident.Acknowledged is { } ack)
-        {
-            annotations["acknowledged_by"] = ack.By;
-        }
-        var alert = new Dictionary<string, object>
-        {
-            ["labels"] = labels,
-            ["annotations"] = annotations,
-            ["startsAt"] = DateTimeOffset.FromUnixTimeSeconds(startsAt).ToString("O", c),
-            ["endsAt"] = DateTimeOffset.FromUnixTimeSeconds(endsAt).ToString("O", c),
-        };
-        if (Link(incident.Id) is { } link)
-        {
-            alert["generatorURL"] = link;
-        }
-        return alert;
-    }
-
-    /// <summary>The page's link to an incident, or null without <see cref="AlertOptions.ExternalUrl"/>.</summary>
-    public string? Link(string id) => _options.ExternalUrl.Length == 0 ? null : $"{_options.ExternalUrl.TrimEnd('/')}/#incident={Uri.EscapeDataString(id)}";
+    /// <summary>The Alertmanager alert of an incident (<see cref="IncidentAlert.Of"/>) with this notifier's link.</summary>
+    public Dictionary<string, object> Alert(Incident incident, long startsAt, long endsAt) =>
+        IncidentAlert.Of(incident, startsAt, endsAt, IncidentAlert.Link(_options.ExternalUrl, incident.Id));
 
     /// <summary>Sends until cancelled, then the last state once more (briefly).</summary>
     public Task RunAsync(CancellationToken stoppingToken) =>

@@ -3,8 +3,9 @@ namespace Horizon.Analyzer.Incidents;
 /// <summary>Runs the incident book once per pass against the store: takes up the incidents an
 /// earlier run left open, applies the acknowledgements and silences written through the API,
 /// writes what changed (incidents, their history), drops resolved incidents past
-/// <see cref="IncidentOptions.KeepResolved"/> (hourly), and hands the state to Alertmanager.</summary>
-public sealed class IncidentTracker(IncidentStore store, IncidentOptions options, Shard shard, AlertmanagerNotifier? alertmanager = null)
+/// <see cref="IncidentOptions.KeepResolved"/> (hourly), and hands the state to Alertmanager and the
+/// transitions to the receivers.</summary>
+public sealed class IncidentTracker(IncidentStore store, IncidentOptions options, Shard shard, AlertmanagerNotifier? alertmanager = null, IncidentDispatcher? receivers = null)
 {
     private readonly IncidentBook _book = new(options, shard.ToString());
     private bool _restored;
@@ -36,6 +37,7 @@ public sealed class IncidentTracker(IncidentStore store, IncidentOptions options
         }
         await store.SaveAsync(changed, events, options.HistoryLength, expired);
         alertmanager?.Update(_book.Open, changed.Where(i => i.State == IncidentState.Resolved), now);
+        receivers?.Dispatch(events, changed);
         return events;
     }
 }

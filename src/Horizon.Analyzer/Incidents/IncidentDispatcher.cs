@@ -1,0 +1,329 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace Horizon.Analyzer.Incidents;
+
+/// <summary>
+/// Sends incidents to the configured receivers (webhook in Alertmanager's shape, Slack, PagerDuty):
+/// one message per incident per pass when it opened, escalated or resolved (a deploy that opened
+/// with one metric and gained 30 in the same pass is one message, with all 31). Each receiver has
+/// its route, its own bounded queue, its own sending loop with retries and a rate limit: a dead
+/// receiver delays only itself, and when messages wait, the most severe go first (beyond the
+/// queue, the least severe are dropped and counted). A resolve goes only where its incident was sent.
+/// </summary>
+public sealed partial class IncidentDispatcher : IDisposable
+{
+    private sealed record Message(string Incident, string Event, int Rank, double Peak, byte[] Body);
+
+    private sealed class Lane(ReceiverOptions options, string name)
+    {
+        public ReceiverOptions Options { get; } = options;
+        public string Name { get; } = name;
+        public List<Message> Waiting { get; } = [];
+        public SemaphoreSlim Signal { get; } = new(0);
+        public HashSet<string> Sent { get; } = new(StringComparer.Ordinal);
+        public Queue<long> Recent { get; } = new(); // TimeProvider timestamps of the last minute's sends
+        public Silence? Glob { get; } = options.Metric is null ? null : new Silence("route", options.Metric, null, 0, long.MaxValue, name, null);
+    }
+
+    private readonly AlertOptions _options;
+    private readonly AlertMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly HttpClient _http;
+    private readonly List<Lane> _lanes;
+
+    /// <summary>A dispatcher for <see cref="AlertOptions.IncidentReceivers"/>.</summary>
+    public IncidentDispatcher(AlertOptions options, AlertMetrics metrics, ILogger logger, TimeProvider time)
+    {
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        _time = time;
+        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = options.Timeout };
+        _lanes = [.. options.IncidentReceivers.Select((r, i) => new Lane(r, r.Name.Length > 0 ? r.Name : $"{r.Kind.ToString().ToLowerInvariant()}-{i}"))];
+    }
+
+    /// <summary>Queues the messages of one pass: <paramref name="events"/> about <paramref name="incidents"/>.</summary>
+    public void Dispatch(IReadOnlyList<IncidentEvent> events, IEnumerable<Incident> incidents)
+    {
+        var byId = incidents.ToDictionary(i => i.Id, StringComparer.Ordinal);
+        // One message per incident: resolved, else escalated, else opened; joins ride along.
+        var what = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            if (e.Event is "opened" or "escalated" or "resolved" && byId.ContainsKey(e.Incident)
+                && Weight(e.Event) > Weight(what.GetValueOrDefault(e.Incident)))
+            {
+                what[e.Incident] = e.Event;
+            }
+        }
+        foreach (var lane in _lanes)
+        {
+            var added = 0;
+            lock (lane.Waiting)
+            {
+                foreach (var (id, kind) in what)
+                {
+                    var incident = byId[id];
+                    var resolve = kind == "resolved";
+                    if (resolve ? !lane.Sent.Remove(id) : incident.SilencedBy is not null || !Routes(lane, incident))
+                    {
+                        continue;
+                    }
+                    if (!resolve)
+                    {
+                        lane.Sent.Add(id);
+                    }
+                    lane.Waiting.Add(new Message(id, kind, Rank(incident, kind), incident.Peak ?? 0, Body(lane, incident, kind)));
+                    added++;
+                }
+                // Most severe first; beyond the queue the least severe go.
+                lane.Waiting.Sort((a, b) => b.Rank != a.Rank ? b.Rank.CompareTo(a.Rank) : b.Peak.CompareTo(a.Peak));
+                while (lane.Waiting.Count > lane.Options.QueueLength)
+                {
+                    lane.Waiting.RemoveAt(lane.Waiting.Count - 1);
+                    _metrics.IncidentMessages.WithLabels(lane.Name, "dropped").Inc();
+                }
+            }
+            if (added > 0)
+            {
+                lane.Signal.Release();
+            }
+        }
+    }
+
+    private static int Weight(string? e) => e switch { "resolved" => 3, "escalated" => 2, "opened" => 1, _ => 0 };
+
+    // Critical before warning; a resolve after what is still burning.
+    private static int Rank(Incident incident, string kind) => kind == "resolved" ? 0 : incident.Severity == "critical" ? 2 : 1;
+
+    private static bool Routes(Lane lane, Incident incident) =>
+        (lane.Options.MinSeverity != "critical" || incident.Severity == "critical")
+        && (lane.Options.Owner is null || incident.Owners.Contains(lane.Options.Owner, StringComparer.Ordinal))
+        && (lane.Glob is null || incident.Metrics.Exists(m => lane.Glob.Matches(m.Metric, null)));
+
+    /// <summary>Sends until cancelled, then what waits for up to a few seconds.</summary>
+    public Task RunAsync(CancellationToken stoppingToken) => Task.WhenAll(_lanes.Select(l => LaneAsync(l, stoppingToken)));
+
+    private async Task LaneAsync(Lane lane, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await lane.Signal.WaitAsync(stoppingToken);
+                while (Next(lane) is { } message)
+                {
+                    await RateAsync(lane, stoppingToken);
+                    await SendAsync(lane, message, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            while (Next(lane) is { } message)
+            {
+                await SendAsync(lane, message, deadline.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static Message? Next(Lane lane)
+    {
+        lock (lane.Waiting)
+        {
+            if (lane.Waiting.Count == 0)
+            {
+                return null;
+            }
+            var next = lane.Waiting[0];
+            lane.Waiting.RemoveAt(0);
+            return next;
+        }
+    }
+
+    // Waits while the last minute's sends reach PerMinute.
+    private async Task RateAsync(Lane lane, CancellationToken ct)
+    {
+        while (lane.Recent.Count > 0 && _time.GetElapsedTime(lane.Recent.Peek()) >= TimeSpan.FromMinutes(1))
+        {
+            lane.Recent.Dequeue();
+        }
+        if (lane.Recent.Count >= lane.Options.PerMinute)
+        {
+            await Task.Delay(TimeSpan.FromMinutes(1) - _time.GetElapsedTime(lane.Recent.Dequeue()), _time, ct);
+        }
+        lane.Recent.Enqueue(_time.GetTimestamp());
+    }
+
+    private async Task SendAsync(Lane lane, Message message, CancellationToken ct)
+    {
+        string? error = null;
+        for (var attempt = 1; attempt <= _options.Attempts; attempt++)
+        {
+            try
+            {
+                using var content = new ByteArrayContent(message.Body);
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+                using var response = await _http.PostAsync(lane.Options.Url, content, ct);
+                if (response.IsSuccessStatusCode)
+                {
+                    _metrics.IncidentMessages.WithLabels(lane.Name, "sent").Inc();
+                    return;
+                }
+                error = $"HTTP {(int)response.StatusCode}";
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                error = e.Message;
+            }
+            if (attempt < _options.Attempts)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(attempt), _time, ct);
+            }
+        }
+        _metrics.IncidentMessages.WithLabels(lane.Name, "failed").Inc();
+        Log.Failed(_logger, message.Event, message.Incident, lane.Name, new Uri(lane.Options.Url).GetLeftPart(UriPartial.Authority), _options.Attempts, error ?? "");
+    }
+
+    // ---- bodies ---------------------------------------------------------------------------------
+
+    private byte[] Body(Lane lane, Incident incident, string kind)
+    {
+        var link = IncidentAlert.Link(_options.ExternalUrl, incident.Id);
+        object body = lane.Options.Kind switch
+        {
+            ReceiverKind.Slack => Slack(incident, kind, link),
+            ReceiverKind.PagerDuty => PagerDuty(incident, kind, link, lane.Options.RoutingKey),
+            _ => Webhook(incident, kind, link, lane.Name),
+        };
+        return JsonSerializer.SerializeToUtf8Bytes(body);
+    }
+
+    /// <summary>Alertmanager's webhook notification (version 4) for one incident.</summary>
+    public object Webhook(Incident incident, string kind, string? link, string receiver)
+    {
+        var resolved = kind == "resolved";
+        var alert = IncidentAlert.Of(incident, incident.StartedAt, resolved ? incident.ResolvedAt ?? incident.LastAt : 0, link);
+        alert["status"] = resolved ? "resolved" : "firing";
+        alert["fingerprint"] = incident.Id;
+        if (!resolved)
+        {
+            alert["endsAt"] = "0001-01-01T00:00:00Z"; // Alertmanager's "not ended"
+        }
+        return new Dictionary<string, object?>
+        {
+            ["version"] = "4",
+            ["groupKey"] = $"{{}}:{{incident=\"{incident.Id}\"}}",
+            ["truncatedAlerts"] = 0,
+            ["status"] = resolved ? "resolved" : "firing",
+            ["receiver"] = receiver,
+            ["groupLabels"] = new Dictionary<string, string> { ["incident"] = incident.Id },
+            ["commonLabels"] = IncidentAlert.Labels(incident),
+            ["commonAnnotations"] = IncidentAlert.Annotations(incident),
+            ["externalURL"] = _options.ExternalUrl,
+            ["alerts"] = new[] { alert },
+        };
+    }
+
+    /// <summary>A Slack Block Kit message: a header, the first metrics with their reasons, the
+    /// owners and times, a button to the page; every text from metrics escaped.</summary>
+    public static object Slack(Incident incident, string kind, string? link)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var state = kind == "resolved" ? "RESOLVED" : incident.Severity.ToUpperInvariant();
+        var title = $"[{state}] {incident.Title()}";
+        var details = new StringBuilder();
+        foreach (var m in incident.Metrics.Take(5))
+        {
+            details.Append("• ").Append(AlertText.Escape(m.Metric, AlertFormat.Slack));
+            if (m.Reasons is { Count: > 0 } reasons)
+            {
+                details.Append(": ").Append(AlertText.Escape(string.Join("; ", reasons.Take(2)), AlertFormat.Slack));
+            }
+            details.Append('\n');
+        }
+        if (incident.MetricCount > 5)
+        {
+            details.Append(c, $"and {incident.MetricCount - 5} more\n");
+        }
+        var context = string.Create(c, $"started {IncidentAlert.Time(incident.StartedAt)}")
+            + (incident.Peak is { } peak ? string.Create(c, $" · peak score {peak:F2}") : "")
+            + (incident.Owners.Count > 0 ? " · owners " + AlertText.Escape(string.Join(", ", incident.Owners), AlertFormat.Slack) : "")
+            + (incident.Acknowledged is { } ack ? " · acknowledged by " + AlertText.Escape(ack.By, AlertFormat.Slack) : "");
+        var blocks = new List<object>
+        {
+            new { type = "header", text = new { type = "plain_text", text = Cut(title, 150) } },
+            new { type = "section", text = new { type = "mrkdwn", text = Cut(details.ToString(), 3000) } },
+            new { type = "context", elements = new object[] { new { type = "mrkdwn", text = context } } },
+        };
+        if (link is not null)
+        {
+            blocks.Add(new { type = "actions", elements = new object[] { new { type = "button", text = new { type = "plain_text", text = "Open in Horizon" }, url = link } } });
+        }
+        return new { text = AlertText.Escape("Horizon: " + title, AlertFormat.Slack), blocks };
+    }
+
+    /// <summary>A PagerDuty Events API v2 event: trigger (or resolve) with the incident id as the dedup key.</summary>
+    public static object PagerDuty(Incident incident, string kind, string? link, string routingKey)
+    {
+        if (kind == "resolved")
+        {
+            return new { routing_key = routingKey, event_action = "resolve", dedup_key = incident.Id };
+        }
+        return new
+        {
+            routing_key = routingKey,
+            event_action = "trigger",
+            dedup_key = incident.Id,
+            payload = new
+            {
+                summary = Cut("Horizon: " + incident.Title(), 1024),
+                source = "horizon",
+                severity = incident.Severity,
+                timestamp = IncidentAlert.Time(incident.StartedAt),
+                component = incident.PeakMetric ?? incident.Metrics.FirstOrDefault()?.Metric,
+                group = incident.Owners.Count > 0 ? string.Join(",", incident.Owners) : null,
+                @class = incident.Kind.Name(),
+                custom_details = new
+                {
+                    metrics = incident.Metrics.Take(50).Select(m => m.Metric).ToArray(),
+                    more_metrics = Math.Max(0, incident.MetricCount - 50),
+                    reasons = IncidentAlert.Annotations(incident)["description"],
+                    peak_score = incident.Peak,
+                },
+            },
+            links = link is null ? Array.Empty<object>() : [new { href = link, text = "Horizon incident" }],
+        };
+    }
+
+    private static string Cut(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _http.Dispose();
+        foreach (var lane in _lanes)
+        {
+            lane.Signal.Dispose();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 46, Level = LogLevel.Warning, Message = "Incident {Incident} ({Event}) not delivered to receiver {Receiver} at {Host} after {Attempts} attempt(s): {Error}")]
+        public static partial void Failed(ILogger logger, string @event, string incident, string receiver, string host, int attempts, string error);
+    }
+}

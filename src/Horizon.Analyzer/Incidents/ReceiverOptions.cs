@@ -1,0 +1,69 @@
+using System.Text.Json.Serialization;
+
+namespace Horizon.Analyzer.Incidents;
+
+/// <summary>What a receiver speaks.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ReceiverKind>))]
+public enum ReceiverKind
+{
+    /// <summary>A generic webhook: Alertmanager's webhook JSON (version 4), which tools that take
+    /// Alertmanager's notifications already read.</summary>
+    Webhook,
+
+    /// <summary>A Slack incoming webhook: Block Kit (header, the reasons, a button to the page), text escaped.</summary>
+    Slack,
+
+    /// <summary>PagerDuty's Events API v2 (<c>https://events.pagerduty.com/v2/enqueue</c>): trigger
+    /// and resolve, the incident id as the dedup key.</summary>
+    PagerDuty,
+}
+
+/// <summary>One incident receiver and its route (<c>Analyzer:Alerts:IncidentReceivers:N</c>): it gets
+/// the incidents that have a metric matching <see cref="Metric"/> (a glob), an owner equal to
+/// <see cref="Owner"/>, and at least <see cref="MinSeverity"/>; each of what is set.</summary>
+public sealed record ReceiverOptions
+{
+    /// <summary>A name for logs and metrics (default: the kind and the position).</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary>What it speaks.</summary>
+    public ReceiverKind Kind { get; init; } = ReceiverKind.Webhook;
+
+    /// <summary>Where to POST (for PagerDuty, its events endpoint).</summary>
+    public string Url { get; init; } = "";
+
+    /// <summary>PagerDuty: the integration's routing key.</summary>
+    public string RoutingKey { get; init; } = "";
+
+    /// <summary>Only incidents with a metric matching this glob (<c>*</c> any run, <c>?</c> one).</summary>
+    public string? Metric { get; init; }
+
+    /// <summary>Only incidents with this owner among their metrics' owners.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>Only incidents at least this severe: <c>warning</c> (all) or <c>critical</c>.</summary>
+    public string MinSeverity { get; init; } = "warning";
+
+    /// <summary>Messages that may wait for this receiver; beyond it the least severe are dropped (counted).</summary>
+    public int QueueLength { get; init; } = 1000;
+
+    /// <summary>At most this many messages a minute to it (the rest wait, the most severe first).</summary>
+    public int PerMinute { get; init; } = 30;
+
+    /// <summary>Fails fast on settings that cannot work; <paramref name="index"/> names it.</summary>
+    public void Validate(int index)
+    {
+        if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            throw new ArgumentException($"Analyzer:Alerts:IncidentReceivers:{index}:Url: '{Url}' is not an http(s) URL.");
+        }
+        if (Kind == ReceiverKind.PagerDuty && RoutingKey.Length == 0)
+        {
+            throw new ArgumentException($"Analyzer:Alerts:IncidentReceivers:{index}: a PagerDuty receiver needs its RoutingKey.");
+        }
+        if (MinSeverity is not ("warning" or "critical") || QueueLength < 1 || PerMinute < 1)
+        {
+            throw new ArgumentException($"Analyzer:Alerts:IncidentReceivers:{index}: MinSeverity is warning or critical, QueueLength and PerMinute at least 1.");
+        }
+    }
+}
