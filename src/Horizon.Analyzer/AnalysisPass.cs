@@ -38,6 +38,8 @@ public sealed class PassCounts
     public int Exhaustions;
     public readonly long[] YesVotes = new long[SkylineNames.Count];
     public readonly List<AnomalyRecord> Anomalies = [];
+    /// <summary>Metrics still abnormal but not reported this pass (a held shift): their incidents stay open.</summary>
+    public readonly List<string> Abnormal = [];
 #pragma warning restore CS1591
 
     internal void Add(PassCounts other)
@@ -56,6 +58,7 @@ public sealed class PassCounts
             YesVotes[i] += other.YesVotes[i];
         }
         Anomalies.AddRange(other.Anomalies);
+        Abnormal.AddRange(other.Abnormal);
     }
 }
 
@@ -245,6 +248,11 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                         SecondsToCapacity: Math.Round(eta), Capacity: metadata.Capacity, Unit: metadata.Unit, Owner: metadata.Owner));
                 }
                 state.Found = found;
+                state.Abnormal = !_judgement.Anomalous && _judgement.RawScore >= _ensemble.Settings.Threshold;
+            }
+            if (state.Abnormal)
+            {
+                Counts.Abnormal.Add(metric);
             }
             foreach (var record in state.Found)
             {

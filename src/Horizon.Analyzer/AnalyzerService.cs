@@ -201,7 +201,7 @@ public sealed partial class AnalyzerService : BackgroundService
         var summary = new PassSummary(_shard.ToString(), now, duration.TotalSeconds, synced.Duration.TotalSeconds, analysis.TotalSeconds,
             synced.Keys, counts.Analysed, counts.Points, skipped, counts.Errored, votes, counts.Anomalies.Count, synced.BytesFetched, synced.FullReads);
         await publisher.PublishAsync(counts.Anomalies, summary);
-        foreach (var e in await incidents.TrackAsync(counts.Anomalies, now))
+        foreach (var e in await incidents.TrackAsync(counts.Anomalies, now, counts.Abnormal))
         {
             _metrics.IncidentEvents.WithLabels(e.Event).Inc();
         }

@@ -63,6 +63,10 @@ public sealed partial class DetectionContext(StoreConnection store, AnalyzerOpti
         /// <summary>What the last judgement found (null: nothing).</summary>
         public IReadOnlyList<AnomalyRecord> Found { get; set; } = [];
 
+        /// <summary>Whether the last judgement was still abnormal though not reported: its raw score
+        /// reached the threshold and the novelty filter held it back (a shift that holds).</summary>
+        public bool Abnormal { get; set; }
+
         /// <summary>Roll-up slots already in the store (end slot), and how many the key holds.</summary>
         public long PersistedEnd { get; set; } = long.MinValue;
 

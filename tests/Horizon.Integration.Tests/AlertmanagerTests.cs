@@ -257,4 +257,43 @@ public sealed class AlertmanagerTests
         Assert.Equal(2, history.Count(e => e == "opened"));
         Assert.Equal(30, history.Count(e => e == "joined"));
     }
+    [Fact]
+    public async Task AShiftThatHoldsKeepsItsIncidentOpenUntilItEnds()
+    {
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            ["Analyzer:Mode"] = "ensemble",
+            ["Analyzer:Incidents:ResolveAfter"] = "00:00:03",
+        });
+        var ct = TestContext.Current.CancellationToken;
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = new HttpClient();
+        var now = Now;
+        var random = new Random(8);
+        double Noise() => 100 + (random.NextDouble() * 4);
+        await SeedAsync(host.Db, "cpu.held", Day(now, i => Noise() + (i >= 1430 ? 30 : 0)));
+        async Task<JsonElement> IncidentsAsync() => (await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents", ct)).GetProperty("incidents");
+        await WaitUntilAsync(async () => (await IncidentsAsync()).GetArrayLength() == 1, "the shift opened an incident", 60);
+
+        // The shift holds, a point a second for three times ResolveAfter: not reported again (the
+        // novelty filter), still abnormal, so the incident stays open.
+        for (var k = 1; k <= 9; k++)
+        {
+            await host.Db.StringAppendAsync("metrics.cpu.held", Encode([(now + (k * 60), Noise() + 30)]));
+            await Task.Delay(1000, ct);
+        }
+        var held = (await IncidentsAsync())[0];
+        Assert.Equal("open", held.GetProperty("state").GetString());
+        // Back to normal: it resolves.
+        for (var k = 10; k <= 60; k++)
+        {
+            await host.Db.StringAppendAsync("metrics.cpu.held", Encode([(now + (k * 60), Noise())]));
+        }
+        await WaitUntilAsync(async () => (await IncidentsAsync())[0].GetProperty("state").GetString() == "resolved", "the incident resolved", 30);
+        var history = (await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents/history", ct)).GetProperty("events").EnumerateArray().Select(e => e.GetProperty("event").GetString()).Reverse().ToList();
+        Assert.Equal("opened", history[0]);
+        Assert.Equal("resolved", history[^1]);
+        Assert.Equal(1, history.Count(e => e == "opened"));
+    }
 }

@@ -168,4 +168,25 @@ public sealed class IncidentTests
         Assert.True(step10.Correlation(Movement.Of(tsn, noise)!) < 0.6);
         Assert.Null(Movement.Of([Start], [1.0]));
     }
+    [Fact]
+    public void AShiftThatHoldsKeepsItsIncidentOpenThoughItIsNotReportedAgain()
+    {
+        // Found once (the novelty filter reports a shift when it starts), then still abnormal pass
+        // after pass: the incident stays open; once it is normal again it resolves 15 minutes later.
+        var book = new IncidentBook(new IncidentOptions { ResolveAfter = TimeSpan.FromMinutes(15) });
+        var events = book.Observe([Finding("cpu.busy", Start)], Start, [], NoAcks, out _);
+        for (var pass = 1; pass <= 120; pass++)
+        {
+            events.AddRange(book.Observe([], Start + (pass * 60L), [], NoAcks, out _, abnormal: ["cpu.busy"]));
+        }
+        Assert.Equal(["opened"], events.Select(e => e.Event));
+        Assert.Single(book.Open);
+        var quiet = Start + (120 * 60L);
+        for (var pass = 1; pass <= 15; pass++)
+        {
+            events.AddRange(book.Observe([], quiet + (pass * 60L), [], NoAcks, out _, abnormal: []));
+        }
+        Assert.Equal(["opened", "resolved"], events.Select(e => e.Event));
+        Assert.Equal(quiet + (15 * 60), events[^1].At);
+    }
 }

@@ -8,7 +8,9 @@ namespace Horizon.Analyzer.Incidents;
 /// <see cref="IncidentOptions.GroupWindow"/>) that it is related to (a sibling name, the same
 /// owner, or movement that correlates with one of its metrics), or opens one. An exhaustion
 /// forecast is an incident of its own per metric, open while the forecast holds. An incident
-/// resolves when none of its metrics has been found for <see cref="IncidentOptions.ResolveAfter"/>.
+/// resolves when none of its metrics has been found, or been still abnormal (its raw score at the
+/// threshold though the novelty filter held it back: a shift that holds), for
+/// <see cref="IncidentOptions.ResolveAfter"/>.
 /// Acknowledgements and silences (from the API, read from the store) are applied each pass. What
 /// changed is returned as events (the history) and the incidents to store. One book per analyzer
 /// shard; not thread-safe (the publisher calls it once per pass).
@@ -56,10 +58,18 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
     /// acknowledgements and silences in the store. Returns the events; <paramref name="changed"/>
     /// gets every incident that changed (to store), resolved ones included.</summary>
     public List<IncidentEvent> Observe(IReadOnlyList<AnomalyRecord> findings, long now, IReadOnlyCollection<Silence> silences,
-        IReadOnlyDictionary<string, Acknowledgement> acknowledgements, out List<Incident> changed)
+        IReadOnlyDictionary<string, Acknowledgement> acknowledgements, out List<Incident> changed, IReadOnlyCollection<string>? abnormal = null)
     {
         var events = new List<IncidentEvent>();
         var touched = new HashSet<Incident>(ReferenceEqualityComparer.Instance);
+        // Still abnormal though not reported (a shift that holds): its incident is not over.
+        foreach (var metric in abnormal ?? [])
+        {
+            if (_byMetric.TryGetValue((FindingKind.Anomaly, metric), out var holding) && holding.Metrics.Find(m => m.Metric == metric) is { } member)
+            {
+                member.LastSeen = now;
+            }
+        }
         // The strongest first: it opens the incident the others join.
         foreach (var finding in findings.OrderBy(f => f.Timestamp).ThenByDescending(f => f.Score ?? (f.Votes / 10.0)))
         {

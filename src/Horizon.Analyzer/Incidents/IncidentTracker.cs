@@ -14,8 +14,9 @@ public sealed class IncidentTracker(IncidentStore store, IncidentOptions options
     /// <summary>The open incidents.</summary>
     public IReadOnlyCollection<Incident> Open => _book.Open;
 
-    /// <summary>One pass's findings at pass time <paramref name="now"/>; returns what happened.</summary>
-    public async Task<List<IncidentEvent>> TrackAsync(IReadOnlyList<AnomalyRecord> findings, long now)
+    /// <summary>One pass's findings at pass time <paramref name="now"/>, and the metrics still
+    /// abnormal though not reported; returns what happened.</summary>
+    public async Task<List<IncidentEvent>> TrackAsync(IReadOnlyList<AnomalyRecord> findings, long now, IReadOnlyCollection<string>? abnormal = null)
     {
         List<Incident>? stored = null;
         if (!_restored)
@@ -26,7 +27,7 @@ public sealed class IncidentTracker(IncidentStore store, IncidentOptions options
         }
         var silences = await store.SilencesAsync();
         var acknowledgements = await store.AcknowledgementsAsync();
-        var events = _book.Observe(findings, now, silences, acknowledgements, out var changed);
+        var events = _book.Observe(findings, now, silences, acknowledgements, out var changed, abnormal);
         var expired = new List<string>();
         if (now - _lastExpiry >= 3600)
         {
