@@ -110,14 +110,15 @@ public sealed class Incident
     [JsonIgnore]
     public int MetricCount => Metrics.Count + MoreMetrics;
 
-    /// <summary>A one-line title: the kind, the count and the first metrics.</summary>
+    /// <summary>A one-line title: the kind, the count and the first metrics (in the past once resolved).</summary>
     public string Title()
     {
         var names = string.Join(", ", Metrics.Take(3).Select(m => m.Metric));
         var more = MetricCount > 3 ? $" and {MetricCount - 3} more" : "";
+        var over = State == IncidentState.Resolved;
         return Kind == FindingKind.Exhaustion
-            ? $"{names} reaches its capacity"
-            : MetricCount == 1 ? $"{names} is anomalous" : $"{MetricCount} metrics anomalous: {names}{more}";
+            ? over ? $"{names} no longer forecast to reach its capacity" : $"{names} reaches its capacity"
+            : MetricCount == 1 ? $"{names} {(over ? "was" : "is")} anomalous" : $"{MetricCount} metrics {(over ? "were" : "")} anomalous: {names}{more}".Replace("  ", " ", StringComparison.Ordinal);
     }
 }
 

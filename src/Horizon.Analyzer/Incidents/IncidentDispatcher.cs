@@ -16,7 +16,8 @@ namespace Horizon.Analyzer.Incidents;
 /// </summary>
 public sealed partial class IncidentDispatcher : IDisposable
 {
-    private sealed record Message(string Incident, string Event, int Rank, double Peak, byte[] Body);
+    // Body: the POST's JSON, or for e-mail the message.
+    private sealed record Message(string Incident, string Event, int Rank, double Peak, byte[]? Body, MimeKit.MimeMessage? Mail = null);
 
     private sealed class Lane(ReceiverOptions options, string name)
     {
@@ -78,7 +79,9 @@ public sealed partial class IncidentDispatcher : IDisposable
                     {
                         lane.Sent.Add(id);
                     }
-                    lane.Waiting.Add(new Message(id, kind, Rank(incident, kind), incident.Peak ?? 0, Body(lane, incident, kind)));
+                    lane.Waiting.Add(lane.Options.Kind == ReceiverKind.Email
+                        ? new Message(id, kind, Rank(incident, kind), incident.Peak ?? 0, null, Mail(lane.Options, incident, kind, IncidentAlert.Link(_options.ExternalUrl, incident.Id)))
+                        : new Message(id, kind, Rank(incident, kind), incident.Peak ?? 0, Body(lane, incident, kind)));
                     added++;
                 }
                 // Most severe first; beyond the queue the least severe go.
@@ -175,7 +178,13 @@ public sealed partial class IncidentDispatcher : IDisposable
         {
             try
             {
-                using var content = new ByteArrayContent(message.Body);
+                if (message.Mail is { } mail)
+                {
+                    await MailAsync(lane.Options, mail, ct);
+                    _metrics.IncidentMessages.WithLabels(lane.Name, "sent").Inc();
+                    return;
+                }
+                using var content = new ByteArrayContent(message.Body!);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
                 using var response = await _http.PostAsync(lane.Options.Url, content, ct);
                 if (response.IsSuccessStatusCode)
@@ -185,7 +194,7 @@ public sealed partial class IncidentDispatcher : IDisposable
                 }
                 error = $"HTTP {(int)response.StatusCode}";
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or MailKit.ProtocolException or MailKit.Net.Smtp.SmtpCommandException or MailKit.Security.AuthenticationException or System.Net.Sockets.SocketException && !ct.IsCancellationRequested)
             {
                 error = e.Message;
             }
@@ -307,6 +316,68 @@ public sealed partial class IncidentDispatcher : IDisposable
             },
             links = link is null ? Array.Empty<object>() : [new { href = link, text = "Horizon incident" }],
         };
+    }
+
+    /// <summary>An e-mail: the subject says what and how bad, the text the metrics with their reasons,
+    /// the owners, the times and the link.</summary>
+    public static MimeKit.MimeMessage Mail(ReceiverOptions options, Incident incident, string kind, string? link)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var state = kind == "resolved" ? "RESOLVED" : incident.Severity.ToUpperInvariant();
+        var message = new MimeKit.MimeMessage { Subject = Cut($"[{state}] Horizon: {incident.Title()}", 200) };
+        message.From.Add(MimeKit.MailboxAddress.Parse(options.From));
+        foreach (var to in options.To)
+        {
+            message.To.Add(MimeKit.MailboxAddress.Parse(to));
+        }
+        // Replies and later messages about one incident thread together.
+        message.Headers.Add("X-Horizon-Incident", incident.Id);
+        var text = new StringBuilder();
+        text.Append(c, $"{incident.Title()}\n\n");
+        text.Append(c, $"Incident {incident.Id}, {incident.Severity}, started {IncidentAlert.Time(incident.StartedAt)}");
+        text.Append(kind == "resolved" && incident.ResolvedAt is { } resolved ? string.Create(c, $", resolved {IncidentAlert.Time(resolved)}") : "");
+        text.Append(incident.Peak is { } peak ? string.Create(c, $", peak score {peak:F2}") : "").Append('\n');
+        if (incident.Owners.Count > 0)
+        {
+            text.Append("Owners: ").Append(string.Join(", ", incident.Owners)).Append('\n');
+        }
+        if (incident.Acknowledged is { } ack)
+        {
+            text.Append(c, $"Acknowledged by {ack.By}{(ack.Comment is null ? "" : ": " + ack.Comment)}\n");
+        }
+        text.Append('\n');
+        foreach (var m in incident.Metrics.Take(20))
+        {
+            text.Append(m.Metric).Append('\n');
+            foreach (var reason in m.Reasons ?? [])
+            {
+                text.Append("  ").Append(reason).Append('\n');
+            }
+        }
+        if (incident.MetricCount > 20)
+        {
+            text.Append(c, $"and {incident.MetricCount - 20} more\n");
+        }
+        if (link is not null)
+        {
+            text.Append('\n').Append(link).Append('\n');
+        }
+        message.Body = new MimeKit.TextPart("plain") { Text = text.ToString() };
+        return message;
+    }
+
+    private static async Task MailAsync(ReceiverOptions options, MimeKit.MimeMessage mail, CancellationToken ct)
+    {
+        var server = new Uri(options.Url);
+        using var smtp = new MailKit.Net.Smtp.SmtpClient { Timeout = 30_000 };
+        await smtp.ConnectAsync(server.Host, server.IsDefaultPort || server.Port < 0 ? (server.Scheme == "smtps" ? 465 : 25) : server.Port,
+            server.Scheme == "smtps" ? MailKit.Security.SecureSocketOptions.SslOnConnect : MailKit.Security.SecureSocketOptions.StartTlsWhenAvailable, ct);
+        if (options.Username.Length > 0)
+        {
+            await smtp.AuthenticateAsync(options.Username, options.Password, ct);
+        }
+        await smtp.SendAsync(mail, ct);
+        await smtp.DisconnectAsync(quit: true, ct);
     }
 
     private static string Cut(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";

@@ -16,6 +16,11 @@ public enum ReceiverKind
     /// <summary>PagerDuty's Events API v2 (<c>https://events.pagerduty.com/v2/enqueue</c>): trigger
     /// and resolve, the incident id as the dedup key.</summary>
     PagerDuty,
+
+    /// <summary>E-mail over SMTP (<see cref="ReceiverOptions.Url"/> <c>smtp://host:port</c>, STARTTLS
+    /// when the server offers it, or <c>smtps://</c>), from <see cref="ReceiverOptions.From"/> to
+    /// <see cref="ReceiverOptions.To"/>.</summary>
+    Email,
 }
 
 /// <summary>One incident receiver and its route (<c>Analyzer:Alerts:IncidentReceivers:N</c>): it gets
@@ -29,8 +34,21 @@ public sealed record ReceiverOptions
     /// <summary>What it speaks.</summary>
     public ReceiverKind Kind { get; init; } = ReceiverKind.Webhook;
 
-    /// <summary>Where to POST (for PagerDuty, its events endpoint).</summary>
+    /// <summary>Where to POST (for PagerDuty, its events endpoint); for e-mail the SMTP server,
+    /// <c>smtp://host:port</c> or <c>smtps://host:port</c>.</summary>
     public string Url { get; init; } = "";
+
+    /// <summary>E-mail: the sender address.</summary>
+    public string From { get; init; } = "";
+
+    /// <summary>E-mail: the recipients.</summary>
+    public IReadOnlyList<string> To { get; init; } = [];
+
+    /// <summary>E-mail: the SMTP user (empty: no authentication) and password.</summary>
+    public string Username { get; init; } = "";
+
+    /// <summary>E-mail: the SMTP password.</summary>
+    public string Password { get; init; } = "";
 
     /// <summary>PagerDuty: the integration's routing key.</summary>
     public string RoutingKey { get; init; } = "";
@@ -53,9 +71,14 @@ public sealed record ReceiverOptions
     /// <summary>Fails fast on settings that cannot work; <paramref name="index"/> names it.</summary>
     public void Validate(int index)
     {
-        if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        var schemes = Kind == ReceiverKind.Email ? new[] { "smtp", "smtps" } : ["http", "https"];
+        if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || !schemes.Contains(uri.Scheme))
         {
-            throw new ArgumentException($"Analyzer:Alerts:IncidentReceivers:{index}:Url: '{Url}' is not an http(s) URL.");
+            throw new ArgumentException($"Analyzer:Alerts:IncidentReceivers:{index}:Url: '{Url}' is not an {string.Join(" or ", schemes)} URL.");
+        }
+        if (Kind == ReceiverKind.Email && (!MimeKit.MailboxAddress.TryParse(From, out _) || To.Count == 0 || !To.All(t => MimeKit.MailboxAddress.TryParse(t, out _))))
+        {
+            throw new ArgumentException($"Analyzer:Alerts:IncidentReceivers:{index}: an e-mail receiver needs a From address and at least one To address.");
         }
         if (Kind == ReceiverKind.PagerDuty && RoutingKey.Length == 0)
         {
