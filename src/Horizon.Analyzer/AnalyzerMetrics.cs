@@ -21,6 +21,7 @@ public sealed class AnalyzerMetrics
         Votes = f.CreateCounter("horizon_analyzer_votes_total", "Yes votes, by algorithm.", "algorithm");
         Anomalies = f.CreateGauge("horizon_analyzer_anomalies", "Series anomalous in the last pass.");
         Exhaustions = f.CreateGauge("horizon_analyzer_exhaustion_forecasts", "Metrics forecast (ensemble mode) to reach their capacity within the exhaustion horizon, in the last pass.");
+        Taught = f.CreateCounter("horizon_analyzer_findings_taught_total", "Findings not reported because the metric moved like a shape someone marked \"not anomalous\".");
         IncidentsOpen = f.CreateGauge("horizon_incidents_open", "Incidents open after the last pass, by kind (anomaly, exhaustion).", "kind");
         IncidentEvents = f.CreateCounter("horizon_incident_events_total", "Incident transitions, by event (opened, joined, escalated, acknowledged, silenced, unsilenced, resolved).", "event");
         AnomaliesTotal = f.CreateCounter("horizon_analyzer_anomalies_total", "Anomalous series over all passes.");
@@ -43,6 +44,7 @@ public sealed class AnalyzerMetrics
     public Counter Votes { get; }
     public Gauge Anomalies { get; }
     public Gauge Exhaustions { get; }
+    public Counter Taught { get; }
     public Gauge IncidentsOpen { get; }
     public Counter IncidentEvents { get; }
     public Counter AnomaliesTotal { get; }

@@ -27,6 +27,9 @@ public sealed partial class AnalyzerService : BackgroundService
     private readonly Shard _shard;
     private long _passes;
     private long _lastPassEnded = Stopwatch.GetTimestamp();
+    private readonly IncidentStore _incidentStore;
+    private TaughtShapes _taught = TaughtShapes.None;
+    private string? _taughtVersion;
 
     /// <summary>Creates the service.</summary>
     public AnalyzerService(StoreConnection store, AnalyzerOptions options, SeriesOptions series, AnalyzerMetrics metrics, AlertMetrics alertMetrics,
@@ -40,6 +43,7 @@ public sealed partial class AnalyzerService : BackgroundService
         _logger = logger;
         _time = time;
         _shard = options.ParsedShard;
+        _incidentStore = new IncidentStore(store);
     }
 
     /// <summary>The last pass, or null before the first.</summary>
@@ -73,7 +77,7 @@ public sealed partial class AnalyzerService : BackgroundService
         using var alertmanager = _options.Alerts.Alertmanagers.Count > 0 ? new AlertmanagerNotifier(_options.Alerts, _alertMetrics, _logger, _time) : null;
         using var receivers = _options.Alerts.IncidentReceivers.Count > 0 ? new IncidentDispatcher(_options.Alerts, _alertMetrics, _logger, _time) : null;
         var notifying = Task.WhenAll(alertmanager?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask, receivers?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask);
-        var incidents = new IncidentTracker(new IncidentStore(_store), _options.Incidents, _shard, alertmanager, receivers);
+        var incidents = new IncidentTracker(_incidentStore, _options.Incidents, _shard, alertmanager, receivers);
         if (alerts is not null)
         {
             await RememberAlertedAsync(alerts);
@@ -167,6 +171,7 @@ public sealed partial class AnalyzerService : BackgroundService
             await detection.PrepareAsync(metrics);
             _metrics.MetadataLoads.IncTo(detection.MetadataLoads);
         }
+        var taught = await TaughtAsync();
         var analysisStarted = Stopwatch.GetTimestamp();
         // Findings go out as they are made; the end of the pass then clears what is no longer
         // anomalous and writes the summary and the file.
@@ -175,13 +180,22 @@ public sealed partial class AnalyzerService : BackgroundService
         PassCounts counts;
         try
         {
-            counts = await Task.Run(() => pass.Run(cache, entries, now, r => found.Writer.TryWrite(r)), stoppingToken);
+            counts = await Task.Run(() => pass.Run(cache, entries, now, r =>
+            {
+                if (taught.Match(r.Metric, r.Movement) is null)
+                {
+                    found.Writer.TryWrite(r);
+                }
+            }), stoppingToken);
         }
         finally
         {
             found.Writer.TryComplete();
             await early;
         }
+        // What people marked "not anomalous" is not reported when it moves the same way again.
+        var suppressed = counts.Anomalies.RemoveAll(r => taught.Match(r.Metric, r.Movement) is not null);
+        _metrics.Taught.Inc(suppressed);
         if (detection is not null)
         {
             await detection.PersistAsync(metrics);
@@ -238,6 +252,18 @@ public sealed partial class AnalyzerService : BackgroundService
             counts.Analysed, skipped[SkipReason.TooShort.Label()], skipped[SkipReason.Stale.Label()], skipped[SkipReason.Boring.Label()],
             counts.Corrupt, counts.Errored, counts.Anomalies.Count, synced.BytesFetched, synced.FullReads,
             string.Join(' ', votes.Select(v => $"{v.Key}={v.Value}")));
+    }
+
+    // The taught shapes, read again when horizon.profiles.version moved.
+    private async Task<TaughtShapes> TaughtAsync()
+    {
+        var version = await _incidentStore.ProfilesVersionAsync();
+        if (version != _taughtVersion)
+        {
+            _taught = new TaughtShapes(await _incidentStore.ProfilesAsync());
+            _taughtVersion = version;
+        }
+        return _taught;
     }
 
     private static partial class Log

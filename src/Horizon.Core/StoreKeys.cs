@@ -50,4 +50,11 @@ public static class StoreKeys
 
     /// <summary>Hash of silences written through the API: field = silence id, value = its JSON.</summary>
     public const string Silences = "horizon.silences";
+
+    /// <summary>Hash of shapes taught "not anomalous": field = metric name, value = JSON list of
+    /// <c>{id, metric, end_bin, means, at, by, incident}</c> (the half hour of minute means).</summary>
+    public const string Profiles = "horizon.profiles";
+
+    /// <summary>Incremented by every write to <see cref="Profiles"/>: analyzers read it again only when it moved.</summary>
+    public const string ProfilesVersion = "horizon.profiles.version";
 }

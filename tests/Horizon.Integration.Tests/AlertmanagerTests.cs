@@ -296,4 +296,47 @@ public sealed class AlertmanagerTests
         Assert.Equal("resolved", history[^1]);
         Assert.Equal(1, history.Count(e => e == "opened"));
     }
+    [Fact]
+    public async Task NotAnomalousFeedbackTeachesTheMetricSoTheSameMovementIsNoLongerReported()
+    {
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            ["Analyzer:Mode"] = "ensemble",
+        });
+        var ct = TestContext.Current.CancellationToken;
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = WritingClient();
+        var random = new Random(4);
+        await SeedAsync(host.Db, "batch.queue", Day(Now, i => i == 1439 ? 400 : 100 + (random.NextDouble() * 5)));
+        JsonElement open = default;
+        await WaitUntilAsync(async () => (open = (await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents?state=open", ct)).GetProperty("incidents")).GetArrayLength() == 1, "an incident", 60);
+        var id = open[0].GetProperty("id").GetString()!;
+        Assert.True((await host.Db.HashGetAsync(Horizon.Core.StoreKeys.Anomalies, "batch.queue")).HasValue);
+
+        using (var anonymous = new HttpClient())
+        using (var body = JsonContent.Create(new { verdict = "not_anomalous", by = "mallory" }))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync($"{web}/api/incidents/{id}/feedback", body, ct)).StatusCode);
+        }
+        using (var body = JsonContent.Create(new { verdict = "not_anomalous", by = "alice" }))
+        {
+            var taught = await (await http.PostAsync($"{web}/api/incidents/{id}/feedback", body, ct)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(ct);
+            Assert.Equal("batch.queue", taught.GetProperty("taught")[0].GetProperty("metric").GetString());
+            Assert.Equal(30, taught.GetProperty("taught")[0].GetProperty("means").GetArrayLength());
+        }
+        // The same finding, judged again on the next passes, is no longer reported, and counted.
+        await WaitUntilAsync(async () => !(await host.Db.HashGetAsync(Horizon.Core.StoreKeys.Anomalies, "batch.queue")).HasValue, "the taught finding gone", 30);
+        Assert.True(ScrapedValue(await host.ScrapeAsync(), "horizon_analyzer_findings_taught_total") >= 1);
+        var profiles = await http.GetFromJsonAsync<JsonElement>($"{web}/api/profiles/batch.queue", ct);
+        Assert.Equal("alice", profiles.GetProperty("profiles")[0].GetProperty("by").GetString());
+        // A burst four times as large is not what was taught: reported.
+        await host.Db.StringAppendAsync("metrics.batch.queue", Encode([(Now + 60, 1300)]));
+        await WaitUntilAsync(async () => (await host.Db.HashGetAsync(Horizon.Core.StoreKeys.Anomalies, "batch.queue")).HasValue, "the larger burst reported", 30);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"{web}/api/profiles/batch.queue", ct)).StatusCode);
+    }
+
+    private static double ScrapedValue(string scraped, string series) =>
+        scraped.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).SingleOrDefault();
 }

@@ -189,4 +189,21 @@ public sealed class IncidentTests
         Assert.Equal(["opened", "resolved"], events.Select(e => e.Event));
         Assert.Equal(quiet + (15 * 60), events[^1].At);
     }
+    [Fact]
+    public void AShapeTaughtNotAnomalousIsRecognisedLaterButNotALargerOrDifferentOne()
+    {
+        // A nightly burst (a minute at +40 on a level of 100) marked "not anomalous"; the same
+        // burst a day later matches; three times as large, at another level, or a step does not.
+        var random = new Random(5);
+        Movement Shape(long end, Func<int, double> value) => Movement.Of(Hour(end, value).Ts, Hour(end, value).Values)!;
+        var burst = Shape(Start, m => 100 + random.NextDouble() + (m is 50 or 51 ? 40 : 0));
+        var taught = new TaughtShapes([new TaughtShape("p-1", "jobs.queue", burst.EndBin, burst.Means.ToArray(), Start, "alice", "i-1")]);
+        var day = Start + 86400;
+        Assert.Equal("p-1", taught.Match("jobs.queue", Shape(day, m => 100 + random.NextDouble() + (m is 51 or 52 ? 42 : 0)))?.Id);
+        Assert.Null(taught.Match("other.queue", Shape(day, m => 100 + random.NextDouble() + (m is 51 or 52 ? 42 : 0))));
+        Assert.Null(taught.Match("jobs.queue", Shape(day, m => 100 + random.NextDouble() + (m is 51 or 52 ? 120 : 0))));
+        Assert.Null(taught.Match("jobs.queue", Shape(day, m => 300 + random.NextDouble() + (m is 51 or 52 ? 40 : 0))));
+        Assert.Null(taught.Match("jobs.queue", Shape(day, m => 100 + random.NextDouble() + (m >= 51 ? 40 : 0))));
+        Assert.Null(taught.Match("jobs.queue", null));
+    }
 }

@@ -10,7 +10,7 @@ const string Usage = """
 
       horizon-nab [--data ../shared/nab] [--out nab-results] [--detectors skyline,ensemble,level,...]
                   [--combination gate|mean|median|max] [--window 1440] [--full-duration 2592000] [--score-only]
-                  [--set Name=value,...] [--explain] [--held-out] [--cv category] [--threshold T]
+                  [--set Name=value,...] [--explain] [--held-out] [--cv category] [--threshold T] [--teach T]
 
       --data       a folder in NAB's layout: data/<category>/<file>.csv and combined_windows.json
       --out        results root: <out>/<detector>/<category>/<detector>_<file>.csv (NAB's results layout),
@@ -34,6 +34,9 @@ const string Usage = """
       --threshold  run the ensemble with this Threshold (its refractory period and pre-screen work
                    from it) and also score every configuration at it, not only at the swept optimum:
                    what an operating point quieter than NAB's costs (docs/DETECTION.md)
+      --teach      replay "not anomalous" feedback at this threshold: every false alarm shown is
+                   marked, and later findings that moved like a marked one are not shown; prints
+                   the false alarms and the labelled findings and windows before and after
     """;
 
 try
@@ -90,6 +93,11 @@ try
     }
 
     var report = Report.Build(files, configurations.Select(c => c.Name).ToList(), scores, options.ContainsKey("held-out"), threshold, crossValidation is not null);
+    if (options.TryGetValue("teach", out var teach))
+    {
+        var at = double.Parse(teach, CultureInfo.InvariantCulture);
+        report += string.Concat(configurations.Select((c, i) => "\n" + Teach.Replay(files, scores[i], at, c.Name)));
+    }
     Console.WriteLine(report);
     Directory.CreateDirectory(output);
     File.WriteAllText(Path.Combine(output, "scores.md"), report);
@@ -140,7 +148,7 @@ namespace Horizon.Nab
                     throw new ArgumentException($"--{name} needs a value");
                 }
             }
-            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set", "explain", "held-out", "cv", "threshold"];
+            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set", "explain", "held-out", "cv", "threshold", "teach"];
             var unknown = options.Keys.Except(known).ToList();
             return unknown.Count == 0 ? options : throw new ArgumentException("unknown option(s): --" + string.Join(", --", unknown));
         }

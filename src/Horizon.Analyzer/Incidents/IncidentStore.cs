@@ -87,6 +87,42 @@ public sealed class IncidentStore(StoreConnection store)
     /// <summary>Deletes a silence; false when there was none.</summary>
     public Task<bool> UnsilenceAsync(string id) => store.Database.HashDeleteAsync(StoreKeys.Silences, id);
 
+    /// <summary>The taught shapes' version (null: none written yet).</summary>
+    public async Task<string?> ProfilesVersionAsync() => (string?)await store.Database.StringGetAsync(StoreKeys.ProfilesVersion);
+
+    /// <summary>Every taught shape.</summary>
+    public async Task<List<TaughtShape>> ProfilesAsync()
+    {
+        var entries = await store.Database.HashGetAllAsync(StoreKeys.Profiles);
+        return [.. entries.SelectMany(e => Parse<List<TaughtShape>>(e.Value) ?? [])];
+    }
+
+    /// <summary>A metric's taught shapes.</summary>
+    public async Task<List<TaughtShape>> ProfilesAsync(string metric) => Parse<List<TaughtShape>>(await store.Database.HashGetAsync(StoreKeys.Profiles, metric)) ?? [];
+
+    /// <summary>Adds shapes to their metrics' lists (at most <see cref="TaughtShapes.PerMetric"/> each, the oldest dropped) and bumps the version.</summary>
+    public async Task TeachAsync(IReadOnlyList<TaughtShape> shapes)
+    {
+        foreach (var group in shapes.GroupBy(s => s.Metric))
+        {
+            var list = await ProfilesAsync(group.Key);
+            list.AddRange(group);
+            await store.Database.HashSetAsync(StoreKeys.Profiles, group.Key, JsonSerializer.Serialize(list.TakeLast(TaughtShapes.PerMetric).ToList(), Json));
+        }
+        await store.Database.StringIncrementAsync(StoreKeys.ProfilesVersion);
+    }
+
+    /// <summary>Forgets a metric's taught shapes; false when it had none.</summary>
+    public async Task<bool> ForgetAsync(string metric)
+    {
+        var removed = await store.Database.HashDeleteAsync(StoreKeys.Profiles, metric);
+        if (removed)
+        {
+            await store.Database.StringIncrementAsync(StoreKeys.ProfilesVersion);
+        }
+        return removed;
+    }
+
     private static T? Parse<T>(RedisValue value) where T : class
     {
         if (value.IsNullOrEmpty)

@@ -23,7 +23,15 @@ public sealed class Movement
     /// <summary>The minute (Unix seconds / 60) of the last bin.</summary>
     public long EndBin { get; }
 
-    /// <summary>The movement of a series (timestamps ascending), or null with fewer than a third of the bins filled.</summary>
+    /// <summary>The minute means, oldest first.</summary>
+    public ReadOnlySpan<float> Means => _means;
+
+    /// <summary>A movement from stored minute means (<see cref="Bins"/> of them).</summary>
+    public static Movement FromMeans(long endBin, float[] means) =>
+        means.Length == Bins && Array.TrueForAll(means, float.IsFinite) ? new(endBin, means) : throw new ArgumentException($"a movement is {Bins} finite minute means");
+
+    /// <summary>The movement of a series (timestamps ascending), or null with fewer than five minutes
+    /// of the half hour holding points (a 5-minute metric has six).</summary>
     public static Movement? Of(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values)
     {
         if (timestamps.IsEmpty)
@@ -50,7 +58,7 @@ public sealed class Movement
         {
             filled += c > 0 ? 1 : 0;
         }
-        if (filled * 3 < Bins)
+        if (filled < 5)
         {
             return null;
         }
@@ -75,6 +83,18 @@ public sealed class Movement
         for (var lag = -1; lag <= 1; lag++)
         {
             best = Math.Max(best, Math.Abs(At(other, (EndBin - other.EndBin) + lag)));
+        }
+        return best;
+    }
+
+    /// <summary>The largest absolute correlation of the two shapes whenever they happened (bin by
+    /// bin, a minute of lag either way): whether this moved like <paramref name="other"/> did.</summary>
+    public double ShapeCorrelation(Movement other)
+    {
+        var best = 0.0;
+        for (var lag = -1; lag <= 1; lag++)
+        {
+            best = Math.Max(best, At(other, lag));
         }
         return best;
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Horizon.Analyzer.Incidents;
+using Horizon.Core.Series;
 using Horizon.Storage;
 
 namespace Horizon.Web;
@@ -15,6 +16,8 @@ namespace Horizon.Web;
 /// <item><c>GET /api/incidents[?state=open|resolved&amp;limit=N]</c>: open first, then newest.</item>
 /// <item><c>GET /api/incidents/history[?limit=N]</c>: the transitions, newest first.</item>
 /// <item><c>GET /api/incidents/{id}</c>; <c>POST /api/incidents/{id}/ack</c> with <c>{"by": ..., "comment": ...}</c>.</item>
+/// <item><c>POST /api/incidents/{id}/feedback</c> with <c>{"verdict": "not_anomalous", "by": ..., "metric": ...}</c>:
+/// teaches each metric's (or the one's) last half hour as normal; <c>GET /api/profiles/{metric}</c>, <c>DELETE /api/profiles/{metric}</c>.</item>
 /// <item><c>GET /api/silences</c>; <c>POST /api/silences</c> with <c>{"metric": "web.*", "owner": ...,
 /// "duration": "2h" | "ends_at": unix seconds, "created_by": ..., "comment": ...}</c>; <c>DELETE /api/silences/{id}</c>.</item>
 /// </list>
@@ -74,6 +77,63 @@ public static class IncidentApi
             await incidents.AcknowledgeAsync(id, ack);
             return Results.Json(ack, IncidentStore.Json);
         });
+        app.MapPost("/api/incidents/{id}/feedback", async (string id, HttpRequest request, StoreConnection store, SeriesOptions series, WebOptions options, WebMetrics metrics, TimeProvider time) =>
+        {
+            if (WriteAccess.Check(request, options, metrics) is { } refused)
+            {
+                return refused;
+            }
+            var incidents = new IncidentStore(store);
+            if (await incidents.IncidentAsync(id) is not { } incident)
+            {
+                return Results.NotFound(new { id, error = "no such incident" });
+            }
+            if (await BodyAsync(request) is not { } body || Text(body, "verdict") != "not_anomalous")
+            {
+                return Results.BadRequest(new { error = "{\"verdict\": \"not_anomalous\", \"by\": \"who\", \"metric\": \"one of its metrics (default: all)\"}" });
+            }
+            var by = Text(body, "by");
+            if (by is not { Length: > 0 and <= 200 })
+            {
+                return Results.BadRequest(new { error = "by (1-200 characters) is required" });
+            }
+            var only = Text(body, "metric");
+            var members = incident.Metrics.Where(m => only is null || m.Metric == only).ToList();
+            if (members.Count == 0)
+            {
+                return Results.BadRequest(new { error = $"{only} is not a metric of incident {id}" });
+            }
+            // Each metric's half hour up to its last finding, from its series.
+            var now = time.GetUtcNow().ToUnixTimeSeconds();
+            var shapes = new List<TaughtShape>();
+            var missing = new List<string>();
+            foreach (var m in members)
+            {
+                byte[]? raw = await store.Database.StringGetAsync(series.FullNamespace + m.Metric);
+                var movement = raw is null ? null : MovementUntil(raw, m.LastAt);
+                if (movement is null)
+                {
+                    missing.Add(m.Metric);
+                    continue;
+                }
+                shapes.Add(new TaughtShape("p-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), m.Metric, movement.EndBin, movement.Means.ToArray(), now, by, id));
+            }
+            if (shapes.Count > 0)
+            {
+                await incidents.TeachAsync(shapes);
+            }
+            return Results.Json(new { taught = shapes, not_taught = missing }, IncidentStore.Json);
+        });
+        app.MapGet("/api/profiles/{**metric}", async (string metric, StoreConnection store) =>
+            Results.Json(new { metric, profiles = await new IncidentStore(store).ProfilesAsync(metric) }, IncidentStore.Json));
+        app.MapDelete("/api/profiles/{**metric}", async (string metric, HttpRequest request, StoreConnection store, WebOptions options, WebMetrics metrics) =>
+        {
+            if (WriteAccess.Check(request, options, metrics) is { } refused)
+            {
+                return refused;
+            }
+            return await new IncidentStore(store).ForgetAsync(metric) ? Results.NoContent() : Results.NotFound(new { metric, error = "nothing taught" });
+        });
         app.MapGet("/api/silences", async (StoreConnection store, TimeProvider time) =>
         {
             var now = time.GetUtcNow().ToUnixTimeSeconds();
@@ -125,6 +185,21 @@ public static class IncidentApi
             }
             return await new IncidentStore(store).UnsilenceAsync(id) ? Results.NoContent() : Results.NotFound(new { id, error = "no such silence" });
         });
+    }
+
+    // The movement of a stored series over its points up to `until`.
+    private static Movement? MovementUntil(byte[] raw, long until)
+    {
+        var count = SeriesCodec.Count(raw, out _, out _);
+        var timestamps = new long[count];
+        var values = new double[count];
+        var n = SeriesCodec.Decode(raw, timestamps, values, out _, out _);
+        var end = n;
+        while (end > 0 && timestamps[end - 1] > until)
+        {
+            end--;
+        }
+        return Movement.Of(timestamps.AsSpan(0, end), values.AsSpan(0, end));
     }
 
     private static async Task<JsonElement?> BodyAsync(HttpRequest request)
