@@ -35,6 +35,45 @@ public sealed class WebViewTests
     }
 
     [Fact]
+    public async Task TheIncidentListAndViewShowTheIncidentWithItsChartAndAMalformedLinkDoesNotHang()
+    {
+        await using var host = await StartWithFindingsAsync();
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = new HttpClient();
+        string? id = null;
+        await WaitUntilAsync(async () =>
+        {
+            var listed = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/incidents?state=open", TestContext.Current.CancellationToken));
+            id = listed.RootElement.GetProperty("incidents").EnumerateArray().Select(i => i.GetProperty("id").GetString()).FirstOrDefault();
+            return id is not null;
+        }, "an incident", 30);
+
+        var dom = await Browser.DumpDomAsync($"{web}/#incident={Uri.EscapeDataString(id!)}");
+        // The list: the incident, open, linked.
+        var row = Between(dom, $"data-incident=\"{id}\"", "</tr>");
+        Assert.Contains("web.spiky is anomalous", row, StringComparison.Ordinal);
+        Assert.Contains($"href=\"#incident={id}\"", row, StringComparison.Ordinal);
+        // The view: title, its metric with the reasons, the actions, and uPlot's chart (a canvas).
+        var view = Between(dom, $"data-incident-view=\"{id}\"", "</ul>");
+        Assert.Contains("<h2>web.spiky is anomalous</h2>", view, StringComparison.Ordinal);
+        Assert.Contains("level: expected", view, StringComparison.Ordinal);
+        Assert.Contains("<button id=\"ack\">Acknowledge</button>", view, StringComparison.Ordinal);
+        Assert.Contains("class=\"uplot", view, StringComparison.Ordinal);
+        Assert.Contains("<canvas", view, StringComparison.Ordinal);
+        Assert.Contains("web.spiky</div>", view, StringComparison.Ordinal); // the chart's legend names the series
+
+        // Screenshots, desktop and phone width, kept with the test output.
+        var shots = Path.Combine(AppContext.BaseDirectory, "screenshots");
+        await Browser.ScreenshotAsync($"{web}/#incident={Uri.EscapeDataString(id!)}", Path.Combine(shots, "incident-desktop.png"), 1280, 900);
+        await Browser.ScreenshotAsync($"{web}/#incident={Uri.EscapeDataString(id!)}", Path.Combine(shots, "incident-mobile.png"), 390, 844);
+
+        // A malformed escape in a link is taken as it is: the page renders and says there is no such series.
+        var bad = await Browser.DumpDomAsync($"{web}/#metric=%E0%A4%A");
+        Assert.Contains("no such series", Between(bad, "<div id=\"view\">", "</div>"), StringComparison.Ordinal);
+        Assert.Contains($"data-incident=\"{id}\"", bad, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ThePageShowsEachAnomalyWithItsGraphReasonsAndMetadataAndAnyMetricByName()
     {
         await using var host = await StartWithFindingsAsync();
@@ -147,7 +186,18 @@ internal static class Browser
         throw new InvalidOperationException("no browser: install chromium (test.sh does) or set HORIZON_BROWSER");
     }
 
-    public static async Task<string> DumpDomAsync(string url)
+    public static Task<string> DumpDomAsync(string url) => RunAsync(url, "--dump-dom");
+
+    /// <summary>A PNG of the page at this window size, written to <paramref name="path"/> (the
+    /// tests keep theirs under the test output's <c>screenshots</c> folder).</summary>
+    public static async Task ScreenshotAsync(string url, string path, int width, int height)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        await RunAsync(url, $"--screenshot={Path.GetFullPath(path)}", $"--window-size={width},{height}", "--hide-scrollbars");
+        Assert.True(new FileInfo(path).Length > 1000, $"no screenshot at {path}");
+    }
+
+    private static async Task<string> RunAsync(string url, params string[] what)
     {
         var profile = Directory.CreateTempSubdirectory("horizon-browser-");
         try
@@ -158,7 +208,7 @@ internal static class Browser
                 RedirectStandardError = true,
             };
             foreach (var arg in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                         $"--user-data-dir={profile.FullName}", "--virtual-time-budget=8000", "--dump-dom", url })
+                         $"--user-data-dir={profile.FullName}", "--virtual-time-budget=8000" }.Concat(what).Append(url))
             {
                 start.ArgumentList.Add(arg);
             }

@@ -16,19 +16,25 @@ public static class WebViews
     /// <summary>Most history entries <c>/api/anomalies</c> returns.</summary>
     public const int MaxHistory = 1000;
 
-    private static readonly Lazy<byte[]> Page = new(() =>
+    private static readonly Lazy<byte[]> Page = new(() => Resource("Horizon.Web.index.html"));
+    private static readonly Lazy<byte[]> ChartScript = new(() => Resource("Horizon.Web.vendor.uplot.js"));
+    private static readonly Lazy<byte[]> ChartStyle = new(() => Resource("Horizon.Web.vendor.uplot.css"));
+
+    private static byte[] Resource(string name)
     {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Horizon.Web.index.html")
-            ?? throw new InvalidOperationException("the anomalies page is not embedded in the assembly");
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"{name} is not embedded in the assembly");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         return copy.ToArray();
-    });
+    }
 
     /// <summary>Maps the page and <c>/api/anomalies</c>.</summary>
     public static void MapAnomalyViews(this WebApplication app)
     {
         app.MapGet("/", () => Results.Bytes(Page.Value, "text/html; charset=utf-8"));
+        app.MapGet("/vendor/uplot.js", () => Results.Bytes(ChartScript.Value, "text/javascript; charset=utf-8"));
+        app.MapGet("/vendor/uplot.css", () => Results.Bytes(ChartStyle.Value, "text/css; charset=utf-8"));
         // The findings as the analyzers wrote them: horizon.anomalies (current, every shard), the
         // head of horizon.anomalies.history (newest first) and each shard's last pass
         // (horizon.analyzer.passes), so a web-only process shows them too.
