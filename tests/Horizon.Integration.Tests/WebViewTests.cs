@@ -48,7 +48,11 @@ public sealed class WebViewTests
             return id is not null;
         }, "an incident", 30);
 
+        // A second analyzer shard that stopped an hour ago: the page warns.
+        await host.Db.HashSetAsync(StoreKeys.AnalyzerPasses, "1/2",
+            $$"""{"shard":"1/2","finished_at":{{Now - 3600}},"duration_seconds":1.5,"metrics":10,"analysed":10}""");
         var dom = await Browser.DumpDomAsync($"{web}/#incident={Uri.EscapeDataString(id!)}");
+        Assert.Contains("Warning: the analyzer shard 1/2 has not finished a pass for 60 min", Between(dom, "id=\"stale\"", "</p>"), StringComparison.Ordinal);
         // The list: the incident, open, linked.
         var row = Between(dom, $"data-incident=\"{id}\"", "</tr>");
         Assert.Contains("web.spiky is anomalous", row, StringComparison.Ordinal);
@@ -139,7 +143,8 @@ public sealed class WebViewTests
         values[777] = -50;
         var keep = new int[ts.Length];
         var n = WebViews.Thin(ts, values, 40, keep);
-        Assert.InRange(n, 20, 40);
+        Assert.InRange(n, 20, 41);
+        Assert.Equal(ts.Length - 1, keep[n - 1]); // the newest point, whatever its value
         Assert.Contains(123, keep[..n]);
         Assert.Contains(777, keep[..n]);
         Assert.True(keep[..n].Zip(keep[1..n]).All(p => p.First < p.Second));

@@ -81,9 +81,10 @@ public static class WebViews
     }
 
     /// <summary>
-    /// The points of a series thinned to at most <paramref name="max"/> for a graph: the series is
+    /// The points of a series thinned to about <paramref name="max"/> for a graph: the series is
     /// cut into max / 2 buckets of equal time and each keeps its lowest and highest point, in time
-    /// order, so no spike or dip disappears. Fewer points than that: all of them.
+    /// order, so no spike or dip disappears, and the newest point is kept too (max + 1 at most).
+    /// Fewer points than that: all of them.
     /// </summary>
     public static int Thin(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, int max, Span<int> keep)
     {
@@ -120,6 +121,11 @@ public static class WebViews
                 keep[kept++] = Math.Max(lo, hi);
             }
             i0 = i;
+        }
+        // The newest point always: a graph that ends before the last value misleads.
+        if (kept > 0 && keep[kept - 1] != n - 1)
+        {
+            keep[kept++] = n - 1;
         }
         return kept;
     }
