@@ -83,24 +83,28 @@ public sealed class WebViewTests
         await using var host = await StartWithFindingsAsync();
         var dom = await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/");
 
-        var card = Between(dom, "data-metric=\"web.spiky\"", "</svg>");
+        var card = Between(dom, "data-metric=\"web.spiky\"", "</table>");
         Assert.Contains("level: expected", card, StringComparison.Ordinal);
         Assert.Contains("owner payments", card, StringComparison.Ordinal);
         Assert.Contains("value 900ms", card, StringComparison.Ordinal);
-        // The graph: a line through the day's points and the judged point marked.
-        Assert.Matches("<path class=\"line\" d=\"M[0-9.]+ [0-9.]+(L[0-9.]+ [0-9.]+){100,}\"", card);
-        Assert.Contains("<circle class=\"anomaly\"", card, StringComparison.Ordinal);
+        // The graph, drawn by uPlot: the points given to it (600 thinned from the day's 1440, the
+        // newest kept), the judged point marked, a canvas and the legend naming the metric.
+        Assert.Matches("data-points=\"(600|601)\" data-marked=\"[0-9]+\"", card);
+        Assert.Contains("class=\"uplot", card, StringComparison.Ordinal);
+        Assert.Contains("<canvas", card, StringComparison.Ordinal);
+        Assert.Contains(">web.spiky</div>", card, StringComparison.Ordinal);
         Assert.DoesNotContain("data-metric=\"web.calm\"", dom, StringComparison.Ordinal);
         // The history table lists it too.
         Assert.Matches("<td>web\\.spiky</td>\\s*<td>anomaly</td>", Between(dom, "<tbody id=\"history\">", "</tbody>"));
         Assert.Contains("last analyzer pass", dom, StringComparison.Ordinal);
 
         // Any metric, linked by name: its graph (no finding marked) and what is stored.
-        var calm = Between(await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.calm"), "data-view=\"web.calm\"", "</svg>");
+        var calm = Between(await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.calm"), "data-view=\"web.calm\"", "</table>");
         Assert.Contains("1440 points stored", calm, StringComparison.Ordinal);
-        Assert.Matches("<path class=\"line\" d=\"M[0-9.]+ [0-9.]+(L[0-9.]+ [0-9.]+){100,}\"", calm);
-        Assert.DoesNotContain("class=\"anomaly\"", calm, StringComparison.Ordinal);
-        Assert.Contains("owner payments", Between(await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.spiky"), "data-view=\"web.spiky\"", "</svg>"), StringComparison.Ordinal);
+        Assert.Matches("data-points=\"(600|601)\"", calm);
+        Assert.Contains("<canvas", calm, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-marked", calm, StringComparison.Ordinal);
+        Assert.Contains("owner payments", Between(await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.spiky"), "data-view=\"web.spiky\"", "</table>"), StringComparison.Ordinal);
     }
 
     [Fact]
