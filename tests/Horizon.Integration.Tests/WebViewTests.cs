@@ -105,6 +105,18 @@ public sealed class WebViewTests
         Assert.Contains("<canvas", calm, StringComparison.Ordinal);
         Assert.DoesNotContain("data-marked", calm, StringComparison.Ordinal);
         Assert.Contains("owner payments", Between(await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.spiky"), "data-view=\"web.spiky\"", "</table>"), StringComparison.Ordinal);
+        Assert.Contains("<button data-range=\"14d\">14d</button>", calm, StringComparison.Ordinal);
+
+        // The roll-up behind the 7- and 14-day ranges: the day's points as 10-minute means.
+        using var http = new HttpClient();
+        var ct = TestContext.Current.CancellationToken;
+        await WaitUntilAsync(async () => (await host.Db.KeyExistsAsync(StoreKeys.Rollup("web.calm"))), "the roll-up stored", 30);
+        using var rollup = JsonDocument.Parse(await http.GetStringAsync($"http://{host.Endpoint("web")}/api/rollup/web.calm", ct));
+        Assert.Equal(600, rollup.RootElement.GetProperty("slot_seconds").GetInt32());
+        var means = rollup.RootElement.GetProperty("points").EnumerateArray().Select(p => p[1].GetDouble()).ToList();
+        Assert.InRange(means.Count, 140, 145);
+        Assert.All(means, m => Assert.InRange(m, 100, 110));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync($"http://{host.Endpoint("web")}/api/rollup/none.such", ct)).StatusCode);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using Horizon.Core;
+using Horizon.Algorithms.Detection;
 using Horizon.Core.Series;
 using Horizon.Storage;
 using StackExchange.Redis;
@@ -57,6 +59,32 @@ public static class SeriesApi
                 stored = count,
                 points = keep.Take(kept).Select(i => new object[] { timestamps[i], values[i] }),
             });
+        });
+        // The long-term roll-up (ensemble mode): one mean per slot (10 minutes, or the metric's
+        // interval up to an hour) over the retained days; empty slots left out.
+        app.MapGet("/api/rollup/{**name}", async (string name, StoreConnection store) =>
+        {
+            byte[]? raw = await store.Database.StringGetAsync(StoreKeys.Rollup(name));
+            if (raw is null)
+            {
+                return Results.NotFound(new { name, error = "no roll-up (the analyzer keeps one in ensemble mode)" });
+            }
+            var slotSeconds = raw.Length >= 4 ? RollupHistory.StoredSlotSeconds(raw) : 0;
+            var history = slotSeconds >= 1 ? new RollupHistory(slotSeconds, int.MaxValue) : null;
+            if (history is null || !history.TryLoad(raw))
+            {
+                return Results.Json(new { name, error = "the stored roll-up does not parse" }, statusCode: StatusCodes.Status409Conflict);
+            }
+            var slots = history.Slots;
+            var points = new List<object[]>(slots.Length);
+            for (var i = 0; i < slots.Length; i++)
+            {
+                if (!float.IsNaN(slots[i]))
+                {
+                    points.Add([(history.FirstSlot + i) * history.SlotSeconds, slots[i]]);
+                }
+            }
+            return Results.Json(new { name, slot_seconds = history.SlotSeconds, points });
         });
         app.MapGet("/api/metrics", async (string? match, int? limit, StoreConnection store) =>
         {
