@@ -78,6 +78,52 @@ public sealed class WebViewTests
     }
 
     [Fact]
+    public async Task FromTheIncidentViewAPersonAcknowledgesSilencesAndTeachesNotAnomalous()
+    {
+        await using var host = await StartWithFindingsAsync();
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = new HttpClient();
+        var ct = TestContext.Current.CancellationToken;
+        string? id = null;
+        await WaitUntilAsync(async () =>
+        {
+            var listed = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/incidents?state=open", ct));
+            id = listed.RootElement.GetProperty("incidents").EnumerateArray().Select(i => i.GetProperty("id").GetString()).FirstOrDefault();
+            return id is not null;
+        }, "an incident", 30);
+
+        await using var browser = await DevTools.OpenAsync($"{web}/#incident={Uri.EscapeDataString(id!)}");
+        await browser.WaitForAsync("document.getElementById('ack')", "the incident view with its Acknowledge button");
+        // Without a name nothing is written; with one and the token, the acknowledgement shows.
+        await browser.EvaluateAsync("document.getElementById('ack').click()");
+        await browser.WaitForAsync("document.getElementById('done').textContent === 'your name first'", "the name asked for");
+        await browser.EvaluateAsync($"document.getElementById('who').value = 'alice'; document.getElementById('token').value = '{WriteToken}'; document.getElementById('ack').click()");
+        await browser.WaitForAsync("document.getElementById('done').textContent === 'acknowledged by alice'", "the acknowledgement confirmed");
+        // The analyzer applies it on its next pass; the view shows it in the incident's details.
+        await WaitUntilAsync(async () => JsonDocument.Parse(await http.GetStringAsync($"{web}/api/incidents/{id}", ct)).RootElement
+            .GetProperty("acknowledged") is { ValueKind: JsonValueKind.Object } ack && ack.GetProperty("by").GetString() == "alice", "the acknowledgement stored", 30);
+        await browser.EvaluateAsync($"incident('{id}', true, true)");
+        await browser.WaitForAsync("document.querySelector('#incident .meta').innerText.includes('acknowledged by alice')", "the acknowledgement in the view");
+        await browser.WaitForAsync("!document.getElementById('ack')", "no Acknowledge button once acknowledged");
+
+        // Silence: its metric for two hours, made by alice, shown in the view.
+        await browser.EvaluateAsync("document.getElementById('silence').click()");
+        await browser.WaitForAsync("document.getElementById('done').textContent.startsWith('silenced web.spiky until')", "the silence confirmed");
+        var silences = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/silences", ct)).RootElement.GetProperty("silences");
+        var silence = silences[0].GetProperty("silence");
+        Assert.Equal("web.spiky", silence.GetProperty("metric").GetString());
+        Assert.Equal("alice", silence.GetProperty("created_by").GetString());
+        Assert.Equal(7200, silence.GetProperty("ends_at").GetInt64() - silence.GetProperty("starts_at").GetInt64());
+
+        // Not anomalous: the metric is taught its shape.
+        await browser.EvaluateAsync("document.getElementById('teach').click()");
+        await browser.WaitForAsync("document.getElementById('done').textContent.startsWith('taught: web.spiky')", "the teaching confirmed");
+        var profiles = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/profiles/web.spiky", ct)).RootElement.GetProperty("profiles");
+        Assert.Equal("alice", profiles[0].GetProperty("by").GetString());
+        Assert.Equal(id, profiles[0].GetProperty("incident").GetString());
+    }
+
+    [Fact]
     public async Task ThePageShowsEachAnomalyWithItsGraphReasonsAndMetadataAndAnyMetricByName()
     {
         await using var host = await StartWithFindingsAsync();
@@ -186,7 +232,7 @@ public sealed class WebViewTests
 /// <summary>A headless Chromium: the page's DOM once its scripts have run.</summary>
 internal static class Browser
 {
-    private static string Find()
+    public static string Find()
     {
         var configured = Environment.GetEnvironmentVariable("HORIZON_BROWSER");
         if (!string.IsNullOrEmpty(configured))
