@@ -124,6 +124,37 @@ public sealed class WebViewTests
     }
 
     [Fact]
+    public async Task MetadataIsEditedFromTheMetricViewAndTheKeyboardOpensAnIncident()
+    {
+        await using var host = await StartWithFindingsAsync();
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = new HttpClient();
+        var ct = TestContext.Current.CancellationToken;
+        await WaitUntilAsync(async () => JsonDocument.Parse(await http.GetStringAsync($"{web}/api/incidents?state=open", ct)).RootElement
+            .GetProperty("count").GetInt32() == 1, "an incident", 30);
+
+        await using var browser = await DevTools.OpenAsync($"{web}/#metric=web.calm");
+        await browser.WaitForAsync("document.getElementById('m-save')", "the metadata form");
+        await browser.EvaluateAsync($"document.getElementById('edit').open = true; document.getElementById('m-unit').value = 'req/s'; document.getElementById('m-owner').value = 'search'; " +
+            $"document.getElementById('m-capacity').value = '5000'; document.getElementById('m-bad').value = 'Down'; document.getElementById('m-token').value = '{WriteToken}'; document.getElementById('m-save').click()");
+        await browser.WaitForAsync("document.getElementById('m-done').textContent === 'saved'", "the metadata saved");
+        var metadata = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/metadata/web.calm", ct)).RootElement;
+        Assert.Equal("search", metadata.GetProperty("owner").GetString());
+        Assert.Equal("req/s", metadata.GetProperty("unit").GetString());
+        Assert.Equal(5000, metadata.GetProperty("capacity").GetDouble());
+        Assert.Equal("Down", metadata.GetProperty("badDirection").GetString());
+
+        // j marks the first incident, Enter opens it, Escape closes it.
+        await browser.WaitForAsync("document.querySelector('#incidents tr[data-incident]')", "the incident list");
+        await browser.EvaluateAsync("document.activeElement.blur(); document.dispatchEvent(new KeyboardEvent('keydown', { key: 'j' }))");
+        await browser.WaitForAsync("document.querySelector('#incidents tr.marked')", "an incident marked");
+        await browser.EvaluateAsync("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }))");
+        await browser.WaitForAsync("location.hash.startsWith('#incident=') && document.querySelector('[data-incident-view]')", "the incident opened");
+        await browser.EvaluateAsync("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }))");
+        await browser.WaitForAsync("!document.querySelector('[data-incident-view]')", "the incident closed");
+    }
+
+    [Fact]
     public async Task ThePageShowsEachAnomalyWithItsGraphReasonsAndMetadataAndAnyMetricByName()
     {
         await using var host = await StartWithFindingsAsync();
