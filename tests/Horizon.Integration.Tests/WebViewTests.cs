@@ -181,7 +181,9 @@ public sealed class WebViewTests
         Assert.Matches("data-points=\"(600|601)\"", calm);
         Assert.Contains("<canvas", calm, StringComparison.Ordinal);
         Assert.DoesNotContain("data-marked", calm, StringComparison.Ordinal);
-        Assert.Contains("owner payments", Between(await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.spiky"), "data-view=\"web.spiky\"", "</table>"), StringComparison.Ordinal);
+        var spiky = Between(await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.spiky"), "data-view=\"web.spiky\"", "</table>");
+        Assert.Contains("owner payments", spiky, StringComparison.Ordinal);
+        Assert.Contains("data-findings=\"1\"", spiky, StringComparison.Ordinal); // its finding, from the history, marked on the line
         Assert.Contains("<button data-range=\"14d\">14d</button>", calm, StringComparison.Ordinal);
 
         // The roll-up behind the 7- and 14-day ranges: the day's points as 10-minute means.
