@@ -237,8 +237,16 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                 if (_judgement.Anomalous || votes > 0)
                 {
                     var reasons = Reasons.Of(_judgement, metadata.Unit, _ensemble!.Settings.CalibrationSeconds);
+                    // Flagged by Skyline's vote alone (`both` mode): the votes say why, and the
+                    // ensemble's low score is not the finding's (its reasons follow, for context).
+                    var ensembleFound = _judgement.Anomalous;
+                    if (!ensembleFound)
+                    {
+                        reasons = [string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                            $"Skyline: {votes} of {settings.Consensus} needed ({string.Join(", ", voted)}); the ensemble scored {_judgement.Score:F2}"), .. reasons];
+                    }
                     found.Add(new AnomalyRecord(metric, last, values[^1], votes, settings.Consensus, voted, now,
-                        Score: Math.Round(_judgement.Score, 4), Reasons: reasons, SeasonalPeriod: _judgement.SeasonalPeriod,
+                        Score: ensembleFound ? Math.Round(_judgement.Score, 4) : null, Reasons: reasons, SeasonalPeriod: _judgement.SeasonalPeriod,
                         Capacity: metadata.Capacity, Unit: metadata.Unit, Owner: metadata.Owner, Movement: Incidents.Movement.Of(timestamps, values)));
                 }
                 if (_judgement.Drift is { SecondsToCapacity: { } eta } drift && eta <= detection.ExhaustionHorizonSeconds)

@@ -339,4 +339,30 @@ public sealed class AlertmanagerTests
     private static double ScrapedValue(string scraped, string series) =>
         scraped.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
             .Select(l => double.Parse(l[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).SingleOrDefault();
+    [Fact]
+    public async Task InBothModesAFindingOfSkylinesVoteAloneCarriesTheVotesNotTheEnsemblesLowScore()
+    {
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            ["Analyzer:Mode"] = "both",
+        });
+        var ct = TestContext.Current.CancellationToken;
+        // A spike Skyline's algorithms agree on, on a metric whose team turned the ensemble's
+        // sensitivity down (metadata): the ensemble does not flag it; Skyline's vote does.
+        using (var http = WritingClient())
+        using (var metadata = new StringContent("""{"sensitivity":0.001}"""))
+        {
+            (await http.PutAsync($"http://{host.Endpoint("web")}/api/metadata/both.moderate", metadata, ct)).EnsureSuccessStatusCode();
+        }
+        var random = new Random(10);
+        await SeedAsync(host.Db, "both.moderate", Day(Now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
+        await WaitUntilAsync(async () => (await host.Db.HashGetAsync(Horizon.Core.StoreKeys.Anomalies, "both.moderate")).HasValue, "the finding", 60);
+        using var finding = JsonDocument.Parse((string)(await host.Db.HashGetAsync(Horizon.Core.StoreKeys.Anomalies, "both.moderate"))!);
+        var record = finding.RootElement;
+        Assert.True(record.GetProperty("votes").GetInt32() >= record.GetProperty("consensus").GetInt32());
+        Assert.False(record.TryGetProperty("score", out var score) && score.ValueKind == JsonValueKind.Number, $"score {score}");
+        Assert.StartsWith("Skyline: ", record.GetProperty("reasons")[0].GetString(), StringComparison.Ordinal);
+        Assert.Contains("the ensemble scored 0.", record.GetProperty("reasons")[0].GetString(), StringComparison.Ordinal);
+    }
 }
