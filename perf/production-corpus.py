@@ -21,12 +21,15 @@ point-to-point noise, in the metric's bad direction. Its window is the hour befo
 after the deploy. Everything else is normal by construction.
 
 --count prints, per threshold, the rows at or above it outside every window after each file's
-first 1440 rows (the ensemble's window), as false alarms per metric-day, and the windows with a
+first 1440 rows (the ensemble's window), as false alarms per metric-day, the incidents they make
+(a metric's false alarms less than 15 minutes apart, the incidents' ResolveAfter, are one; the
+metrics here are independent, so no grouping across metrics is counted), and the windows with a
 row at or above it inside.
 """
 import csv, datetime, glob, json, math, os, random, sys
 
 DAY = 1440  # points a day at 60 s
+RESOLVE = datetime.timedelta(minutes=15)  # Analyzer:Incidents:ResolveAfter
 KINDS = ["daily", "batch", "weekly", "counter", "sparse", "latency", "gauge", "integer"]
 
 
@@ -119,13 +122,14 @@ def count(root, results, thresholds):
     windows = json.load(open(f"{root}/combined_windows.json"))
     parse = lambda s: datetime.datetime.strptime(s[:19], "%Y-%m-%d %H:%M:%S")
     for threshold in thresholds:
-        alarms = judged = hit = total_windows = 0
+        alarms = episodes = judged = hit = total_windows = 0
         for key, spans in windows.items():
             category, name = key.split("/")
             rows = list(csv.DictReader(open(f"{results}/{category}/{os.path.basename(results)}_{name}")))[DAY:]
             spans = [(parse(a), parse(b)) for a, b in spans]
             total_windows += len(spans)
             found = set()
+            last_alarm = None
             for r in rows:
                 t = parse(r["timestamp"])
                 inside = [j for j, (a, b) in enumerate(spans) if a <= t <= b]
@@ -134,12 +138,17 @@ def count(root, results, thresholds):
                         found.update(inside)
                     else:
                         alarms += 1
+                        # An incident: false alarms of the metric less than RESOLVE apart are one.
+                        if last_alarm is None or t - last_alarm >= RESOLVE:
+                            episodes += 1
+                        last_alarm = t
                 if not inside:
                     judged += 1
             hit += len(found)
         days = judged / DAY
         print(f"threshold {threshold}: {alarms} false alarms in {days:,.0f} metric-days = "
-              f"{alarms / days * 10000:,.1f} per 10,000 metric-days; windows hit {hit}/{total_windows}")
+              f"{alarms / days * 10000:,.1f} per 10,000 metric-days ({episodes} incidents, "
+              f"{episodes / days * 10000:,.1f} per 10,000 metric-days); windows hit {hit}/{total_windows}")
 
 
 if __name__ == "__main__":
