@@ -40,18 +40,12 @@ public sealed class WebViewTests
         await using var host = await StartWithFindingsAsync();
         var web = $"http://{host.Endpoint("web")}";
         using var http = new HttpClient();
-        string? id = null;
-        await WaitUntilAsync(async () =>
-        {
-            var listed = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/incidents?state=open", TestContext.Current.CancellationToken));
-            id = listed.RootElement.GetProperty("incidents").EnumerateArray().Select(i => i.GetProperty("id").GetString()).FirstOrDefault();
-            return id is not null;
-        }, "an incident", 30);
+        var id = await OpenIncidentAsync(web);
 
         // A second analyzer shard that stopped an hour ago: the page warns.
         await host.Db.HashSetAsync(StoreKeys.AnalyzerPasses, "1/2",
             $$"""{"shard":"1/2","finished_at":{{Now - 3600}},"duration_seconds":1.5,"metrics":10,"analysed":10}""");
-        var dom = await Browser.DumpDomAsync($"{web}/#incident={Uri.EscapeDataString(id!)}");
+        var dom = await Browser.DumpDomAsync($"{web}/#incident={Uri.EscapeDataString(id)}");
         Assert.Contains("Warning: the analyzer shard 1/2 has not finished a pass for 60 min", Between(dom, "id=\"stale\"", "</p>"), StringComparison.Ordinal);
         // The list: the incident, open, linked.
         var row = Between(dom, $"data-incident=\"{id}\"", "</tr>");
@@ -68,8 +62,8 @@ public sealed class WebViewTests
 
         // Screenshots, desktop and phone width, kept with the test output.
         var shots = Path.Combine(AppContext.BaseDirectory, "screenshots");
-        await Browser.ScreenshotAsync($"{web}/#incident={Uri.EscapeDataString(id!)}", Path.Combine(shots, "incident-desktop.png"), 1280, 900);
-        await Browser.ScreenshotAsync($"{web}/#incident={Uri.EscapeDataString(id!)}", Path.Combine(shots, "incident-mobile.png"), 390, 844);
+        await Browser.ScreenshotAsync($"{web}/#incident={Uri.EscapeDataString(id)}", Path.Combine(shots, "incident-desktop.png"), 1280, 900);
+        await Browser.ScreenshotAsync($"{web}/#incident={Uri.EscapeDataString(id)}", Path.Combine(shots, "incident-mobile.png"), 390, 844);
 
         // A malformed escape in a link is taken as it is: the page renders and says there is no such series.
         var bad = await Browser.DumpDomAsync($"{web}/#metric=%E0%A4%A");
@@ -84,15 +78,9 @@ public sealed class WebViewTests
         var web = $"http://{host.Endpoint("web")}";
         using var http = new HttpClient();
         var ct = TestContext.Current.CancellationToken;
-        string? id = null;
-        await WaitUntilAsync(async () =>
-        {
-            var listed = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/incidents?state=open", ct));
-            id = listed.RootElement.GetProperty("incidents").EnumerateArray().Select(i => i.GetProperty("id").GetString()).FirstOrDefault();
-            return id is not null;
-        }, "an incident", 30);
+        var id = await OpenIncidentAsync(web);
 
-        await using var browser = await DevTools.OpenAsync($"{web}/#incident={Uri.EscapeDataString(id!)}");
+        await using var browser = await DevTools.OpenAsync($"{web}/#incident={Uri.EscapeDataString(id)}");
         await browser.WaitForAsync("document.getElementById('ack')", "the incident view with its Acknowledge button");
         // Without a name nothing is written; with one and the token, the acknowledgement shows.
         await browser.EvaluateAsync("document.getElementById('ack').click()");
@@ -251,6 +239,20 @@ public sealed class WebViewTests
             Assert.Contains(bucket.MinBy(i => values[i]), keep[..n]);
         }
         Assert.Equal(5, WebViews.Thin(ts.AsSpan(0, 5), values.AsSpan(0, 5), 40, keep));
+    }
+
+    // The id of the incident the seeded findings opened, once the analyzer has opened it.
+    private static async Task<string> OpenIncidentAsync(string web)
+    {
+        using var http = new HttpClient();
+        string? id = null;
+        await WaitUntilAsync(async () =>
+        {
+            var listed = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/incidents?state=open", TestContext.Current.CancellationToken));
+            id = listed.RootElement.GetProperty("incidents").EnumerateArray().Select(i => i.GetProperty("id").GetString()).FirstOrDefault();
+            return id is not null;
+        }, "an incident", 30);
+        return id!;
     }
 
     private static string Between(string text, string start, string end)
