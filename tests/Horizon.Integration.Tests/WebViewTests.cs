@@ -173,6 +173,12 @@ public sealed class WebViewTests
         Assert.Contains("owner payments", spiky, StringComparison.Ordinal);
         Assert.Contains("data-findings=\"1\"", spiky, StringComparison.Ordinal); // its finding, from the history, marked on the line
         Assert.Contains("<button data-range=\"14d\">14d</button>", calm, StringComparison.Ordinal);
+        // Links carry the range and the filter: six hours of every stored point; no finding matches "calm".
+        var linked = await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.calm&range=6h&filter=calm");
+        var sixHours = Between(linked, "data-view=\"web.calm\"", "</table>");
+        Assert.Contains("<button data-range=\"6h\" disabled=\"\">6h</button>", sixHours, StringComparison.Ordinal);
+        Assert.Matches("data-points=\"36[01]\"", sixHours);
+        Assert.Contains("nothing anomalous matching the filter", Between(linked, "<div id=\"current\">", "</div>"), StringComparison.Ordinal);
 
         // The roll-up behind the 7- and 14-day ranges: the day's points as 10-minute means.
         using var http = new HttpClient();
