@@ -38,6 +38,8 @@ public sealed class PassCounts
     public int Exhaustions;
     public readonly long[] YesVotes = new long[SkylineNames.Count];
     public readonly List<AnomalyRecord> Anomalies = [];
+    /// <summary>Findings the pass's filter held back (shapes taught "not anomalous").</summary>
+    public int Suppressed;
     /// <summary>Metrics still abnormal but not reported this pass (a held shift): their incidents stay open.</summary>
     public readonly List<string> Abnormal = [];
 #pragma warning restore CS1591
@@ -58,6 +60,7 @@ public sealed class PassCounts
             YesVotes[i] += other.YesVotes[i];
         }
         Anomalies.AddRange(other.Anomalies);
+        Suppressed += other.Suppressed;
         Abnormal.AddRange(other.Abnormal);
     }
 }
@@ -70,8 +73,10 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
     private readonly ConcurrentBag<Worker> _workers = [];
 
     /// <summary>Analyses the entries; <paramref name="now"/> is the pass's clock. Each finding is
-    /// also handed to <paramref name="found"/> (from any analysis thread) as soon as it is made.</summary>
-    public PassCounts Run(LocalSeriesCache cache, IReadOnlyList<LocalSeriesCache.Entry> entries, long now, Action<AnomalyRecord>? found = null)
+    /// also handed to <paramref name="found"/> (from any analysis thread) as soon as it is made,
+    /// unless <paramref name="suppress"/> holds it back (then it is only counted).</summary>
+    public PassCounts Run(LocalSeriesCache cache, IReadOnlyList<LocalSeriesCache.Entry> entries, long now, Action<AnomalyRecord>? found = null,
+        Func<AnomalyRecord, bool>? suppress = null)
     {
         var total = new PassCounts();
         if (entries.Count == 0)
@@ -83,7 +88,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
         Parallel.ForEach(
             System.Collections.Concurrent.Partitioner.Create(0, entries.Count, Math.Max(64, entries.Count / (options.MaxDegreeOfParallelism * 16) + 1)),
             options,
-            () => (_workers.TryTake(out var w) ? w : new Worker(settings, detection)).Reset(found),
+            () => (_workers.TryTake(out var w) ? w : new Worker(settings, detection)).Reset(found, suppress),
             (range, _, worker) =>
             {
                 for (var i = range.Item1; i < range.Item2; i++)
@@ -112,18 +117,24 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
         private double[] _values = new double[4096];
 
         private Action<AnomalyRecord>? _found;
+        private Func<AnomalyRecord, bool>? _suppress;
 
         public PassCounts Counts { get; private set; } = new();
 
-        public Worker Reset(Action<AnomalyRecord>? found)
+        public Worker Reset(Action<AnomalyRecord>? found, Func<AnomalyRecord, bool>? suppress)
         {
             Counts = new PassCounts();
-            _found = found;
+            (_found, _suppress) = (found, suppress);
             return this;
         }
 
         private void Add(AnomalyRecord record)
         {
+            if (_suppress?.Invoke(record) == true)
+            {
+                Counts.Suppressed++;
+                return;
+            }
             Counts.Anomalies.Add(record);
             _found?.Invoke(record);
         }

@@ -180,22 +180,16 @@ public sealed partial class AnalyzerService : BackgroundService
         PassCounts counts;
         try
         {
-            counts = await Task.Run(() => pass.Run(cache, entries, now, r =>
-            {
-                if (taught.Match(r.Metric, r.Movement) is null)
-                {
-                    found.Writer.TryWrite(r);
-                }
-            }), stoppingToken);
+            // What people marked "not anomalous" is not reported when it moves the same way again.
+            counts = await Task.Run(() => pass.Run(cache, entries, now, r => found.Writer.TryWrite(r),
+                r => taught.Match(r.Metric, r.Movement) is not null), stoppingToken);
         }
         finally
         {
             found.Writer.TryComplete();
             await early;
         }
-        // What people marked "not anomalous" is not reported when it moves the same way again.
-        var suppressed = counts.Anomalies.RemoveAll(r => taught.Match(r.Metric, r.Movement) is not null);
-        _metrics.Taught.Inc(suppressed);
+        _metrics.Taught.Inc(counts.Suppressed);
         if (detection is not null)
         {
             await detection.PersistAsync(metrics);
