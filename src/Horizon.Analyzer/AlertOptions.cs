@@ -61,6 +61,11 @@ public sealed record AlertOptions
     /// <summary>Whether any webhook is configured (otherwise the analyzer sends no alerts).</summary>
     public bool Enabled => Webhooks.Count + MattermostWebhooks.Count > 0;
 
+    /// <summary>The HTTP client every alert sender uses: <see cref="Timeout"/> per request, and no
+    /// redirects followed (a webhook that redirects would send the alert, and its secret URL's
+    /// body, somewhere else).</summary>
+    public HttpClient NewHttpClient() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = Timeout };
+
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {

@@ -39,8 +39,7 @@ public sealed partial class AlertSender : IDisposable
         _logger = logger;
         _time = time;
         _queue = Channel.CreateBounded<AnomalyRecord>(new BoundedChannelOptions(options.QueueLength) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
-        // A webhook that redirects would send the alert, and its secret URL's body, somewhere else.
-        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = options.Timeout };
+        _http = options.NewHttpClient();
     }
 
     /// <summary>Queues a new finding unless its score is below the minimum or its metric was alerted

@@ -35,7 +35,7 @@ public sealed partial class AlertmanagerNotifier : IDisposable
         _metrics = metrics;
         _logger = logger;
         _time = time;
-        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = options.Timeout };
+        _http = options.NewHttpClient();
     }
 
     /// <summary>Sets the state to send: the open incidents (those silenced in Horizon left out) and

@@ -44,7 +44,7 @@ public sealed partial class IncidentDispatcher : IDisposable
         _metrics = metrics;
         _logger = logger;
         _time = time;
-        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = options.Timeout };
+        _http = options.NewHttpClient();
         _lanes = [.. options.IncidentReceivers.Select((r, i) => new Lane(r, r.Name.Length > 0 ? r.Name : $"{r.Kind.ToString().ToLowerInvariant()}-{i}"))];
     }
 
