@@ -27,7 +27,7 @@ public sealed partial class IncidentDispatcher : IDisposable
         public SemaphoreSlim Signal { get; } = new(0);
         public HashSet<string> Sent { get; } = new(StringComparer.Ordinal);
         public Queue<long> Recent { get; } = new(); // TimeProvider timestamps of the last minute's sends
-        public Silence? Glob { get; } = options.Metric is null ? null : new Silence("route", options.Metric, null, 0, long.MaxValue, name, null);
+        public NameGlob? Glob { get; } = options.Metric is null ? null : new NameGlob(options.Metric);
     }
 
     private readonly AlertOptions _options;
@@ -107,7 +107,7 @@ public sealed partial class IncidentDispatcher : IDisposable
     private static bool Routes(Lane lane, Incident incident) =>
         (lane.Options.MinSeverity != "critical" || incident.Severity == "critical")
         && (lane.Options.Owner is null || incident.Owners.Contains(lane.Options.Owner, StringComparer.Ordinal))
-        && (lane.Glob is null || incident.Metrics.Exists(m => lane.Glob.Matches(m.Metric, null)));
+        && (lane.Glob is null || incident.Metrics.Exists(m => lane.Glob.IsMatch(m.Metric)));
 
     /// <summary>Sends until cancelled, then what waits for up to a few seconds.</summary>
     public Task RunAsync(CancellationToken stoppingToken) => Task.WhenAll(_lanes.Select(l => LaneAsync(l, stoppingToken)));

@@ -1,6 +1,3 @@
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-
 namespace Horizon.Analyzer.Incidents;
 
 /// <summary>
@@ -11,18 +8,14 @@ namespace Horizon.Analyzer.Incidents;
 /// </summary>
 public sealed record Silence(string Id, string? Metric, string? Owner, long StartsAt, long EndsAt, string CreatedBy, string? Comment)
 {
-    private Regex? _pattern;
+    private NameGlob? _glob;
 
     /// <summary>Whether it is in force at <paramref name="now"/> (Unix seconds).</summary>
     public bool ActiveAt(long now) => StartsAt <= now && now < EndsAt;
 
     /// <summary>Whether a metric (with its owner) is covered.</summary>
     public bool Matches(string metric, string? owner) =>
-        (Metric is null || Pattern.IsMatch(metric)) && (Owner is null || string.Equals(owner, Owner, StringComparison.Ordinal));
-
-    [JsonIgnore]
-    private Regex Pattern => _pattern ??= new Regex("^" + Regex.Escape(Metric ?? "*").Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
-        RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromMilliseconds(50));
+        (Metric is null || (_glob ??= new NameGlob(Metric)).IsMatch(metric)) && (Owner is null || string.Equals(owner, Owner, StringComparison.Ordinal));
 
     /// <summary>Why it cannot be stored (null: it can).</summary>
     public string? Problem(long now)
