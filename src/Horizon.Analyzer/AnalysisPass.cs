@@ -24,7 +24,12 @@ public sealed record AnomalyRecord(
     double? Capacity = null,
     string? Unit = null,
     string? Owner = null,
-    [property: System.Text.Json.Serialization.JsonIgnore] Incidents.Movement? Movement = null);
+    [property: System.Text.Json.Serialization.JsonIgnore] Incidents.Movement? Movement = null)
+{
+    /// <summary>Why Skyline flagged a series, as a reason line: the votes, the consensus, the algorithms.</summary>
+    public static string SkylineReason(int votes, int consensus, IEnumerable<string> algorithms) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Skyline: {votes} of {consensus} needed ({string.Join(", ", algorithms)})");
+}
 
 /// <summary>What a pass found, counted.</summary>
 public sealed class PassCounts
@@ -254,7 +259,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                     if (!ensembleFound)
                     {
                         reasons = [string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                            $"Skyline: {votes} of {settings.Consensus} needed ({string.Join(", ", voted)}); the ensemble scored {_judgement.Score:F2}"), .. reasons];
+                            $"{AnomalyRecord.SkylineReason(votes, settings.Consensus, voted)}; the ensemble scored {_judgement.Score:F2}"), .. reasons];
                     }
                     found.Add(new AnomalyRecord(metric, last, values[^1], votes, settings.Consensus, voted, now,
                         Score: ensembleFound ? Math.Round(_judgement.Score, 4) : null, Reasons: reasons, SeasonalPeriod: _judgement.SeasonalPeriod,

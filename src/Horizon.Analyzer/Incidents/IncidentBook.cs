@@ -259,7 +259,7 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
         member.Value = finding.Value;
         if (member.Reasons is null || (finding.Score ?? 0) > (member.Peak ?? 0) || finding.Votes > member.Votes)
         {
-            member.Reasons = finding.Reasons ?? (finding.Algorithms.Count > 0 ? [$"Skyline: {finding.Votes} of {finding.Consensus} needed: {string.Join(", ", finding.Algorithms)}"] : null);
+            member.Reasons = finding.Reasons ?? (finding.Algorithms.Count > 0 ? [AnomalyRecord.SkylineReason(finding.Votes, finding.Consensus, finding.Algorithms)] : null);
         }
         if (finding.Score is { } score && score > (member.Peak ?? double.MinValue))
         {
