@@ -195,5 +195,12 @@ public sealed class SeriesCodecTests
         // Buffers that fill before a sound point: Ok, and the rest is left for a second call.
         Assert.Equal(1, SeriesCodec.Decode(series[..(n - 3)], new long[1], new double[1], out var more, out _));
         Assert.Equal(PointReadStatus.Ok, more);
+        // The whole series at once: the points before the corrupt bytes, and the status that says so.
+        var (timestamps, values) = SeriesCodec.DecodeAll(series, out var whole);
+        Assert.Equal([1700000000L, 1700000060L], timestamps);
+        Assert.Equal([1.0, 2.0], values);
+        Assert.Equal(PointReadStatus.Corrupt, whole);
+        Assert.Equal(2, SeriesCodec.DecodeAll(series[..(n - 3)], out var sound).Timestamps.Length);
+        Assert.Equal(PointReadStatus.Ok, sound);
     }
 }

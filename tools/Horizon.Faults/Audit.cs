@@ -48,10 +48,8 @@ public static class Audit
             {
                 unindexed++;
             }
-            var count = SeriesCodec.Count(raw, out _, out _);
-            var timestamps = new long[count];
-            var values = new double[count];
-            SeriesCodec.Decode(raw, timestamps, values, out _, out _);
+            var (timestamps, values) = SeriesCodec.DecodeAll(raw, out _);
+            var count = timestamps.Length;
             for (var p = 0; p < count; p++)
             {
                 if (p > 0 && timestamps[p] < timestamps[p - 1])

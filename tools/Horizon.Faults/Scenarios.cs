@@ -344,10 +344,7 @@ public static partial class Scenarios
         for (var i = 0; i < stream.Names; i++)
         {
             byte[]? raw = await db.StringGetAsync(StoreKeys.Series($"{stream.Prefix}.m{i}"));
-            var count = Horizon.Core.Series.SeriesCodec.Count(raw ?? [], out _, out _);
-            var ts = new long[count];
-            var values = new double[count];
-            Horizon.Core.Series.SeriesCodec.Decode(raw ?? [], ts, values, out _, out _);
+            var (ts, values) = Horizon.Core.Series.SeriesCodec.DecodeAll(raw ?? [], out _);
             foreach (var v in values)
             {
                 if (v >= 0 && v < firstPoints)

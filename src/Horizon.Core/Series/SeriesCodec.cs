@@ -316,6 +316,17 @@ public static class SeriesCodec
         return count;
     }
 
+    /// <summary>Every point of a series, up to its first problem, into new arrays: for readers that
+    /// want a whole series at once (the HTTP API, tools), not the analyzer's pooled buffers.</summary>
+    public static (long[] Timestamps, double[] Values) DecodeAll(ReadOnlySpan<byte> series, out PointReadStatus status)
+    {
+        var count = Count(series, out _, out _);
+        var timestamps = new long[count];
+        var values = new double[count];
+        var n = Decode(series, timestamps, values, out status, out _);
+        return n == count ? (timestamps, values) : (timestamps[..n], values[..n]);
+    }
+
     /// <summary>Counts the points in a series and reports the first problem, without decoding into
     /// buffers. A lower bound for buffer sizing is <c>series.Length / 19</c>; an upper bound is
     /// <c>series.Length / 3</c>.</summary>

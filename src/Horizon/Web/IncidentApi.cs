@@ -116,7 +116,7 @@ public static class IncidentApi
                     missing.Add(m.Metric);
                     continue;
                 }
-                shapes.Add(new TaughtShape("p-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), m.Metric, movement.EndBin, movement.Means.ToArray(), now, by, id));
+                shapes.Add(new TaughtShape(NewId("p-"), m.Metric, movement.EndBin, movement.Means.ToArray(), now, by, id));
             }
             if (shapes.Count > 0)
             {
@@ -168,7 +168,7 @@ public static class IncidentApi
             {
                 return Results.BadRequest(new { error = "duration (\"2h\") or ends_at (Unix seconds) is required" });
             }
-            var silence = new Silence("s-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), Text(body, "metric"), Text(body, "owner"),
+            var silence = new Silence(NewId("s-"), Text(body, "metric"), Text(body, "owner"),
                 now, endsAt, Text(body, "created_by") ?? "", Text(body, "comment"));
             if (silence.Problem(now) is { } problem)
             {
@@ -187,14 +187,14 @@ public static class IncidentApi
         });
     }
 
+    // An id nobody can guess or collide with: the prefix and 48 random bits.
+    private static string NewId(string prefix) => prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+
     // The movement of a stored series over its points up to `until`.
     private static Movement? MovementUntil(byte[] raw, long until)
     {
-        var count = SeriesCodec.Count(raw, out _, out _);
-        var timestamps = new long[count];
-        var values = new double[count];
-        var n = SeriesCodec.Decode(raw, timestamps, values, out _, out _);
-        var end = n;
+        var (timestamps, values) = SeriesCodec.DecodeAll(raw, out _);
+        var end = timestamps.Length;
         while (end > 0 && timestamps[end - 1] > until)
         {
             end--;

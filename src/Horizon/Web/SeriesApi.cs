@@ -44,10 +44,8 @@ public static class SeriesApi
             {
                 return Results.NotFound(new { name, error = "no such series" });
             }
-            var count = SeriesCodec.Count(raw, out _, out _);
-            var timestamps = new long[count];
-            var values = new double[count];
-            SeriesCodec.Decode(raw, timestamps, values, out var status, out _);
+            var (timestamps, values) = SeriesCodec.DecodeAll(raw, out var status);
+            var count = timestamps.Length;
             var keep = new int[count];
             var kept = WebViews.Thin(timestamps, values, max ?? int.MaxValue, keep);
             return Results.Json(new
