@@ -16,8 +16,8 @@ namespace Horizon.Analyzer.Incidents;
 /// </summary>
 public sealed partial class IncidentDispatcher : IDisposable
 {
-    // Body: the POST's JSON, or for e-mail the message.
-    private sealed record Message(string Incident, string Event, int Rank, double Peak, byte[]? Body, MimeKit.MimeMessage? Mail = null);
+    // Payload: the POST's JSON bytes, or for e-mail the message.
+    private sealed record Message(string Incident, string Event, int Rank, double Peak, object Payload);
 
     private sealed class Lane(ReceiverOptions options, string name)
     {
@@ -79,9 +79,7 @@ public sealed partial class IncidentDispatcher : IDisposable
                     {
                         lane.Sent.Add(id);
                     }
-                    lane.Waiting.Add(lane.Options.Kind == ReceiverKind.Email
-                        ? new Message(id, kind, Rank(incident, kind), incident.Peak ?? 0, null, Mail(lane.Options, incident, kind, IncidentAlert.Link(_options.ExternalUrl, incident.Id)))
-                        : new Message(id, kind, Rank(incident, kind), incident.Peak ?? 0, Body(lane, incident, kind)));
+                    lane.Waiting.Add(new Message(id, kind, Rank(incident, kind), incident.Peak ?? 0, Payload(lane, incident, kind)));
                     added++;
                 }
                 // Most severe first; beyond the queue the least severe go.
@@ -178,13 +176,13 @@ public sealed partial class IncidentDispatcher : IDisposable
         {
             try
             {
-                if (message.Mail is { } mail)
+                if (message.Payload is MimeKit.MimeMessage mail)
                 {
                     await MailAsync(lane.Options, mail, ct);
                     _metrics.IncidentMessages.WithLabels(lane.Name, "sent").Inc();
                     return;
                 }
-                using var content = new ByteArrayContent(message.Body!);
+                using var content = new ByteArrayContent((byte[])message.Payload);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
                 using var response = await _http.PostAsync(lane.Options.Url, content, ct);
                 if (response.IsSuccessStatusCode)
@@ -209,16 +207,17 @@ public sealed partial class IncidentDispatcher : IDisposable
 
     // ---- bodies ---------------------------------------------------------------------------------
 
-    private byte[] Body(Lane lane, Incident incident, string kind)
+    // What a receiver of this kind is sent: an e-mail, or a POST's JSON.
+    private object Payload(Lane lane, Incident incident, string kind)
     {
         var link = IncidentAlert.Link(_options.ExternalUrl, incident.Id);
-        object body = lane.Options.Kind switch
+        return lane.Options.Kind switch
         {
-            ReceiverKind.Slack => Slack(incident, kind, link),
-            ReceiverKind.PagerDuty => PagerDuty(incident, kind, link, lane.Options.RoutingKey),
-            _ => Webhook(incident, kind, link, lane.Name),
+            ReceiverKind.Email => Mail(lane.Options, incident, kind, link),
+            ReceiverKind.Slack => JsonSerializer.SerializeToUtf8Bytes(Slack(incident, kind, link)),
+            ReceiverKind.PagerDuty => JsonSerializer.SerializeToUtf8Bytes(PagerDuty(incident, kind, link, lane.Options.RoutingKey)),
+            _ => JsonSerializer.SerializeToUtf8Bytes(Webhook(incident, kind, link, lane.Name)),
         };
-        return JsonSerializer.SerializeToUtf8Bytes(body);
     }
 
     /// <summary>Alertmanager's webhook notification (version 4) for one incident.</summary>
