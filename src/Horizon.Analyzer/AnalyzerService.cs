@@ -70,18 +70,12 @@ public sealed partial class AnalyzerService : BackgroundService
         var sync = new SeriesSync(_store, cache, _series.UniqueMetricsKey, _shard, _options.FetchBatch);
         var detection = _options.Mode == DetectionMode.Skyline ? null : new DetectionContext(_store, _options, _logger);
         var pass = new AnalysisPass(_options.Skyline, _options.Parallelism, _series.FullNamespace, detection);
-        using var alerts = _options.Alerts.Enabled ? new AlertSender(_options.Alerts, _alertMetrics, _logger, _time) : null;
         using var stopAlerts = new CancellationTokenSource();
-        var sending = alerts?.RunAsync(TimeSpan.FromSeconds(5), stopAlerts.Token) ?? Task.CompletedTask;
-        var publisher = new AnomalyPublisher(_store, _options, _shard, alerts);
+        var publisher = new AnomalyPublisher(_store, _options, _shard);
         using var alertmanager = _options.Alerts.Alertmanagers.Count > 0 ? new AlertmanagerNotifier(_options.Alerts, _alertMetrics, _logger, _time) : null;
-        using var receivers = _options.Alerts.IncidentReceivers.Count > 0 ? new IncidentDispatcher(_options.Alerts, _alertMetrics, _logger, _time) : null;
+        using var receivers = _options.Alerts.Receivers.Count > 0 ? new IncidentDispatcher(_options.Alerts, _alertMetrics, _logger, _time) : null;
         var notifying = Task.WhenAll(alertmanager?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask, receivers?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask);
         var incidents = new IncidentTracker(_incidentStore, _options.Incidents, _shard, alertmanager, receivers);
-        if (alerts is not null)
-        {
-            await RememberAlertedAsync(alerts);
-        }
         Log.Starting(_logger, _shard.ToString(), CacheDirectory, cache.Count);
         try
         {
@@ -125,37 +119,7 @@ public sealed partial class AnalyzerService : BackgroundService
             cache.SaveIndex();
             // What the last passes found is still sent (briefly) before the process goes.
             await stopAlerts.CancelAsync();
-            await Task.WhenAll(sending, notifying);
-        }
-    }
-
-    // The current findings of this shard, published before a restart, were alerted about then.
-    private async Task RememberAlertedAsync(AlertSender alerts)
-    {
-        try
-        {
-            var current = await _store.Database.HashGetAllAsync(StoreKeys.Anomalies);
-            var mine = new List<AnomalyRecord>(current.Length);
-            foreach (var entry in current)
-            {
-                try
-                {
-                    if (JsonSerializer.Deserialize<AnomalyRecord>(entry.Value.ToString(), AnomalyPublisher.Json) is { } record
-                        && _shard.Owns(_series.FullNamespace + record.Metric))
-                    {
-                        mine.Add(record);
-                    }
-                }
-                catch (JsonException)
-                {
-                }
-            }
-            alerts.Remember(mine);
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            // The store is not reachable yet: the first pass will say so; its findings may be alerted again.
-            Log.PassFailed(_logger, e.Message);
+            await notifying;
         }
     }
 

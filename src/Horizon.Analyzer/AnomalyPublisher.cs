@@ -29,7 +29,7 @@ public sealed record PassSummary(
 /// and the current anomalies as a JSON file replaced atomically. New findings are published while
 /// the pass is still running (<see cref="PublishAsFoundAsync"/>), so an anomaly is visible as soon as
 /// its metric is judged rather than when the last metric is.</summary>
-public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions options, Shard shard, AlertSender? alerts = null)
+public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions options, Shard shard)
 {
     /// <summary>JSON as written to the store and the file.</summary>
     public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -85,7 +85,6 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
             foreach (var (field, record) in batch)
             {
                 _recorded[field] = record.Timestamp;
-                alerts?.Offer(record);
             }
         }
     }
@@ -105,10 +104,6 @@ public sealed class AnomalyPublisher(StoreConnection store, AnalyzerOptions opti
         }
         tasks.Add(db.HashSetAsync(StoreKeys.AnalyzerPasses, shard.ToString(), JsonSerializer.Serialize(summary, Json)));
         await Task.WhenAll(tasks);
-        foreach (var record in fresh)
-        {
-            alerts?.Offer(record);
-        }
 
         _current.Clear();
         _current.UnionWith(now);

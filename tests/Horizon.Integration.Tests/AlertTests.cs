@@ -1,25 +1,26 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using System.Threading.Channels;
 using Horizon.Analyzer;
+using Horizon.Analyzer.Incidents;
 using Horizon.Core;
 using static Horizon.Integration.Tests.AnalyzerTests;
 using static Horizon.Integration.Tests.TestSupport;
 
 namespace Horizon.Integration.Tests;
 
-/// <summary>Alerts to webhooks: real HTTP receivers on loopback, the analyzer in ensemble mode on
-/// the embedded store.</summary>
+/// <summary>The Slack and Mattermost webhook shorthands (receivers of incidents like any other),
+/// delivery across a restart, retries and redirects: real HTTP receivers on loopback, the analyzer
+/// in ensemble mode on the embedded store.</summary>
 public sealed class AlertTests
 {
     private static double Counter(string scraped, string series) =>
         scraped.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
             .Select(l => double.Parse(l[(series.Length + 1)..], CultureInfo.InvariantCulture)).SingleOrDefault();
 
-    private static Task<HorizonHost> StartAsync(params string[] webhooks) => StartAsync(new Dictionary<string, string?>(), null, webhooks);
+    private static string Messages(string receiver, string result) => $"horizon_incident_messages_total{{receiver=\"{receiver}\",result=\"{result}\"}}";
 
-    // The embedded store (in dataDirectory when given), the analyzer in ensemble mode every half second, alerts to webhooks.
+    // The embedded store (in dataDirectory when given), the analyzer in ensemble mode every half second, Slack webhooks.
     private static async Task<HorizonHost> StartAsync(Dictionary<string, string?> settings, string? dataDirectory, params string[] webhooks)
     {
         settings["Analyzer:MinPassInterval"] = "00:00:00.5";
@@ -31,48 +32,14 @@ public sealed class AlertTests
         return await HorizonHost.StartAsync(null, settings, dataDirectory);
     }
 
-    [Fact]
-    public async Task ANewAnomalyIsPostedOnceWithItsReasonsAndOwnerAndARepeatIsHeldBack()
+    private static async Task<JsonElement> NextAsync(HttpReceiver receiver, CancellationToken ct)
     {
-        await using var receiver = new HttpReceiver();
-        await using var host = await StartAsync(receiver.Url);
-        var ct = TestContext.Current.CancellationToken;
-        using var http = WritingClient();
-        using (var metadata = new StringContent("""{"unit":"ms","owner":"payments"}"""))
-        {
-            (await http.PutAsync($"http://{host.Endpoint("web")}/api/metadata/alert.spiky", metadata, ct)).EnsureSuccessStatusCode();
-        }
-        var now = Now;
-        var random = new Random(5);
-        await SeedAsync(host.Db, "alert.calm", Day(now, _ => 100 + (random.NextDouble() * 10)));
-        await SeedAsync(host.Db, "alert.spiky", Day(now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        var body = await receiver.Bodies.Reader.ReadAsync(timeout.Token);
-        using var alert = JsonDocument.Parse(body);
-        var text = alert.RootElement.GetProperty("text").GetString()!;
-        Assert.StartsWith("Horizon: alert.spiky = 900ms at ", text, StringComparison.Ordinal);
-        Assert.Contains("is anomalous (score 0.", text, StringComparison.Ordinal);
-        // The reasons follow (the strongest first), the level's among them.
-        Assert.Contains("; owner payments: ", text, StringComparison.Ordinal);
-        Assert.Contains("level: expected 10", text, StringComparison.Ordinal);
-        var anomaly = alert.RootElement.GetProperty("anomaly");
-        Assert.Equal("alert.spiky", anomaly.GetProperty("metric").GetString());
-        Assert.Equal(now, anomaly.GetProperty("timestamp").GetInt64());
-
-        // Later passes repeat the finding (same point): no second alert. A new anomalous point on
-        // the same metric within RepeatAfter is held back and counted.
-        await WaitForPassesAsync(host, 3);
-        await host.Db.StringAppendAsync("metrics.alert.spiky", Encode([(now + 60, 1500)]));
-        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), "horizon_alerts_suppressed_total{reason=\"repeat\"}") >= 1, "the repeat held back", 60);
-        Assert.Equal(1, Counter(await host.ScrapeAsync(), "horizon_alerts_sent_total"));
-        Assert.Equal(1, receiver.Requests);
-        Assert.False(receiver.Bodies.Reader.TryRead(out _));
+        using var document = JsonDocument.Parse(await receiver.Bodies.Reader.ReadAsync(ct));
+        return document.RootElement.Clone();
     }
 
     [Fact]
-    public async Task AlertTextIsEscapedForEachReceiverSoAMetricNameCanNeitherNotifyNorLink()
+    public async Task TheWebhookShorthandsGetIncidentsEscapedSoAMetricNameCanNeitherNotifyNorLink()
     {
         await using var slack = new HttpReceiver();
         await using var mattermost = new HttpReceiver();
@@ -83,16 +50,20 @@ public sealed class AlertTests
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        using var toSlack = JsonDocument.Parse(await slack.Bodies.Reader.ReadAsync(timeout.Token));
-        using var toMattermost = JsonDocument.Parse(await mattermost.Bodies.Reader.ReadAsync(timeout.Token));
-        var slackText = toSlack.RootElement.GetProperty("text").GetString()!;
-        Assert.Contains("evil.&lt;!channel&gt;.[see](http://x.example)@here", slackText, StringComparison.Ordinal);
+        var toSlack = await NextAsync(slack, timeout.Token);
+        var toMattermost = await NextAsync(mattermost, timeout.Token);
+        var slackText = toSlack.GetProperty("text").GetString()!;
+        Assert.StartsWith("Horizon: [", slackText, StringComparison.Ordinal);
+        Assert.Contains("evil.&lt;!channel&gt;.[see](http://x.example)@here is anomalous", slackText, StringComparison.Ordinal);
         Assert.DoesNotContain('<', slackText);
-        var mattermostText = toMattermost.RootElement.GetProperty("text").GetString()!;
+        Assert.Equal("header", toSlack.GetProperty("blocks")[0].GetProperty("type").GetString());
+        var mattermostText = toMattermost.GetProperty("text").GetString()!;
         Assert.Contains("evil.\\<\\!channel\\>.\\[see\\]\\(http\\://x.example\\)@\u200Bhere", mattermostText, StringComparison.Ordinal);
-        // The structured copy keeps the name as it is: JSON needs no escaping beyond its own.
-        Assert.Equal(name, toSlack.RootElement.GetProperty("anomaly").GetProperty("metric").GetString());
-        Assert.True(slack.AllSized && mattermost.AllSized, "every alert was sent with a Content-Length");
+        Assert.Contains("level\\: expected", mattermostText, StringComparison.Ordinal);
+        Assert.False(toMattermost.TryGetProperty("blocks", out _), "Mattermost reads no Block Kit");
+        Assert.True(slack.AllSized && mattermost.AllSized, "every message was sent with a Content-Length");
+        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), Messages("mattermost-0", "sent")) >= 1, "the Mattermost message counted", 10);
+        Assert.Equal(1, Counter(await host.ScrapeAsync(), Messages("webhooks-0", "sent")));
     }
 
     [Fact]
@@ -104,32 +75,40 @@ public sealed class AlertTests
         var random = new Random(2);
         await SeedAsync(host.Db, "alert.redirected", Day(Now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
 
-        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), "horizon_alerts_failed_total") >= 1, "the redirect counted as a failure", 60);
+        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), Messages("webhooks-0", "failed")) >= 1, "the redirect counted as a failure", 60);
         Assert.Equal(1, redirecting.Requests);
         Assert.Equal(0, elsewhere.Requests);
     }
 
     [Fact]
-    public async Task AnAnalyzerThatRestartsDoesNotAlertAgainAboutWhatItReportedBefore()
+    public async Task AnAnalyzerThatRestartsNeitherSendsAnOpenIncidentAgainNorLosesItsResolve()
     {
         await using var receiver = new HttpReceiver();
         var data = Path.Combine(Path.GetTempPath(), "horizon-data-" + Guid.NewGuid().ToString("N"));
+        var settings = new Dictionary<string, string?> { ["Analyzer:Incidents:ResolveAfter"] = "00:00:03" };
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(60));
-            await using (var first = await StartAsync([], data, receiver.Url))
+            var now = Now;
+            string opened;
+            await using (var first = await StartAsync(new(settings), data, receiver.Url))
             {
                 var random = new Random(9);
-                await SeedAsync(first.Db, "alert.restart", Day(Now, i => i == 1439 ? 800 : 100 + (random.NextDouble() * 10)));
-                await receiver.Bodies.Reader.ReadAsync(timeout.Token);
+                await SeedAsync(first.Db, "alert.restart", Day(now, i => i == 1439 ? 800 : 100 + (random.NextDouble() * 10)));
+                opened = (await NextAsync(receiver, timeout.Token)).GetProperty("text").GetString()!;
             }
-            await using var second = await StartAsync([], data, receiver.Url);
-            Assert.True((await second.Db.HashGetAsync(StoreKeys.Anomalies, "alert.restart")).HasValue, "the finding survived the restart");
-            // Its first pass finds the same anomaly again, as new to it: held back, not sent.
-            await WaitUntilAsync(async () => Counter(await second.ScrapeAsync(), "horizon_alerts_suppressed_total{reason=\"repeat\"}") >= 1, "the finding held back after the restart", 60);
-            await WaitForPassesAsync(second, 2);
+            Assert.Contains("alert.restart is anomalous", opened, StringComparison.Ordinal);
+            await using var second = await StartAsync(new(settings), data, receiver.Url);
+            // The same anomaly, found again by the new process's first passes, is the open incident it took up: no message.
+            await WaitForPassesAsync(second, 3);
             Assert.Equal(1, receiver.Requests);
+            // Back to normal: the resolve reaches the receiver the first process sent the incident to.
+            await second.Db.StringAppendAsync("metrics.alert.restart", Encode([(now + 60, 104)]));
+            var resolved = (await NextAsync(receiver, timeout.Token)).GetProperty("text").GetString()!;
+            Assert.Contains("[RESOLVED]", resolved, StringComparison.Ordinal);
+            Assert.Contains("alert.restart was anomalous", resolved, StringComparison.Ordinal);
+            Assert.Equal(2, receiver.Requests);
         }
         finally
         {
@@ -145,94 +124,67 @@ public sealed class AlertTests
     {
         await using var flaky = new HttpReceiver(HttpStatusCode.InternalServerError, HttpStatusCode.ServiceUnavailable);
         var dead = $"http://127.0.0.1:{RedisServer.FreePort()}/nobody-listens";
-        await using var host = await StartAsync(flaky.Url, dead);
-        var now = Now;
+        await using var host = await StartAsync([], null, flaky.Url, dead);
         var random = new Random(6);
-        await SeedAsync(host.Db, "alert.flaky", Day(now, i => i == 1439 ? 700 : 50 + (random.NextDouble() * 5)));
+        await SeedAsync(host.Db, "alert.flaky", Day(Now, i => i == 1439 ? 700 : 50 + (random.NextDouble() * 5)));
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        var body = await flaky.Bodies.Reader.ReadAsync(timeout.Token);
-        Assert.Contains("alert.flaky = 700", body, StringComparison.Ordinal);
+        var body = await NextAsync(flaky, timeout.Token);
+        Assert.Contains("alert.flaky is anomalous", body.GetProperty("text").GetString()!, StringComparison.Ordinal);
         Assert.Equal(3, flaky.Requests); // two refusals, then accepted
-        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), "horizon_alerts_failed_total") >= 1, "the dead webhook counted", 30);
-        var scraped = await host.ScrapeAsync();
-        Assert.Equal(1, Counter(scraped, "horizon_alerts_sent_total"));
-        Assert.Equal(1, Counter(scraped, "horizon_alerts_failed_total"));
+        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), Messages("webhooks-1", "failed")) >= 1, "the dead webhook counted", 30);
+        Assert.Equal(1, Counter(await host.ScrapeAsync(), Messages("webhooks-0", "sent")));
         await WaitForPassesAsync(host, 2);
     }
 
     [Fact]
-    public async Task BeyondTheStormLimitTheNewFindingsOfAWindowGoOutAsOneDigest()
+    public async Task AReceiverWithAMinimumScoreHearsOfFewerIncidentsThanThePageShows()
     {
-        await using var receiver = new HttpReceiver();
-        await using var host = await StartAsync(new Dictionary<string, string?>
+        await using var everything = new HttpReceiver();
+        await using var paging = new HttpReceiver();
+        var options = new AlertOptions
         {
-            ["Analyzer:Alerts:StormLimit"] = "2",
-            ["Analyzer:Alerts:StormWindow"] = "00:00:03",
-        }, null, receiver.Url);
-        var now = Now;
-        var random = new Random(8);
-        for (var m = 0; m < 6; m++)
-        {
-            await SeedAsync(host.Db, $"storm.m{m}", Day(now, i => i == 1439 ? 1000 + m : 100 + (random.NextDouble() * 10)));
-        }
+            IncidentReceivers =
+            [
+                new() { Kind = ReceiverKind.Webhook, Url = everything.Url, Name = "all" },
+                new() { Kind = ReceiverKind.Webhook, Url = paging.Url, Name = "pager", MinScore = 0.5 },
+            ],
+        };
+        var metrics = new AlertMetrics(new Prometheus.CollectorRegistry());
+        using var dispatcher = new IncidentDispatcher(options, metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
+        Incident Of(string id, double? peak) => new() { Id = id, Peak = peak, Metrics = [new() { Metric = id + ".m" }] };
+        List<Incident> incidents = [Of("weak", 0.31), Of("strong", 0.9), Of("skyline", null)];
+        dispatcher.Dispatch([.. incidents.Select(i => new IncidentEvent(i.Id, "opened", 0))], incidents);
+        using var stop = new CancellationTokenSource();
+        var sending = dispatcher.RunAsync(stop.Token);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        var single = new List<string>();
-        JsonDocument? digest = null;
-        while (digest is null)
+        timeout.CancelAfter(TimeSpan.FromSeconds(20));
+        var paged = new List<string>();
+        for (var k = 0; k < 2; k++)
         {
-            var body = JsonDocument.Parse(await receiver.Bodies.Reader.ReadAsync(timeout.Token));
-            if (body.RootElement.TryGetProperty("anomalies", out _))
-            {
-                digest = body;
-            }
-            else
-            {
-                single.Add(body.RootElement.GetProperty("anomaly").GetProperty("metric").GetString()!);
-                body.Dispose();
-            }
+            paged.Add((await NextAsync(paging, timeout.Token)).GetProperty("groupLabels").GetProperty("incident").GetString()!);
         }
-        using (digest)
+        for (var k = 0; k < 3; k++)
         {
-            Assert.Equal(2, single.Count);
-            var held = digest.RootElement.GetProperty("anomalies").EnumerateArray().Select(a => a.GetProperty("metric").GetString()!).ToList();
-            Assert.Equal(4, held.Count);
-            Assert.Equal(Enumerable.Range(0, 6).Select(m => $"storm.m{m}").Order(), single.Concat(held).Order());
-            var text = digest.RootElement.GetProperty("text").GetString()!;
-            Assert.StartsWith("Horizon: 4 more new findings (2 are sent one by one per 3 s): storm.m", text, StringComparison.Ordinal);
+            await NextAsync(everything, timeout.Token);
         }
-        Assert.Equal(4, Counter(await host.ScrapeAsync(), "horizon_alerts_digested_total"));
-        Assert.Equal(3, receiver.Requests);
+        await stop.CancelAsync();
+        await sending;
+        Assert.Equal(["skyline", "strong"], paged.Order());
+        Assert.Equal(2, paging.Requests);
+        Assert.Equal(["all", "pager"], incidents.Single(i => i.Id == "strong").SentTo);
+        Assert.Equal(["all"], incidents.Single(i => i.Id == "weak").SentTo);
     }
 
     [Fact]
-    public void AnExhaustionForecastIsRepeatedAfterADayNotAfterTheAnomaliesHalfHour()
+    public void ReceiversMustBeHttpUrlsAndSettingsThatCannotWorkAreRefused()
     {
-        var metrics = new AlertMetrics(Prometheus.Metrics.NewCustomRegistry());
-        using var sender = new AlertSender(new AlertOptions { Webhooks = ["http://127.0.0.1:9/x"], RepeatAfter = TimeSpan.Zero },
-            metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
-        var anomaly = new AnomalyRecord("disk.used", 1_764_720_000, 90, 0, 6, [], 1_764_720_003, Score: 0.9);
-        var exhaustion = anomaly with { Kind = FindingKind.Exhaustion, SecondsToCapacity = 86400, Capacity = 100 };
-        sender.Offer(anomaly);
-        sender.Offer(anomaly with { Timestamp = anomaly.Timestamp + 10 });
-        Assert.Equal(0, metrics.Suppressed.WithLabels("repeat").Value);
-        sender.Offer(exhaustion);
-        sender.Offer(exhaustion with { Timestamp = exhaustion.Timestamp + 10 });
-        Assert.Equal(1, metrics.Suppressed.WithLabels("repeat").Value);
-    }
-
-    [Fact]
-    public void WebhooksMustBeHttpUrlsAndTheTextCoversSkylineAndExhaustionFindings()
-    {
-        Assert.Contains("not an http(s) URL", Assert.Throws<ArgumentException>(() => new AlertOptions { Webhooks = ["ftp://example/x"] }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("Analyzer:Alerts:Webhooks:0: 'ftp://example/x' is not an http or https URL",
+            Assert.Throws<ArgumentException>(() => new AlertOptions { Webhooks = ["ftp://example/x"] }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("Analyzer:Alerts:MattermostWebhooks:1:",
+            Assert.Throws<ArgumentException>(() => new AlertOptions { MattermostWebhooks = ["http://127.0.0.1/a", "x"] }.Validate()).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => new AlertOptions { Attempts = 0 }.Validate());
-        Assert.Throws<ArgumentException>(() => new AlertOptions { StormWindow = TimeSpan.Zero }.Validate());
-        var skyline = new AnomalyRecord("db.qps", 1_764_720_000, 42, 7, 6, ["first_hour_average", "grubbs"], 1_764_720_003);
-        Assert.Equal("Horizon: db.qps = 42 at 2025-12-03 00:00:00 UTC is anomalous (Skyline: 7 algorithms agreed, 6 needed: first_hour_average, grubbs)", AlertSender.Text(skyline));
-        var full = new AnomalyRecord("disk.used", 1_764_720_000, 82.5, 0, 6, [], 1_764_720_003, Kind: FindingKind.Exhaustion,
-            Reasons: ["drift: 5.1% a day"], SecondsToCapacity: 3 * 86400, Capacity: 100, Unit: "%", Owner: "storage");
-        Assert.Equal("Horizon: disk.used reaches its capacity of 100% in 3.0 days (now 82.5% at 2025-12-03 00:00:00 UTC); owner storage: drift: 5.1% a day", AlertSender.Text(full));
+        Assert.Throws<ArgumentException>(() => new AlertOptions { IncidentReceivers = [new() { Url = "http://127.0.0.1/", MinScore = -1 }] }.Validate());
     }
 }

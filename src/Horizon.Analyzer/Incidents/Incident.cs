@@ -106,6 +106,9 @@ public sealed class Incident
     /// <summary>The silence whose matchers cover every metric of it (null: not silenced): not delivered.</summary>
     public string? SilencedBy { get; set; }
 
+    /// <summary>The receivers it was sent to (so its resolve goes there, whoever resolves it).</summary>
+    public List<string> SentTo { get; init; } = [];
+
     /// <summary>The metric count, listed or not.</summary>
     [JsonIgnore]
     public int MetricCount => Metrics.Count + MoreMetrics;

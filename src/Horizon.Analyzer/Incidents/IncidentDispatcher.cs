@@ -7,12 +7,14 @@ using Microsoft.Extensions.Logging;
 namespace Horizon.Analyzer.Incidents;
 
 /// <summary>
-/// Sends incidents to the configured receivers (webhook in Alertmanager's shape, Slack, PagerDuty):
+/// Sends incidents to the configured receivers (webhook in Alertmanager's shape, Slack, Mattermost,
+/// PagerDuty, e-mail):
 /// one message per incident per pass when it opened, escalated or resolved (a deploy that opened
 /// with one metric and gained 30 in the same pass is one message, with all 31). Each receiver has
 /// its route, its own bounded queue, its own sending loop with retries and a rate limit: a dead
 /// receiver delays only itself, and when messages wait, the most severe go first (beyond the
-/// queue, the least severe are dropped and counted). A resolve goes only where its incident was sent.
+/// queue, the least severe are dropped and counted). A resolve goes only where its incident was sent
+/// (<see cref="Incident.SentTo"/>, stored with it: after a restart, or from another shard's analyzer).
 /// </summary>
 public sealed partial class IncidentDispatcher : IDisposable
 {
@@ -25,7 +27,6 @@ public sealed partial class IncidentDispatcher : IDisposable
         public string Name { get; } = name;
         public List<Message> Waiting { get; } = [];
         public SemaphoreSlim Signal { get; } = new(0);
-        public HashSet<string> Sent { get; } = new(StringComparer.Ordinal);
         public Queue<long> Recent { get; } = new(); // TimeProvider timestamps of the last minute's sends
         public NameGlob? Glob { get; } = options.Metric is null ? null : new NameGlob(options.Metric);
     }
@@ -37,7 +38,7 @@ public sealed partial class IncidentDispatcher : IDisposable
     private readonly HttpClient _http;
     private readonly List<Lane> _lanes;
 
-    /// <summary>A dispatcher for <see cref="AlertOptions.IncidentReceivers"/>.</summary>
+    /// <summary>A dispatcher for <see cref="AlertOptions.Receivers"/>.</summary>
     public IncidentDispatcher(AlertOptions options, AlertMetrics metrics, ILogger logger, TimeProvider time)
     {
         _options = options;
@@ -45,10 +46,11 @@ public sealed partial class IncidentDispatcher : IDisposable
         _logger = logger;
         _time = time;
         _http = options.NewHttpClient();
-        _lanes = [.. options.IncidentReceivers.Select((r, i) => new Lane(r, r.Name.Length > 0 ? r.Name : $"{r.Kind.ToString().ToLowerInvariant()}-{i}"))];
+        _lanes = [.. options.Receivers.Select((r, i) => new Lane(r, r.Name.Length > 0 ? r.Name : $"{r.Kind.ToString().ToLowerInvariant()}-{i}"))];
     }
 
-    /// <summary>Queues the messages of one pass: <paramref name="events"/> about <paramref name="incidents"/>.</summary>
+    /// <summary>Queues the messages of one pass: <paramref name="events"/> about <paramref name="incidents"/>
+    /// (whose <see cref="Incident.SentTo"/> it updates, before they are stored).</summary>
     public void Dispatch(IReadOnlyList<IncidentEvent> events, IEnumerable<Incident> incidents)
     {
         var byId = incidents.ToDictionary(i => i.Id, StringComparer.Ordinal);
@@ -71,13 +73,13 @@ public sealed partial class IncidentDispatcher : IDisposable
                 {
                     var incident = byId[id];
                     var resolve = kind == "resolved";
-                    if (resolve ? !lane.Sent.Remove(id) : incident.SilencedBy is not null || !Routes(lane, incident))
+                    if (resolve ? !incident.SentTo.Contains(lane.Name) : incident.SilencedBy is not null || !Routes(lane, incident))
                     {
                         continue;
                     }
-                    if (!resolve)
+                    if (!resolve && !incident.SentTo.Contains(lane.Name))
                     {
-                        lane.Sent.Add(id);
+                        incident.SentTo.Add(lane.Name);
                     }
                     lane.Waiting.Add(new Message(id, kind, Rank(incident, kind), incident.Peak ?? 0, Payload(lane, incident, kind)));
                     added++;
@@ -104,6 +106,7 @@ public sealed partial class IncidentDispatcher : IDisposable
 
     private static bool Routes(Lane lane, Incident incident) =>
         (lane.Options.MinSeverity != "critical" || incident.Severity == "critical")
+        && (lane.Options.MinScore <= 0 || incident.Peak is not { } peak || peak >= lane.Options.MinScore)
         && (lane.Options.Owner is null || incident.Owners.Contains(lane.Options.Owner, StringComparer.Ordinal))
         && (lane.Glob is null || incident.Metrics.Exists(m => lane.Glob.IsMatch(m.Metric)));
 
@@ -215,6 +218,7 @@ public sealed partial class IncidentDispatcher : IDisposable
         {
             ReceiverKind.Email => Mail(lane.Options, incident, kind, link),
             ReceiverKind.Slack => JsonSerializer.SerializeToUtf8Bytes(Slack(incident, kind, link)),
+            ReceiverKind.Mattermost => JsonSerializer.SerializeToUtf8Bytes(Mattermost(incident, kind, link)),
             ReceiverKind.PagerDuty => JsonSerializer.SerializeToUtf8Bytes(PagerDuty(incident, kind, link, lane.Options.RoutingKey)),
             _ => JsonSerializer.SerializeToUtf8Bytes(Webhook(incident, kind, link, lane.Name)),
         };
@@ -282,6 +286,39 @@ public sealed partial class IncidentDispatcher : IDisposable
             blocks.Add(new { type = "actions", elements = new object[] { new { type = "button", text = new { type = "plain_text", text = "Open in Horizon" }, url = link } } });
         }
         return new { text = AlertText.Escape("Horizon: " + title, AlertFormat.Slack), blocks };
+    }
+
+    /// <summary>A Mattermost message: the same as Slack's in Markdown text (Mattermost reads no Block
+    /// Kit), metric names and owners escaped so they can neither link nor mention.</summary>
+    public static object Mattermost(Incident incident, string kind, string? link)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string Md(string text) => AlertText.Escape(text, AlertFormat.Mattermost);
+        var state = kind == "resolved" ? "RESOLVED" : incident.Severity.ToUpperInvariant();
+        var text = new StringBuilder();
+        text.Append(c, $"**\\[{state}\\] Horizon: {Md(incident.Title())}**\n");
+        foreach (var m in incident.Metrics.Take(5))
+        {
+            text.Append("- ").Append(Md(m.Metric));
+            if (m.Reasons is { Count: > 0 } reasons)
+            {
+                text.Append(": ").Append(Md(string.Join("; ", reasons.Take(2))));
+            }
+            text.Append('\n');
+        }
+        if (incident.MetricCount > 5)
+        {
+            text.Append(c, $"and {incident.MetricCount - 5} more\n");
+        }
+        text.Append(c, $"started {IncidentAlert.Time(incident.StartedAt)}");
+        text.Append(incident.Peak is { } peak ? string.Create(c, $", peak score {peak:F2}") : "");
+        text.Append(incident.Owners.Count > 0 ? ", owners " + Md(string.Join(", ", incident.Owners)) : "");
+        text.Append(incident.Acknowledged is { } ack ? ", acknowledged by " + Md(ack.By) : "");
+        if (link is not null)
+        {
+            text.Append(c, $"\n[Open in Horizon]({link})");
+        }
+        return new { text = text.ToString() };
     }
 
     /// <summary>A PagerDuty Events API v2 event: trigger (or resolve) with the incident id as the dedup key.</summary>

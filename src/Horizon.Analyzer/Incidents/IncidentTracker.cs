@@ -36,9 +36,9 @@ public sealed class IncidentTracker(IncidentStore store, IncidentOptions options
             expired = [.. stored.Where(i => i.State == IncidentState.Resolved && i.Shard == shard.ToString()
                 && now - i.ResolvedAt > options.KeepResolved.TotalSeconds).Select(i => i.Id)];
         }
+        receivers?.Dispatch(events, changed);
         await store.SaveAsync(changed, events, options.HistoryLength, expired);
         alertmanager?.Update(_book.Open, changed.Where(i => i.State == IncidentState.Resolved), now);
-        receivers?.Dispatch(events, changed);
         return events;
     }
 }
