@@ -42,6 +42,17 @@ public static class StoreKeys
     /// <summary>Hash of incidents: field = incident id, value = its JSON (open and, for a while, resolved).</summary>
     public const string Incidents = "horizon.incidents";
 
+    /// <summary>Set of the ids of open incidents in <see cref="Incidents"/> (what analyzers take up).</summary>
+    public const string IncidentsOpen = "horizon.incidents.open";
+
+    /// <summary>Incremented by every analyzer's write to <see cref="Incidents"/>: another shard's
+    /// analyzer takes the open incidents up again only when it moved.</summary>
+    public const string IncidentsVersion = "horizon.incidents.version";
+
+    /// <summary>A lock (a key with an expiry) an analyzer holds while it updates the incidents, so
+    /// shards update them one at a time.</summary>
+    public const string IncidentsLock = "horizon.incidents.lock";
+
     /// <summary>List of incident transitions (opened, joined, escalated, acknowledged, silenced, resolved), newest first, bounded.</summary>
     public const string IncidentHistory = "horizon.incidents.history";
 

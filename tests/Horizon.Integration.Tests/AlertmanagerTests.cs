@@ -218,13 +218,32 @@ public sealed class AlertmanagerTests
     [Fact]
     public async Task ADeployThatShiftsThirtyOneMetricsIsOneIncidentInTheApi()
     {
-        // 31 metrics of different services shift together for the last six minutes (some up, some
-        // down, different scales); one unrelated metric spikes at the same moment.
         await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
         {
             ["Analyzer:MinPassInterval"] = "00:00:00.5",
             ["Analyzer:Mode"] = "ensemble",
         });
+        await DeployIsOneIncidentAsync(host, host.Db, [host]);
+    }
+
+    [Fact]
+    public async Task ADeployAcrossTwoAnalyzerShardsIsStillOneIncident()
+    {
+        // Two analyzers split the metrics (each judges about half of the 31); they share the
+        // incidents in the store, so the deploy is still one incident, not one per shard.
+        await using var redis = await RedisServer.StartAsync();
+        var settings = new Dictionary<string, string?> { ["Analyzer:MinPassInterval"] = "00:00:00.5", ["Analyzer:Mode"] = "ensemble" };
+        await using var a = await HorizonHost.StartAsync(redis.ConnectionString, new Dictionary<string, string?>(settings) { ["Analyzer:Shard"] = "0/2" });
+        await using var b = await HorizonHost.StartAsync(redis.ConnectionString, new Dictionary<string, string?>(settings) { ["Analyzer:Shard"] = "1/2" }, role: HorizonRole.Analyze);
+        await DeployIsOneIncidentAsync(a, a.Db, [a, b]);
+        var shards = (await a.Db.HashGetAllAsync(Horizon.Core.StoreKeys.Incidents)).Select(e => JsonDocument.Parse(e.Value.ToString()).RootElement.GetProperty("shard").GetString()).ToList();
+        Assert.Equal(2, shards.Count);
+    }
+
+    // 31 metrics of different services shift together for the last six minutes (some up, some
+    // down, different scales); one unrelated metric spikes at the same moment: two incidents.
+    private static async Task DeployIsOneIncidentAsync(HorizonHost web, StackExchange.Redis.IDatabase db, HorizonHost[] analyzers)
+    {
         var ct = TestContext.Current.CancellationToken;
         var now = Now;
         var random = new Random(31);
@@ -234,29 +253,33 @@ public sealed class AlertmanagerTests
             var scale = Math.Pow(10, m % 3);
             var direction = m % 4 == 0 ? -1 : 1;
             names.Add($"svc{m}.requests.rate{m % 5}");
-            await SeedAsync(host.Db, names[^1], Day(now, i => (scale * 100) + (scale * 4 * random.NextDouble()) + (i >= 1434 ? direction * 40 * scale : 0)));
+            await SeedAsync(db, names[^1], Day(now, i => (scale * 100) + (scale * 4 * random.NextDouble()) + (i >= 1434 ? direction * 40 * scale : 0)));
         }
-        await SeedAsync(host.Db, "lonely.queue.depth", Day(now, i => 50 + (2 * random.NextDouble()) + (i == 1439 ? 400 : 0)));
+        await SeedAsync(db, "lonely.queue.depth", Day(now, i => 50 + (2 * random.NextDouble()) + (i == 1439 ? 400 : 0)));
 
-        var web = $"http://{host.Endpoint("web")}";
+        var url = $"http://{web.Endpoint("web")}";
         using var http = new HttpClient();
         JsonElement incidents = default;
         await WaitUntilAsync(async () =>
         {
-            incidents = (await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents?state=open", ct)).GetProperty("incidents");
-            return incidents.GetArrayLength() >= 2 && incidents.EnumerateArray().Sum(i => i.GetProperty("metrics").GetArrayLength()) >= 32;
+            incidents = (await http.GetFromJsonAsync<JsonElement>($"{url}/api/incidents?state=open", ct)).GetProperty("incidents");
+            return incidents.EnumerateArray().Sum(i => i.GetProperty("metrics").GetArrayLength()) >= 32;
         }, "the findings grouped", 60);
-        await WaitForPassesAsync(host, 2);
-        incidents = (await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents?state=open", ct)).GetProperty("incidents");
+        foreach (var analyzer in analyzers)
+        {
+            await WaitForPassesAsync(analyzer, 2);
+        }
+        incidents = (await http.GetFromJsonAsync<JsonElement>($"{url}/api/incidents?state=open", ct)).GetProperty("incidents");
         var groups = incidents.EnumerateArray().Select(i => i.GetProperty("metrics").EnumerateArray().Select(m => m.GetProperty("metric").GetString()!).ToList()).ToList();
         Assert.Equal(2, groups.Count);
         Assert.Equal(names.Order(), groups.Single(g => g.Count > 1).Order());
         Assert.Equal(["lonely.queue.depth"], groups.Single(g => g.Count == 1));
         // The history has two openings and 30 joins, not a row per finding per pass.
-        var history = (await http.GetFromJsonAsync<JsonElement>($"{web}/api/incidents/history", ct)).GetProperty("events").EnumerateArray().Select(e => e.GetProperty("event").GetString()).ToList();
+        var history = (await http.GetFromJsonAsync<JsonElement>($"{url}/api/incidents/history", ct)).GetProperty("events").EnumerateArray().Select(e => e.GetProperty("event").GetString()).ToList();
         Assert.Equal(2, history.Count(e => e == "opened"));
         Assert.Equal(30, history.Count(e => e == "joined"));
     }
+
     [Fact]
     public async Task AShiftThatHoldsKeepsItsIncidentOpenUntilItEnds()
     {

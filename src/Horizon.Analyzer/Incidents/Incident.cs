@@ -46,6 +46,11 @@ public sealed class IncidentMetric
     /// <summary>The reasons of its worst finding.</summary>
     public IReadOnlyList<string>? Reasons { get; set; }
 
+    /// <summary>Its last half hour's movement up to its latest finding (kept for the first
+    /// <see cref="IncidentBook.CorrelatedMembers"/> metrics, which later findings are compared with,
+    /// from whichever analyzer shard judges them).</summary>
+    public Movement? Movement { get; set; }
+
     /// <summary>Correlation of its movement with the metric it joined through (null: it opened the incident or joined by name or owner).</summary>
     public double? Correlation { get; set; }
 }

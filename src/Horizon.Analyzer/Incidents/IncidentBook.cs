@@ -12,14 +12,15 @@ namespace Horizon.Analyzer.Incidents;
 /// threshold though the novelty filter held it back: a shift that holds), for
 /// <see cref="IncidentOptions.ResolveAfter"/>.
 /// Acknowledgements and silences (from the API, read from the store) are applied each pass. What
-/// changed is returned as events (the history) and the incidents to store. One book per analyzer
-/// shard; not thread-safe (the publisher calls it once per pass).
+/// changed is returned as events (the history) and the incidents to store. The book holds every
+/// shard's open incidents (each analyzer's tracker takes them up from the store when another shard
+/// changed them), so a deploy across shards is one incident; not thread-safe (the tracker calls it
+/// once per pass).
 /// </summary>
 public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
 {
     private readonly Dictionary<string, Incident> _open = new(StringComparer.Ordinal);
     private readonly Dictionary<(FindingKind, string), Incident> _byMetric = [];
-    private readonly Dictionary<string, Movement> _movements = new(StringComparer.Ordinal);
     // The open anomaly incident a parent name or an owner last joined (siblings and owners group
     // in constant time), and the open incidents in the order they opened.
     private readonly Dictionary<string, Incident> _byParent = new(StringComparer.Ordinal);
@@ -38,11 +39,17 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
     /// <summary>The open incidents.</summary>
     public IReadOnlyCollection<Incident> Open => _open.Values;
 
-    /// <summary>Takes up incidents left open by an earlier run (from the store), so a restart
-    /// continues them instead of opening them again.</summary>
+    /// <summary>Takes up the open incidents in the store (left by an earlier run, or changed by
+    /// another shard's analyzer), in place of what the book held, so a restart continues them
+    /// instead of opening them again.</summary>
     public void Restore(IEnumerable<Incident> incidents)
     {
-        foreach (var incident in incidents.Where(i => i.State == IncidentState.Open && i.Shard == shard))
+        _open.Clear();
+        _byMetric.Clear();
+        _byParent.Clear();
+        _byOwner.Clear();
+        _order.Clear();
+        foreach (var incident in incidents.Where(i => i.State == IncidentState.Open).OrderBy(i => i.OpenedAt).ThenBy(i => i.Id, StringComparer.Ordinal))
         {
             _open[incident.Id] = incident;
             _order.Add(incident);
@@ -73,10 +80,6 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
         // The strongest first: it opens the incident the others join.
         foreach (var finding in findings.OrderBy(f => f.Timestamp).ThenByDescending(f => f.Score ?? (f.Votes / 10.0)))
         {
-            if (finding.Movement is { } movement)
-            {
-                _movements[finding.Metric] = movement;
-            }
             if (_byMetric.TryGetValue((finding.Kind, finding.Metric), out var incident))
             {
                 var member = incident.Metrics.Find(m => m.Metric == finding.Metric);
@@ -147,7 +150,6 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
                 foreach (var m in incident.Metrics)
                 {
                     _byMetric.Remove((incident.Kind, m.Metric));
-                    _movements.Remove(m.Metric);
                     if (Parent(m.Metric) is { } parent && _byParent.GetValueOrDefault(parent) == incident)
                     {
                         _byParent.Remove(parent);
@@ -197,7 +199,7 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
             candidates++;
             for (var j = 0; j < Math.Min(incident.Metrics.Count, CorrelatedMembers); j++)
             {
-                if (_movements.TryGetValue(incident.Metrics[j].Metric, out var other))
+                if (incident.Metrics[j].Movement is { } other)
                 {
                     var r = movement.Correlation(other);
                     if (r >= options.MinCorrelation && r > bestCorrelation)
@@ -246,7 +248,13 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
             incident.MoreMetrics++;
             return;
         }
-        var member = new IncidentMetric { Metric = finding.Metric, FirstAt = finding.Timestamp, Correlation = correlation };
+        var member = new IncidentMetric
+        {
+            Metric = finding.Metric,
+            FirstAt = finding.Timestamp,
+            Correlation = correlation,
+            Movement = incident.Kind == FindingKind.Anomaly && incident.Metrics.Count < CorrelatedMembers ? finding.Movement : null,
+        };
         incident.Metrics.Add(member);
         Update(member, finding, now);
     }
@@ -254,6 +262,10 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
     private static void Update(IncidentMetric member, AnomalyRecord finding, long now)
     {
         member.Owner = finding.Owner;
+        if (member.Movement is not null && finding.Movement is { } movement)
+        {
+            member.Movement = movement;
+        }
         member.LastAt = Math.Max(member.LastAt, finding.Timestamp);
         member.LastSeen = now;
         member.Value = finding.Value;

@@ -20,6 +20,49 @@ public sealed class IncidentStore(StoreConnection store)
         return [.. entries.Select(e => Parse<Incident>(e.Value)).OfType<Incident>()];
     }
 
+    /// <summary>The open incidents (by <see cref="StoreKeys.IncidentsOpen"/>).</summary>
+    public async Task<List<Incident>> OpenIncidentsAsync()
+    {
+        var ids = await store.Database.SetMembersAsync(StoreKeys.IncidentsOpen);
+        if (ids.Length == 0)
+        {
+            return [];
+        }
+        var values = await store.Database.HashGetAsync(StoreKeys.Incidents, ids);
+        return [.. values.Select(v => Parse<Incident>(v)).OfType<Incident>().Where(i => i.State == IncidentState.Open)];
+    }
+
+    /// <summary>Lists these incidents as open (taking up a store written before the open set existed).</summary>
+    public Task MarkOpenAsync(IEnumerable<string> ids)
+    {
+        var values = ids.Select(id => (RedisValue)id).ToArray();
+        return values.Length == 0 ? Task.CompletedTask : store.Database.SetAddAsync(StoreKeys.IncidentsOpen, values);
+    }
+
+    /// <summary>The version of the incidents (see <see cref="StoreKeys.IncidentsVersion"/>).</summary>
+    public async Task<long> VersionAsync() => (long?)await store.Database.StringGetAsync(StoreKeys.IncidentsVersion) ?? 0;
+
+    /// <summary>Takes the incidents' lock for <paramref name="holder"/>, trying for up to
+    /// <paramref name="wait"/>; false when another analyzer kept it that long.</summary>
+    public async Task<bool> LockAsync(string holder, TimeSpan wait)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (!await store.Database.StringSetAsync(StoreKeys.IncidentsLock, holder, TimeSpan.FromSeconds(30), When.NotExists))
+        {
+            if (DateTime.UtcNow >= deadline)
+            {
+                return false;
+            }
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
+    /// <summary>Gives the lock back if <paramref name="holder"/> still holds it.</summary>
+    public Task UnlockAsync(string holder) => store.Database.ScriptEvaluateAsync(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+        [StoreKeys.IncidentsLock], [holder]);
+
     /// <summary>One incident, or null.</summary>
     public async Task<Incident?> IncidentAsync(string id) => Parse<Incident>(await store.Database.HashGetAsync(StoreKeys.Incidents, id));
 
@@ -52,15 +95,26 @@ public sealed class IncidentStore(StoreConnection store)
         return [.. entries.Select(e => Parse<Silence>(e.Value)).OfType<Silence>()];
     }
 
-    /// <summary>Writes what a pass changed: the incidents, the events at the head of the bounded
-    /// history, and removes resolved incidents older than <paramref name="keepResolved"/>.</summary>
-    public Task SaveAsync(IReadOnlyCollection<Incident> changed, IReadOnlyList<IncidentEvent> events, int historyLength, IEnumerable<string> expired)
+    /// <summary>Writes what a pass changed: the incidents (and which are open), the events at the
+    /// head of the bounded history, and removes the <paramref name="expired"/> resolved incidents.
+    /// Returns the incidents' version after the write.</summary>
+    public async Task<long> SaveAsync(IReadOnlyCollection<Incident> changed, IReadOnlyList<IncidentEvent> events, int historyLength, IEnumerable<string> expired)
     {
         var db = store.Database;
         var tasks = new List<Task>();
         if (changed.Count > 0)
         {
             tasks.Add(db.HashSetAsync(StoreKeys.Incidents, [.. changed.Select(i => new HashEntry(i.Id, JsonSerializer.Serialize(i, Json)))]));
+            var (open, resolved) = (changed.Where(i => i.State == IncidentState.Open).Select(i => (RedisValue)i.Id).ToArray(),
+                changed.Where(i => i.State != IncidentState.Open).Select(i => (RedisValue)i.Id).ToArray());
+            if (open.Length > 0)
+            {
+                tasks.Add(db.SetAddAsync(StoreKeys.IncidentsOpen, open));
+            }
+            if (resolved.Length > 0)
+            {
+                tasks.Add(db.SetRemoveAsync(StoreKeys.IncidentsOpen, resolved));
+            }
         }
         if (events.Count > 0 && historyLength > 0)
         {
@@ -73,7 +127,10 @@ public sealed class IncidentStore(StoreConnection store)
             tasks.Add(db.HashDeleteAsync(StoreKeys.Incidents, gone));
             tasks.Add(db.HashDeleteAsync(StoreKeys.IncidentAcknowledgements, gone));
         }
-        return Task.WhenAll(tasks);
+        var version = db.StringIncrementAsync(StoreKeys.IncidentsVersion);
+        tasks.Add(version);
+        await Task.WhenAll(tasks);
+        return await version;
     }
 
     /// <summary>Stores an acknowledgement (the analyzer applies it on its next pass).</summary>

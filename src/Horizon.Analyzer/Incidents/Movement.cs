@@ -5,6 +5,7 @@ namespace Horizon.Analyzer.Incidents;
 /// mean), so metrics sampled at different intervals compare. Kept with a finding to tell which
 /// findings of the same moment moved together (as earthgecko's Luminosity cross-correlates metrics
 /// around an anomaly).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(MovementJsonConverter))]
 public sealed class Movement
 {
     /// <summary>Minutes compared.</summary>
@@ -130,5 +131,46 @@ public sealed class Movement
             return 0;
         }
         return (sxy - (sx * sy / n)) / Math.Sqrt(vx * vy);
+    }
+}
+
+/// <summary>A movement as stored with an incident's metric: <c>{"end_bin": ..., "means": [...]}</c>
+/// (what a taught shape holds too); one that does not make a movement reads as null.</summary>
+public sealed class MovementJsonConverter : System.Text.Json.Serialization.JsonConverter<Movement>
+{
+    /// <inheritdoc />
+    public override Movement? Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options)
+    {
+        using var document = System.Text.Json.JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        if (root.ValueKind != System.Text.Json.JsonValueKind.Object || !root.TryGetProperty("end_bin", out var end) || !end.TryGetInt64(out var endBin)
+            || !root.TryGetProperty("means", out var means) || means.ValueKind != System.Text.Json.JsonValueKind.Array || means.GetArrayLength() != Movement.Bins)
+        {
+            return null;
+        }
+        var values = new float[Movement.Bins];
+        var i = 0;
+        foreach (var m in means.EnumerateArray())
+        {
+            if (!m.TryGetSingle(out values[i++]) || !float.IsFinite(values[i - 1]))
+            {
+                return null;
+            }
+        }
+        return Movement.FromMeans(endBin, values);
+    }
+
+    /// <inheritdoc />
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, Movement value, System.Text.Json.JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("end_bin", value.EndBin);
+        writer.WriteStartArray("means");
+        foreach (var m in value.Means)
+        {
+            writer.WriteNumberValue(m);
+        }
+        writer.WriteEndArray();
+        writer.WriteEndObject();
     }
 }
