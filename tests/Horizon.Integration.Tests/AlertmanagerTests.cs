@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using static Horizon.Integration.Tests.AnalyzerTests;
 using static Horizon.Integration.Tests.TestSupport;
 
@@ -278,6 +279,23 @@ public sealed class AlertmanagerTests
         var history = (await http.GetFromJsonAsync<JsonElement>($"{url}/api/incidents/history", ct)).GetProperty("events").EnumerateArray().Select(e => e.GetProperty("event").GetString()).ToList();
         Assert.Equal(2, history.Count(e => e == "opened"));
         Assert.Equal(30, history.Count(e => e == "joined"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PeopleTeachingOneMetricAtTheSameMomentAllKeepTheirShapes(bool onRedis)
+    {
+        await using var redis = onRedis ? await RedisServer.StartAsync() : null;
+        await using var host = await HorizonHost.StartAsync(redis?.ConnectionString, role: HorizonRole.Web);
+        var store = new Horizon.Analyzer.Incidents.IncidentStore(host.Services.GetRequiredService<Horizon.Storage.StoreConnection>());
+        var means = Enumerable.Range(0, Horizon.Analyzer.Incidents.Movement.Bins).Select(i => (float)i).ToArray();
+        // Twenty writers, each reading the list and writing it back with its shape, all at once.
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(k => Task.Run(() =>
+            store.TeachAsync([new Horizon.Analyzer.Incidents.TaughtShape($"p{k}", "busy.metric", 1000, means, 1, $"person{k}", null)]))));
+        var kept = await store.ProfilesAsync("busy.metric");
+        Assert.Equal(Enumerable.Range(0, 20).Select(k => $"p{k}").Order(), kept.Select(p => p.Id).Order());
+        Assert.Equal(20, (long)await host.Db.StringGetAsync(Horizon.Core.StoreKeys.ProfilesVersion));
     }
 
     [Fact]

@@ -157,16 +157,34 @@ public sealed class IncidentStore(StoreConnection store)
     /// <summary>A metric's taught shapes.</summary>
     public async Task<List<TaughtShape>> ProfilesAsync(string metric) => Parse<List<TaughtShape>>(await store.Database.HashGetAsync(StoreKeys.Profiles, metric)) ?? [];
 
-    /// <summary>Adds shapes to their metrics' lists (at most <see cref="TaughtShapes.PerMetric"/> each, the oldest dropped) and bumps the version.</summary>
+    /// <summary>Adds shapes to their metrics' lists (at most <see cref="TaughtShapes.PerMetric"/> each,
+    /// the oldest dropped) and bumps the version. Each list is rewritten only if nobody changed it
+    /// since it was read (a transaction on its old value, tried again otherwise), so two people
+    /// teaching one metric at the same moment both keep their shape.</summary>
     public async Task TeachAsync(IReadOnlyList<TaughtShape> shapes)
     {
+        var db = store.Database;
         foreach (var group in shapes.GroupBy(s => s.Metric))
         {
-            var list = await ProfilesAsync(group.Key);
-            list.AddRange(group);
-            await store.Database.HashSetAsync(StoreKeys.Profiles, group.Key, JsonSerializer.Serialize(list.TakeLast(TaughtShapes.PerMetric).ToList(), Json));
+            for (var attempt = 0; ; attempt++)
+            {
+                var old = await db.HashGetAsync(StoreKeys.Profiles, group.Key);
+                var list = Parse<List<TaughtShape>>(old) ?? [];
+                list.AddRange(group);
+                var write = db.CreateTransaction();
+                write.AddCondition(old.IsNull ? Condition.HashNotExists(StoreKeys.Profiles, group.Key) : Condition.HashEqual(StoreKeys.Profiles, group.Key, old));
+                _ = write.HashSetAsync(StoreKeys.Profiles, group.Key, JsonSerializer.Serialize(list.TakeLast(TaughtShapes.PerMetric).ToList(), Json));
+                if (await write.ExecuteAsync())
+                {
+                    break;
+                }
+                if (attempt == 100)
+                {
+                    throw new InvalidOperationException($"the taught shapes of {group.Key} kept changing under 100 tries");
+                }
+            }
         }
-        await store.Database.StringIncrementAsync(StoreKeys.ProfilesVersion);
+        await db.StringIncrementAsync(StoreKeys.ProfilesVersion);
     }
 
     /// <summary>Forgets a metric's taught shapes; false when it had none.</summary>
