@@ -156,7 +156,7 @@ public static class HorizonApp
         app.MapAnomalyViews();
         app.MapHealth();
         app.MapStatus(role);
-        app.MapSeriesApi(options.Series);
+        app.MapSeriesApi(options.Series, options.Analyzer.Ensemble);
         app.MapMetadataApi();
         app.MapIncidentApi();
         app.Lifetime.ApplicationStarted.Register(() =>

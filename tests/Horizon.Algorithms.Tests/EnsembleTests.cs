@@ -879,4 +879,36 @@ public sealed class EnsembleTests
         var stopped = Judge(lts[^1440..], longer[^1440..], HistoryOf(lts, longer, lts.Length));
         Assert.True(stopped.Flatline?.Crossed, $"flatline {stopped.Flatline}");
     }
+
+    [Theory]
+    [InlineData(60, 1.0)]
+    [InlineData(300, 1.0)]
+    [InlineData(60, 2.0)]
+    public void TheLevelsExpectedBandIsWhereTheLevelAloneReachesTheThreshold(int step, double sensitivity)
+    {
+        // A day of noise, then the next point just inside and just outside the band drawn for it.
+        var random = new Random(step);
+        var (ts, values) = Series(1441, step, (i, _) => 100 + (10 * random.NextDouble()));
+        var detector = new EnsembleDetector();
+        var past = values.AsSpan(0, 1440);
+        var band = detector.LevelBand(past, detector.RateOf(ts.AsSpan(0, 1440)), sensitivity)!.Value;
+        Assert.InRange(band.Expected, 103, 107);
+        Assert.True(band.Low < 100 && band.High > 110, $"the day's values are inside the band {band.Low:F1}..{band.High:F1}");
+        var metadata = MetricMetadata.Default with { Sensitivity = sensitivity };
+        double LevelScore(double next)
+        {
+            values[^1] = next;
+            var judgement = new Judgement();
+            detector.Judge(ts, values, new EnsembleState(), metadata, judgement);
+            return judgement.Scores.ToArray().Single(s => s.Detector == Detector.Level).Score;
+        }
+        var threshold = detector.Settings.Threshold;
+        Assert.InRange(LevelScore(band.High + (0.02 * (band.High - band.Expected))), threshold, 1);
+        Assert.InRange(LevelScore(band.High - (0.02 * (band.High - band.Expected))), 0, threshold);
+        Assert.InRange(LevelScore(band.Low - (0.02 * (band.Expected - band.Low))), threshold, 1);
+        Assert.InRange(LevelScore(band.Low + (0.02 * (band.Expected - band.Low))), 0, threshold);
+        // A counter is judged by its increase: no band of its raw values.
+        var counter = Enumerable.Range(0, 1440).Select(i => i * 3.0).ToArray();
+        Assert.Null(detector.LevelBand(counter, 1));
+    }
 }

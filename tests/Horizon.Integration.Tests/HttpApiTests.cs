@@ -244,4 +244,26 @@ public sealed class HttpApiTests
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         Assert.True(await host.Db.HashLengthAsync("horizon.metadata") <= 1 + words.Length);
     }
+
+    [Fact]
+    public async Task TheExpectedBandFollowsTheSeriesAndRefusesWhatItCannotDraw()
+    {
+        await using var host = await HorizonHost.StartAsync(null);
+        var random = new Random(3);
+        var now = Now;
+        await AnalyzerTests.SeedAsync(host.Db, "band.calm", AnalyzerTests.Day(now, i => 100 + (10 * random.NextDouble())));
+        await AnalyzerTests.SeedAsync(host.Db, "band.counter", AnalyzerTests.Day(now, i => i * 7.0));
+        using var http = new HttpClient();
+        var web = $"http://{host.Endpoint("web")}";
+        var band = JsonDocument.Parse(await http.GetStringAsync($"{web}/api/band/band.calm?points=50&since={now - 3600}", Ct)).RootElement;
+        Assert.Equal("level", band.GetProperty("detector").GetString());
+        var rows = band.GetProperty("band").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToList();
+        Assert.Equal(50, rows.Count);
+        Assert.Equal(now, (long)rows[^1][0]); // the newest point's band is always drawn
+        Assert.True(rows[0][0] >= now - 3600);
+        Assert.All(rows, r => Assert.True(r[1] < 100 && r[2] > 103 && r[2] < 107 && r[3] > 110, string.Join(", ", r)));
+        Assert.Empty(JsonDocument.Parse(await http.GetStringAsync($"{web}/api/band/band.counter", Ct)).RootElement.GetProperty("band").EnumerateArray());
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync($"{web}/api/band/band.calm?points=1", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"{web}/api/band/no.such.metric", Ct)).StatusCode);
+    }
 }

@@ -64,6 +64,7 @@ public sealed class WebViewTests
         var shots = Path.Combine(AppContext.BaseDirectory, "screenshots");
         await Browser.ScreenshotAsync($"{web}/#incident={Uri.EscapeDataString(id)}", Path.Combine(shots, "incident-desktop.png"), 1280, 900);
         await Browser.ScreenshotAsync($"{web}/#incident={Uri.EscapeDataString(id)}", Path.Combine(shots, "incident-mobile.png"), 390, 844);
+        await Browser.ScreenshotAsync($"{web}/#metric=web.calm&range=1h", Path.Combine(shots, "metric-desktop.png"), 1280, 900);
 
         // A malformed escape in a link is taken as it is: the page renders and says there is no such series.
         var bad = await Browser.DumpDomAsync($"{web}/#metric=%E0%A4%A");
@@ -169,6 +170,9 @@ public sealed class WebViewTests
         Assert.Matches("data-points=\"(600|601)\"", calm);
         Assert.Contains("<canvas", calm, StringComparison.Ordinal);
         Assert.DoesNotContain("data-marked", calm, StringComparison.Ordinal);
+        // The level's expected band, shaded around the line (its edges in the legend).
+        Assert.Contains("data-band=\"300\"", calm, StringComparison.Ordinal);
+        Assert.Contains(">expected high</div>", calm, StringComparison.Ordinal);
         var spiky = Between(await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.spiky"), "data-view=\"web.spiky\"", "</table>");
         Assert.Contains("owner payments", spiky, StringComparison.Ordinal);
         Assert.Contains("data-findings=\"1\"", spiky, StringComparison.Ordinal); // its finding, from the history, marked on the line

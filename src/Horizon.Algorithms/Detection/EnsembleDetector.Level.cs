@@ -25,6 +25,45 @@ public sealed partial class EnsembleDetector
         return (median, BoundByRecord((x - median) / scale, past, x, median, OlderRecord(x, median, w)));
     }
 
+    /// <summary>The level detector's expected band over a window (<paramref name="past"/>, oldest
+    /// first) for the next value, for a chart: the median, and the values below and above it at which
+    /// the level alone scores the threshold (its distribution-aware spread on each side, the
+    /// deviation calibrated for a metric judged <paramref name="rate"/> times as often as the
+    /// calibration interval, divided by the metric's <paramref name="sensitivity"/>). A value beyond
+    /// it is flagged unless the window already reached it (the record); seasonality and counters'
+    /// increases are not in it. Null for counters (judged by their increase) and short windows.</summary>
+    public (double Low, double Expected, double High)? LevelBand(ReadOnlySpan<double> past, double rate, double sensitivity = 1)
+    {
+        if (past.Length < _settings.MinPoints || (_settings.CounterRates && IsCounter(past, _settings.Window)) || !(sensitivity > 0))
+        {
+            return null;
+        }
+        past = past[^Math.Min(past.Length, _settings.Window)..];
+        Ensure(past.Length);
+        var (median, sigma) = Robust(past);
+        var up = Math.Max(sigma, (Quantile(past, 0.99) - median) / Q99Sigma);
+        var down = Math.Max(sigma, (median - Quantile(past, 0.01)) / Q99Sigma);
+        // The score is bad / (bad + half), bad the calibrated deviation times the sensitivity.
+        var bad = _settings.Threshold * _settings.HalfScoreSigma / (1 - _settings.Threshold) / sensitivity;
+        var z = Uncalibrated(bad, rate);
+        return (median - (z * down), median, median + (z * up));
+    }
+
+    /// <summary>The deviation whose <see cref="Calibrated"/> value is <paramref name="calibrated"/> (positive)
+    /// for a metric judged <paramref name="rate"/> times as often.</summary>
+    public static double Uncalibrated(double calibrated, double rate)
+    {
+        if (rate <= 1)
+        {
+            return calibrated;
+        }
+        var tail = 2 * Normal.CDF(0, 1, -calibrated) / rate;
+        return tail > 0 ? -Normal.InvCDF(0, 1, tail / 2) : Math.Sqrt((calibrated * calibrated) + (2 * Math.Log(rate)));
+    }
+
+    /// <summary>How many times as often as at the calibration interval a metric sampled at these timestamps is judged (at least 1).</summary>
+    public double RateOf(ReadOnlySpan<long> timestamps) => JudgementRate(timestamps);
+
     // For the level's record: the roll-up slots before the window whose means reached the value
     // (as BoundByRecord counts reaching), and how many points they average.
     private static (int Reached, double Points) OlderRecord(double value, double centre, in Window w)

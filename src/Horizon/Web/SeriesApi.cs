@@ -20,7 +20,7 @@ public static class SeriesApi
     public const int MaxLimit = 100_000;
 
     /// <summary>Maps both endpoints.</summary>
-    public static void MapSeriesApi(this WebApplication app, SeriesOptions series)
+    public static void MapSeriesApi(this WebApplication app, SeriesOptions series, EnsembleSettings ensemble)
     {
         // ?max=N thins the points for a graph (each of N/2 time buckets keeps its lowest and highest).
         app.MapGet("/api/series/{**name}", async (string name, int? max, StoreConnection store) =>
@@ -57,6 +57,49 @@ public static class SeriesApi
                 stored = count,
                 points = keep.Take(kept).Select(i => new object[] { timestamps[i], values[i] }),
             });
+        });
+        // The level detector's expected band at up to N points of the stored series since a time
+        // (each from the window of points before it), for the graph's shaded band.
+        app.MapGet("/api/band/{**name}", async (string name, int? points, long? since, StoreConnection store) =>
+        {
+            if (points is < 2 or > 2000)
+            {
+                return Results.BadRequest(new { name, error = "points must be 2 to 2000" });
+            }
+            byte[]? raw = await store.Database.StringGetAsync(series.FullNamespace + name);
+            if (raw is null)
+            {
+                return Results.NotFound(new { name, error = "no such series" });
+            }
+            var (timestamps, values) = SeriesCodec.DecodeAll(raw, out _);
+            var sensitivity = 1.0;
+            if ((string?)await store.Database.HashGetAsync(StoreKeys.Metadata, name) is { } json)
+            {
+                try
+                {
+                    sensitivity = MetricMetadata.Parse(json).Sensitivity;
+                }
+                catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException)
+                {
+                    // Unreadable metadata: judged (and drawn) as without it.
+                }
+            }
+            var detector = new EnsembleDetector(ensemble);
+            var rate = detector.RateOf(timestamps);
+            var first = Math.Max(ensemble.MinPoints, since is { } s ? LowerBound(timestamps, s) : 0);
+            var count = timestamps.Length - first;
+            var take = Math.Min(count, points ?? 300);
+            var band = new List<double[]>(Math.Max(0, take));
+            for (var k = 0; k < take; k++)
+            {
+                // Evenly spaced, the newest point always among them.
+                var i = first + (int)((long)(count - 1) * k / Math.Max(1, take - 1));
+                if (detector.LevelBand(values.AsSpan(0, i), rate, sensitivity) is { } b)
+                {
+                    band.Add([timestamps[i], b.Low, b.Expected, b.High]);
+                }
+            }
+            return Results.Json(new { name, detector = "level", threshold = ensemble.Threshold, band });
         });
         // The long-term roll-up (ensemble mode): one mean per slot (10 minutes, or the metric's
         // interval up to an hour) over the retained days; empty slots left out.
@@ -107,5 +150,12 @@ public static class SeriesApi
             // truncated: more names match than the limit; which ones are listed then depends on the set's order.
             return Results.Json(new { metrics = names, limit = take, truncated });
         });
+    }
+
+    // The first index whose timestamp is at least t (timestamps ascending).
+    private static int LowerBound(long[] timestamps, long t)
+    {
+        var i = Array.BinarySearch(timestamps, t);
+        return i >= 0 ? i : ~i;
     }
 }
