@@ -28,12 +28,13 @@ public sealed partial class AnalyzerService : BackgroundService
     private long _passes;
     private long _lastPassEnded = Stopwatch.GetTimestamp();
     private readonly IncidentStore _incidentStore;
+    private readonly Horizon.Storage.Events.EventStore _events;
     private TaughtShapes _taught = TaughtShapes.None;
     private string? _taughtVersion;
 
     /// <summary>Creates the service.</summary>
     public AnalyzerService(StoreConnection store, AnalyzerOptions options, SeriesOptions series, AnalyzerMetrics metrics, AlertMetrics alertMetrics,
-        ILogger<AnalyzerService> logger, TimeProvider time)
+        ILogger<AnalyzerService> logger, TimeProvider time, Horizon.Storage.Events.EventStore events)
     {
         _store = store;
         _options = options;
@@ -44,6 +45,7 @@ public sealed partial class AnalyzerService : BackgroundService
         _time = time;
         _shard = options.ParsedShard;
         _incidentStore = new IncidentStore(store);
+        _events = events;
     }
 
     /// <summary>The last pass, or null before the first.</summary>
@@ -75,7 +77,7 @@ public sealed partial class AnalyzerService : BackgroundService
         using var alertmanager = _options.Alerts.Alertmanagers.Count > 0 ? new AlertmanagerNotifier(_options.Alerts, _alertMetrics, _logger, _time) : null;
         using var receivers = _options.Alerts.Receivers.Count > 0 ? new IncidentDispatcher(_options.Alerts, _alertMetrics, _logger, _time) : null;
         var notifying = Task.WhenAll(alertmanager?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask, receivers?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask);
-        var incidents = new IncidentTracker(_incidentStore, _options.Incidents, _shard, alertmanager, receivers);
+        var incidents = new IncidentTracker(_incidentStore, _options.Incidents, _shard, alertmanager, receivers, _events);
         Log.Starting(_logger, _shard.ToString(), CacheDirectory, cache.Count);
         try
         {

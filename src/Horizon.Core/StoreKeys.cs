@@ -42,6 +42,10 @@ public static class StoreKeys
     /// <summary>Hash of incidents: field = incident id, value = its JSON (open and, for a while, resolved).</summary>
     public const string Incidents = "horizon.incidents";
 
+    /// <summary>Sorted set of events (deploys and the like): member = the event's JSON
+    /// <c>{id, when, what, tags, data}</c>, score = its time (Unix seconds).</summary>
+    public const string Events = "horizon.events";
+
     /// <summary>Set of the ids of open incidents in <see cref="Incidents"/> (what analyzers take up).</summary>
     public const string IncidentsOpen = "horizon.incidents.open";
 

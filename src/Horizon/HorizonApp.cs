@@ -97,6 +97,8 @@ public static class HorizonApp
         services.AddSingleton(options.Ingest);
         services.AddSingleton(options.Analyzer);
         services.AddSingleton(options.Web);
+        services.AddSingleton(options.Events);
+        services.AddSingleton<Horizon.Storage.Events.EventStore>();
         services.AddSingleton(TimeProvider.System);
         // One registry per host (tests run several hosts in a process); each component creates its
         // own collectors on it (IngestMetrics, WriterMetrics, AnalyzerMetrics, ...).
@@ -159,6 +161,7 @@ public static class HorizonApp
         app.MapSeriesApi(options.Series, options.Analyzer.Ensemble);
         app.MapMetadataApi();
         app.MapIncidentApi();
+        app.MapEventApi();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon");

@@ -17,7 +17,8 @@ public sealed record HorizonOptions(
     StatsdOptions Statsd,
     IngestOptions Ingest,
     AnalyzerOptions Analyzer,
-    WebOptions Web)
+    WebOptions Web,
+    Horizon.Storage.Events.EventOptions Events)
 {
     /// <summary>Horizon's configuration sections and the record each binds to.</summary>
     public static readonly IReadOnlyDictionary<string, Type> Sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
@@ -31,6 +32,7 @@ public sealed record HorizonOptions(
         ["Ingest"] = typeof(IngestOptions),
         ["Analyzer"] = typeof(AnalyzerOptions),
         ["Web"] = typeof(WebOptions),
+        ["Events"] = typeof(Horizon.Storage.Events.EventOptions),
     };
 
     /// <summary>Binds every section (lists replace their defaults rather than extend them), refuses
@@ -72,7 +74,8 @@ public sealed record HorizonOptions(
             statsd,
             Section<IngestOptions>("Ingest"),
             analyzer,
-            Section<WebOptions>("Web"));
+            Section<WebOptions>("Web"),
+            Section<Horizon.Storage.Events.EventOptions>("Events"));
         options.Validate();
         return options;
     }
@@ -88,6 +91,7 @@ public sealed record HorizonOptions(
         Statsd.Validate();
         Analyzer.Validate();
         Web.Validate();
+        Events.Validate();
         if (Ingest.DrainTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("Ingest:DrainTimeout must be positive.");

@@ -206,4 +206,38 @@ public sealed class IncidentTests
         Assert.Null(taught.Match("jobs.queue", Shape(day, m => 100 + random.NextDouble() + (m >= 51 ? 40 : 0))));
         Assert.Null(taught.Match("jobs.queue", null));
     }
+
+    [Fact]
+    public void FindingsAfterADeployAreOneIncidentThatNamesItAndFindingsBeforeOrLongAfterAreNot()
+    {
+        var deploy = new Horizon.Storage.Events.HorizonEvent { Id = "e-1", When = Start - 720, What = "deploy web 1234", Tags = ["deploy", "web"] };
+        var earlier = new Horizon.Storage.Events.HorizonEvent { Id = "e-0", When = Start - 7200, What = "deploy api 99", Tags = ["deploy"] };
+        List<Horizon.Storage.Events.HorizonEvent> events = [earlier, deploy];
+        var book = new IncidentBook(new IncidentOptions());
+        // Unrelated names, owners and no movement: only the deploy relates them.
+        book.Observe([Finding("web.latency", Start, owner: "web"), Finding("db.connections", Start + 60, owner: "dba")], Start + 65, [], NoAcks, out _, events: events);
+        var incident = Assert.Single(book.Open);
+        Assert.Equal(2, incident.MetricCount);
+        Assert.Equal("e-1", incident.AfterEvent!.Id);
+        Assert.Equal("12 min after deploy web 1234", incident.Since);
+        Assert.Equal("12 min after deploy web 1234", IncidentAlert.Annotations(incident)["after"]);
+        // 25 minutes after the deploy (and 23 after the incident's last finding, beyond GroupWindow): still the deploy's.
+        book.Observe([Finding("queue.depth", Start + 780, owner: "jobs")], Start + 785, [], NoAcks, out _, events: events);
+        Assert.Equal(3, Assert.Single(book.Open).MetricCount);
+        // Over half an hour after it: its own incident, naming nothing.
+        book.Observe([Finding("cache.misses", Start + 1200, owner: "cache")], Start + 1205, [], NoAcks, out _, events: events);
+        Assert.Equal(2, book.Open.Count);
+        Assert.Null(book.Open.Single(i => i.Metrics[0].Metric == "cache.misses").AfterEvent);
+        // Without GroupEvents the deploy is still named, but does not group.
+        var apart = new IncidentBook(new IncidentOptions { GroupEvents = false });
+        apart.Observe([Finding("web.latency", Start, owner: "web"), Finding("db.connections", Start + 60, owner: "dba")], Start + 65, [], NoAcks, out _, events: events);
+        Assert.Equal(2, apart.Open.Count);
+        Assert.All(apart.Open, i => Assert.Equal("e-1", i.AfterEvent!.Id));
+        // Stored and taken up again (another shard, a restart), the incident still groups the deploy's findings.
+        var stored = System.Text.Json.JsonSerializer.Deserialize<Incident>(System.Text.Json.JsonSerializer.Serialize(incident, IncidentStore.Json), IncidentStore.Json)!;
+        var again = new IncidentBook(new IncidentOptions());
+        again.Restore([stored]);
+        again.Observe([Finding("mail.queue", Start + 300, owner: "mail")], Start + 305, [], NoAcks, out _, events: events);
+        Assert.Equal(4, Assert.Single(again.Open).MetricCount);
+    }
 }

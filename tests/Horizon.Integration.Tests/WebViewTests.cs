@@ -20,6 +20,12 @@ public sealed class WebViewTests
         });
         var now = Now;
         var random = new Random(3);
+        // A deploy five minutes before the spike: drawn on the graphs, named by the incident.
+        using (var deploy = new StringContent($$"""{"what":"deploy web 1234","tags":"deploy web","when":{{now - 300}}}"""))
+        using (var poster = WritingClient())
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Created, (await poster.PostAsync($"http://{host.Endpoint("web")}/api/events", deploy, TestContext.Current.CancellationToken)).StatusCode);
+        }
         await SeedAsync(host.Db, "web.calm", Day(now, _ => 100 + (random.NextDouble() * 10)));
         await SeedAsync(host.Db, "web.spiky", Day(now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
         using var http = WritingClient();
@@ -51,6 +57,7 @@ public sealed class WebViewTests
         var row = Between(dom, $"data-incident=\"{id}\"", "</tr>");
         Assert.Contains("web.spiky is anomalous", row, StringComparison.Ordinal);
         Assert.Contains($"href=\"#incident={id}\"", row, StringComparison.Ordinal);
+        Assert.Contains("5 min after deploy web 1234", row, StringComparison.Ordinal);
         // The view: title, its metric with the reasons, the actions, and uPlot's chart (a canvas).
         var view = Between(dom, $"data-incident-view=\"{id}\"", "</ul>");
         Assert.Contains("<h2>web.spiky is anomalous</h2>", view, StringComparison.Ordinal);
@@ -59,6 +66,8 @@ public sealed class WebViewTests
         Assert.Contains("class=\"uplot", view, StringComparison.Ordinal);
         Assert.Contains("<canvas", view, StringComparison.Ordinal);
         Assert.Contains("web.spiky</div>", view, StringComparison.Ordinal); // the chart's legend names the series
+        Assert.Contains("<span class=\"after\">5 min after deploy web 1234</span>", view, StringComparison.Ordinal);
+        Assert.Contains("data-events=\"1\"", view, StringComparison.Ordinal); // the deploy drawn on the chart
 
         // Screenshots, desktop and phone width, kept with the test output.
         var shots = Path.Combine(AppContext.BaseDirectory, "screenshots");
@@ -173,6 +182,7 @@ public sealed class WebViewTests
         // The level's expected band, shaded around the line (its edges in the legend).
         Assert.Contains("data-band=\"300\"", calm, StringComparison.Ordinal);
         Assert.Contains(">expected high</div>", calm, StringComparison.Ordinal);
+        Assert.Contains("data-events=\"1\"", calm, StringComparison.Ordinal); // the deploy, on every graph of its range
         var spiky = Between(await Browser.DumpDomAsync($"http://{host.Endpoint("web")}/#metric=web.spiky"), "data-view=\"web.spiky\"", "</table>");
         Assert.Contains("owner payments", spiky, StringComparison.Ordinal);
         Assert.Contains("data-findings=\"1\"", spiky, StringComparison.Ordinal); // its finding, from the history, marked on the line

@@ -111,6 +111,13 @@ public sealed class Incident
     /// <summary>The silence whose matchers cover every metric of it (null: not silenced): not delivered.</summary>
     public string? SilencedBy { get; set; }
 
+    /// <summary>The event (a deploy) it started within <see cref="IncidentOptions.EventWindow"/> after, if any.</summary>
+    public Horizon.Storage.Events.HorizonEvent? AfterEvent { get; set; }
+
+    /// <summary>"12 min after deploy web 1234", or null.</summary>
+    [JsonIgnore]
+    public string? Since => AfterEvent?.After(StartedAt);
+
     /// <summary>The receivers it was sent to (so its resolve goes there, whoever resolves it).</summary>
     public List<string> SentTo { get; init; } = [];
 

@@ -24,7 +24,8 @@ public static class IncidentAlert
         return labels;
     }
 
-    /// <summary>The annotations: summary, metrics (50 named), description (the first five's reasons), peak_score, acknowledged_by.</summary>
+    /// <summary>The annotations: summary, metrics (50 named), description (the first five's reasons),
+    /// peak_score, acknowledged_by, after (the event it followed: "12 min after deploy web 1234").</summary>
     public static Dictionary<string, string> Annotations(Incident incident)
     {
         var c = CultureInfo.InvariantCulture;
@@ -41,6 +42,10 @@ public static class IncidentAlert
         if (incident.Acknowledged is { } ack)
         {
             annotations["acknowledged_by"] = ack.By;
+        }
+        if (incident.Since is { } since)
+        {
+            annotations["after"] = since;
         }
         return annotations;
     }

@@ -25,6 +25,8 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
     // in constant time), and the open incidents in the order they opened.
     private readonly Dictionary<string, Incident> _byParent = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Incident> _byOwner = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Incident> _byEvent = new(StringComparer.Ordinal);
+    private IReadOnlyList<Horizon.Storage.Events.HorizonEvent> _events = [];
     private readonly List<Incident> _order = [];
 
     /// <summary>Metrics of an incident a new finding's movement is compared with (its first ones).</summary>
@@ -48,11 +50,16 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
         _byMetric.Clear();
         _byParent.Clear();
         _byOwner.Clear();
+        _byEvent.Clear();
         _order.Clear();
         foreach (var incident in incidents.Where(i => i.State == IncidentState.Open).OrderBy(i => i.OpenedAt).ThenBy(i => i.Id, StringComparer.Ordinal))
         {
             _open[incident.Id] = incident;
             _order.Add(incident);
+            if (incident.Kind == FindingKind.Anomaly && incident.AfterEvent is { } after)
+            {
+                _byEvent[after.Id] = incident;
+            }
             foreach (var m in incident.Metrics)
             {
                 _byMetric[(incident.Kind, m.Metric)] = incident;
@@ -62,12 +69,15 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
     }
 
     /// <summary>One pass: its findings (what is anomalous now), the pass time, and the
-    /// acknowledgements and silences in the store. Returns the events; <paramref name="changed"/>
+    /// acknowledgements and silences in the store; <paramref name="events"/>: the events (deploys)
+    /// around the findings, oldest first. Returns what happened; <paramref name="changed"/>
     /// gets every incident that changed (to store), resolved ones included.</summary>
     public List<IncidentEvent> Observe(IReadOnlyList<AnomalyRecord> findings, long now, IReadOnlyCollection<Silence> silences,
-        IReadOnlyDictionary<string, Acknowledgement> acknowledgements, out List<Incident> changed, IReadOnlyCollection<string>? abnormal = null)
+        IReadOnlyDictionary<string, Acknowledgement> acknowledgements, out List<Incident> changed, IReadOnlyCollection<string>? abnormal = null,
+        IReadOnlyList<Horizon.Storage.Events.HorizonEvent>? events = null)
     {
-        var events = new List<IncidentEvent>();
+        _events = events ?? [];
+        var happened = new List<IncidentEvent>();
         var touched = new HashSet<Incident>(ReferenceEqualityComparer.Instance);
         // Still abnormal though not reported (a shift that holds): its incident is not over.
         foreach (var metric in abnormal ?? [])
@@ -89,7 +99,7 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
                 }
                 if (Grow(incident, finding))
                 {
-                    events.Add(Event(incident, "escalated", now, finding.Metric));
+                    happened.Add(Event(incident, "escalated", now, finding.Metric));
                 }
                 touched.Add(incident);
                 continue;
@@ -106,21 +116,26 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
                     StartedAt = finding.Timestamp,
                     OpenedAt = now,
                     LastAt = finding.Timestamp,
+                    AfterEvent = EventBefore(finding.Timestamp),
                 };
+                if (incident.Kind == FindingKind.Anomaly && incident.AfterEvent is { } after)
+                {
+                    _byEvent.TryAdd(after.Id, incident);
+                }
                 _open[incident.Id] = incident;
                 _order.Add(incident);
                 Join(incident, finding, now, null);
                 Grow(incident, finding);
-                events.Add(Event(incident, "opened", now, finding.Metric));
+                happened.Add(Event(incident, "opened", now, finding.Metric));
             }
             else
             {
                 Join(related, finding, now, correlation);
                 if (Grow(related, finding))
                 {
-                    events.Add(Event(related, "escalated", now, finding.Metric));
+                    happened.Add(Event(related, "escalated", now, finding.Metric));
                 }
-                events.Add(Event(related, "joined", now, finding.Metric));
+                happened.Add(Event(related, "joined", now, finding.Metric));
                 incident = related;
             }
             touched.Add(incident);
@@ -131,13 +146,13 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
             if (acknowledgements.TryGetValue(incident.Id, out var ack) && incident.Acknowledged != ack)
             {
                 incident.Acknowledged = ack;
-                events.Add(Event(incident, "acknowledged", now, ack.By));
+                happened.Add(Event(incident, "acknowledged", now, ack.By));
                 touched.Add(incident);
             }
             var silence = silences.FirstOrDefault(s => s.ActiveAt(now) && incident.MoreMetrics == 0 && incident.Metrics.TrueForAll(m => s.Matches(m.Metric, m.Owner)))?.Id;
             if (silence != incident.SilencedBy)
             {
-                events.Add(Event(incident, silence is null ? "unsilenced" : "silenced", now, silence ?? incident.SilencedBy));
+                happened.Add(Event(incident, silence is null ? "unsilenced" : "silenced", now, silence ?? incident.SilencedBy));
                 incident.SilencedBy = silence;
                 touched.Add(incident);
             }
@@ -147,6 +162,10 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
                 incident.ResolvedAt = now;
                 _open.Remove(incident.Id);
                 _order.Remove(incident);
+                if (incident.AfterEvent is { } after && _byEvent.GetValueOrDefault(after.Id) == incident)
+                {
+                    _byEvent.Remove(after.Id);
+                }
                 foreach (var m in incident.Metrics)
                 {
                     _byMetric.Remove((incident.Kind, m.Metric));
@@ -159,12 +178,12 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
                         _byOwner.Remove(owner);
                     }
                 }
-                events.Add(Event(incident, "resolved", now));
+                happened.Add(Event(incident, "resolved", now));
                 touched.Add(incident);
             }
         }
         changed = [.. touched];
-        return events;
+        return happened;
     }
 
     // The open anomaly incident of the same moment this finding belongs with, and the correlation
@@ -180,6 +199,10 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
         if (options.GroupSiblings && Parent(finding.Metric) is { } parent && _byParent.GetValueOrDefault(parent) is var sibling && Near(sibling))
         {
             return (sibling, null);
+        }
+        if (options.GroupEvents && EventBefore(finding.Timestamp) is { } after && _byEvent.GetValueOrDefault(after.Id) is { State: IncidentState.Open } afterSame)
+        {
+            return (afterSame, null);
         }
         var movement = options.MinCorrelation > 0 ? finding.Movement : null;
         if (movement is null)
@@ -210,6 +233,20 @@ public sealed class IncidentBook(IncidentOptions options, string shard = "0/1")
             }
         }
         return best is null ? (null, null) : (best, Math.Round(bestCorrelation, 3));
+    }
+
+    // The latest event at most EventWindow before a finding at data time t.
+    private Horizon.Storage.Events.HorizonEvent? EventBefore(long t)
+    {
+        for (var k = _events.Count - 1; k >= 0; k--)
+        {
+            var e = _events[k];
+            if (e.When <= t)
+            {
+                return t - e.When <= options.EventWindow.TotalSeconds ? e : null;
+            }
+        }
+        return null;
     }
 
     private static string? Parent(string metric)

@@ -272,6 +272,7 @@ public sealed partial class IncidentDispatcher : IDisposable
             details.Append(c, $"and {incident.MetricCount - 5} more\n");
         }
         var context = string.Create(c, $"started {IncidentAlert.Time(incident.StartedAt)}")
+            + (incident.Since is { } since ? ", " + AlertText.Escape(since, AlertFormat.Slack) : "")
             + (incident.Peak is { } peak ? string.Create(c, $" · peak score {peak:F2}") : "")
             + (incident.Owners.Count > 0 ? " · owners " + AlertText.Escape(string.Join(", ", incident.Owners), AlertFormat.Slack) : "")
             + (incident.Acknowledged is { } ack ? " · acknowledged by " + AlertText.Escape(ack.By, AlertFormat.Slack) : "");
@@ -311,6 +312,7 @@ public sealed partial class IncidentDispatcher : IDisposable
             text.Append(c, $"and {incident.MetricCount - 5} more\n");
         }
         text.Append(c, $"started {IncidentAlert.Time(incident.StartedAt)}");
+        text.Append(incident.Since is { } since ? ", " + Md(since) : "");
         text.Append(incident.Peak is { } peak ? string.Create(c, $", peak score {peak:F2}") : "");
         text.Append(incident.Owners.Count > 0 ? ", owners " + Md(string.Join(", ", incident.Owners)) : "");
         text.Append(incident.Acknowledged is { } ack ? ", acknowledged by " + Md(ack.By) : "");
@@ -348,6 +350,7 @@ public sealed partial class IncidentDispatcher : IDisposable
                     more_metrics = Math.Max(0, incident.MetricCount - 50),
                     reasons = IncidentAlert.Annotations(incident)["description"],
                     peak_score = incident.Peak,
+                    after = incident.Since,
                 },
             },
             links = link is null ? Array.Empty<object>() : [new { href = link, text = "Horizon incident" }],
@@ -371,6 +374,7 @@ public sealed partial class IncidentDispatcher : IDisposable
         var text = new StringBuilder();
         text.Append(c, $"{incident.Title()}\n\n");
         text.Append(c, $"Incident {incident.Id}, {incident.Severity}, started {IncidentAlert.Time(incident.StartedAt)}");
+        text.Append(incident.Since is { } after ? ", " + after : "");
         text.Append(kind == "resolved" && incident.ResolvedAt is { } resolved ? string.Create(c, $", resolved {IncidentAlert.Time(resolved)}") : "");
         text.Append(incident.Peak is { } peak ? string.Create(c, $", peak score {peak:F2}") : "").Append('\n');
         if (incident.Owners.Count > 0)

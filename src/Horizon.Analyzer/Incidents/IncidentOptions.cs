@@ -22,6 +22,14 @@ public sealed record IncidentOptions
     /// <summary>Whether metrics with the same owner (metadata <c>owner</c>) group.</summary>
     public bool GroupOwners { get; init; } = true;
 
+    /// <summary>An incident that starts at most this long after an event (a deploy, <c>/api/events</c>)
+    /// names it ("12 min after deploy web 1234").</summary>
+    public TimeSpan EventWindow { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Whether findings after the same event (within <see cref="EventWindow"/>) group into
+    /// one incident: what a deploy moved is one incident.</summary>
+    public bool GroupEvents { get; init; } = true;
+
     /// <summary>An incident whose peak score reaches this is critical, below it a warning
     /// (Skyline-only findings: critical when every algorithm agreed).</summary>
     public double CriticalScore { get; init; } = 0.5;
@@ -38,10 +46,10 @@ public sealed record IncidentOptions
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {
-        if (GroupWindow < TimeSpan.Zero || ResolveAfter <= TimeSpan.Zero || MinCorrelation is < 0 or > 1
+        if (GroupWindow < TimeSpan.Zero || EventWindow < TimeSpan.Zero || ResolveAfter <= TimeSpan.Zero || MinCorrelation is < 0 or > 1
             || CriticalScore is < 0 or > 1 || KeepResolved < TimeSpan.Zero || HistoryLength < 0 || MaxMetrics < 1)
         {
-            throw new ArgumentException("Analyzer:Incidents: GroupWindow and KeepResolved must not be negative, ResolveAfter positive, MinCorrelation and CriticalScore 0-1, HistoryLength not negative, MaxMetrics positive.");
+            throw new ArgumentException("Analyzer:Incidents: GroupWindow, EventWindow and KeepResolved must not be negative, ResolveAfter positive, MinCorrelation and CriticalScore 0-1, HistoryLength not negative, MaxMetrics positive.");
         }
     }
 }

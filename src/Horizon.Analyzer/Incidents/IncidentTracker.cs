@@ -5,9 +5,11 @@ namespace Horizon.Analyzer.Incidents;
 /// incidents again when another shard (or an earlier run) changed them, applies the
 /// acknowledgements and silences written through the API, writes what changed (incidents, their
 /// history), drops resolved incidents past <see cref="IncidentOptions.KeepResolved"/> (hourly),
-/// and hands the state to Alertmanager and the transitions to the receivers. A pass that cannot
+/// and hands the state to Alertmanager and the transitions to the receivers. Findings are matched
+/// with the events (deploys) before them. A pass that cannot
 /// get the lock keeps its findings for the next.</summary>
-public sealed class IncidentTracker(IncidentStore store, IncidentOptions options, Shard shard, AlertmanagerNotifier? alertmanager = null, IncidentDispatcher? receivers = null)
+public sealed class IncidentTracker(IncidentStore store, IncidentOptions options, Shard shard, AlertmanagerNotifier? alertmanager = null, IncidentDispatcher? receivers = null,
+    Horizon.Storage.Events.EventStore? eventStore = null)
 {
     /// <summary>Findings kept for the next pass when the lock could not be had (beyond: the oldest dropped).</summary>
     public const int MaxPending = 10_000;
@@ -60,7 +62,10 @@ public sealed class IncidentTracker(IncidentStore store, IncidentOptions options
             }
             var silences = await store.SilencesAsync();
             var acknowledgements = await store.AcknowledgementsAsync();
-            var events = _book.Observe(findings, now, silences, acknowledgements, out var changed, abnormal);
+            // The events (deploys) the findings may have followed.
+            var around = eventStore is null || findings.Count == 0 ? []
+                : await eventStore.RangeAsync(findings.Min(f => f.Timestamp) - (long)options.EventWindow.TotalSeconds, Math.Max(now, findings.Max(f => f.Timestamp)));
+            var events = _book.Observe(findings, now, silences, acknowledgements, out var changed, abnormal, around);
             var expired = new List<string>();
             if (now - _lastExpiry >= 3600)
             {
