@@ -46,13 +46,13 @@ public sealed class EventTests
         Assert.Equal(["deploy api 77"], await WhatAsync($"from={now - 400}&until={now - 200}"));
 
         // At most MaxEvents (3): a fourth drops the oldest.
-        await PostAsync(http, """{"what":"deploy web 1235","tags":"deploy web"}""");
-        Assert.Equal(["deploy api 77", "feature flag checkout-v2 on", "deploy web 1235"], await WhatAsync($"from={now - 3600}&until={now + 60}"));
+        await PostAsync(http, $$"""{"what":"deploy web 1235","tags":"deploy web","when":{{now + 120}}}""");
+        Assert.Equal(["deploy api 77", "feature flag checkout-v2 on", "deploy web 1235"], await WhatAsync($"from={now - 3600}&until={now + 200}"));
 
         var id = flag.GetProperty("id").GetString();
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.DeleteAsync($"{url}/{id}", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"{url}/{id}", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync($"{url}/{id}", Ct)).StatusCode);
-        Assert.Equal(["deploy api 77", "deploy web 1235"], await WhatAsync($"from={now - 3600}&until={now + 60}"));
+        Assert.Equal(["deploy api 77", "deploy web 1235"], await WhatAsync($"from={now - 3600}&until={now + 200}"));
     }
 }
