@@ -1,0 +1,107 @@
+namespace Horizon.Algorithms.Similarity;
+
+/// <summary>
+/// One fixed-length shape per metric (the means of its points per time bin), rows of one flat
+/// array that searches scan end to end. Rows are added, replaced and removed by name under a lock;
+/// a search reads a snapshot without one (a row replaced while it is read may be half old, half
+/// new: a search racing an update sees that metric as it was or as it is becoming).
+/// </summary>
+public sealed class ShapeMatrix(int dims)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, int> _rows = new(StringComparer.Ordinal);
+    private readonly Stack<int> _free = new();
+    private float[] _data = new float[dims * 1024];
+    private string?[] _names = new string?[1024];
+    private int _used;
+
+    /// <summary>Bins per shape.</summary>
+    public int Dims { get; } = dims > 0 ? dims : throw new ArgumentOutOfRangeException(nameof(dims));
+
+    /// <summary>Metrics held.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _rows.Count;
+            }
+        }
+    }
+
+    /// <summary>Bytes held by the shapes and their names' slots (not the name strings).</summary>
+    public long Bytes => ((long)_data.Length * sizeof(float)) + ((long)_names.Length * IntPtr.Size);
+
+    /// <summary>Sets a metric's shape (<see cref="Dims"/> values).</summary>
+    public void Set(string name, ReadOnlySpan<float> shape)
+    {
+        if (shape.Length != Dims)
+        {
+            throw new ArgumentException($"a shape has {Dims} bins", nameof(shape));
+        }
+        lock (_gate)
+        {
+            if (!_rows.TryGetValue(name, out var row))
+            {
+                if (!_free.TryPop(out row))
+                {
+                    row = _used++;
+                    if (row >= _names.Length)
+                    {
+                        // Searches hold the old arrays until they finish; new ones see the copies.
+                        var data = new float[_data.Length * 2];
+                        _data.CopyTo(data, 0);
+                        var names = new string?[_names.Length * 2];
+                        _names.CopyTo(names, 0);
+                        (_data, _names) = (data, names);
+                    }
+                }
+                _rows[name] = row;
+                _names[row] = name;
+            }
+            shape.CopyTo(_data.AsSpan(row * Dims, Dims));
+        }
+    }
+
+    /// <summary>A metric's shape into <paramref name="into"/>; false when it has none.</summary>
+    public bool TryGet(string name, Span<float> into)
+    {
+        lock (_gate)
+        {
+            if (!_rows.TryGetValue(name, out var row))
+            {
+                return false;
+            }
+            _data.AsSpan(row * Dims, Dims).CopyTo(into);
+            return true;
+        }
+    }
+
+    /// <summary>Removes every metric not in <paramref name="keep"/>; returns how many went.</summary>
+    public int Retain(IReadOnlySet<string> keep)
+    {
+        lock (_gate)
+        {
+            var gone = _rows.Keys.Where(n => !keep.Contains(n)).ToList();
+            foreach (var name in gone)
+            {
+                var row = _rows[name];
+                _rows.Remove(name);
+                _names[row] = null;
+                _free.Push(row);
+            }
+            return gone.Count;
+        }
+    }
+
+    /// <summary>The arrays as they are now, for a search: rows [0, Rows) of <see cref="Dims"/> values
+    /// each, a row's name (null: a free row).</summary>
+    public (float[] Data, string?[] Names, int Rows) Snapshot()
+    {
+        lock (_gate)
+        {
+            return (_data, _names, _used);
+        }
+    }
+}

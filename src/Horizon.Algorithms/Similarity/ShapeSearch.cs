@@ -1,0 +1,369 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace Horizon.Algorithms.Similarity;
+
+/// <summary>How shapes are compared (every one z-normalised: mean 0, standard deviation 1, so a
+/// copy at another level or scale is the same shape).</summary>
+public enum ShapeMode
+{
+    /// <summary>Euclidean distance of the z-normalised shapes (sqrt(2m(1 - r)) for correlation r).</summary>
+    Euclidean,
+
+    /// <summary>The smallest Euclidean distance over shifts of up to <see cref="ShapeQuery.MaxShift"/>
+    /// bins either way (each shift's overlap z-normalised, its distance scaled to the whole length):
+    /// the same movement a little earlier or later.</summary>
+    Shift,
+
+    /// <summary>Dynamic time warping of the z-normalised shapes within a Sakoe-Chiba band of
+    /// <see cref="ShapeQuery.Band"/> bins (squared differences, the square root reported), every
+    /// row bounded first by LB_Keogh, which never exceeds it: a row whose bound is already worse
+    /// than the k-th best is skipped, which cannot change the result.</summary>
+    Dtw,
+}
+
+/// <summary>A search: the shape, where it sits in the rows (bins [Offset, Offset + Shape.Length)),
+/// how many results, how to compare, and which rows may answer.</summary>
+public sealed record ShapeQuery(float[] Shape, int Offset, int K, ShapeMode Mode = ShapeMode.Euclidean, int Band = 5, int MaxShift = 3,
+    Func<string, bool>? Include = null);
+
+/// <summary>One result: the row, its name, its distance, and (shift mode) by how many bins it lags the query.</summary>
+public readonly record struct ShapeMatch(int Row, string Name, double Distance, int Lag);
+
+/// <summary>
+/// Exact top-k shape search over a <see cref="ShapeMatrix"/>: every row is compared (SIMD dot
+/// products over the row's window, split over the cores), and the k nearest are kept, ties by row.
+/// <see cref="BruteForce"/> is the reference it must equal: the same distance for every row, sorted.
+/// </summary>
+public static class ShapeSearch
+{
+    /// <summary>The k rows nearest the query, nearest first.</summary>
+    public static List<ShapeMatch> Search(ShapeMatrix matrix, ShapeQuery query, int parallelism = 0)
+    {
+        var (data, names, rows) = matrix.Snapshot();
+        var prepared = Prepared.Of(query, matrix.Dims);
+        var chunks = Math.Max(1, Math.Min(rows / 4096 + 1, (parallelism > 0 ? parallelism : Environment.ProcessorCount) * 4));
+        var partial = new List<ShapeMatch>[chunks];
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = parallelism > 0 ? parallelism : Environment.ProcessorCount }, c =>
+        {
+            var top = new TopK(query.K);
+            var scratch = new Scratch(query.Shape.Length);
+            var (from, to) = ((int)((long)rows * c / chunks), (int)((long)rows * (c + 1) / chunks));
+            for (var r = from; r < to; r++)
+            {
+                if (names[r] is not { } name || (query.Include is { } include && !include(name)))
+                {
+                    continue;
+                }
+                var x = data.AsSpan((r * matrix.Dims) + query.Offset, query.Shape.Length);
+                var distance = prepared.Distance(x, scratch, top.Worst, out var lag);
+                top.Offer(r, distance, lag);
+            }
+            partial[c] = top.Sorted(names);
+        });
+        var merged = partial.SelectMany(p => p).ToList();
+        merged.Sort(Compare);
+        return merged.Count > query.K ? merged[..query.K] : merged;
+    }
+
+    /// <summary>The reference: the distance of every row (no bound, no pruning), sorted, the first k.</summary>
+    public static List<ShapeMatch> BruteForce(ShapeMatrix matrix, ShapeQuery query)
+    {
+        var (data, names, rows) = matrix.Snapshot();
+        var prepared = Prepared.Of(query, matrix.Dims);
+        var scratch = new Scratch(query.Shape.Length);
+        var all = new List<ShapeMatch>();
+        for (var r = 0; r < rows; r++)
+        {
+            if (names[r] is not { } name || (query.Include is { } include && !include(name)))
+            {
+                continue;
+            }
+            var distance = prepared.Distance(data.AsSpan((r * matrix.Dims) + query.Offset, query.Shape.Length), scratch, double.PositiveInfinity, out var lag);
+            all.Add(new ShapeMatch(r, name, distance, lag));
+        }
+        all.Sort(Compare);
+        return all.Count > query.K ? all[..query.K] : all;
+    }
+
+    private static int Compare(ShapeMatch a, ShapeMatch b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Row.CompareTo(b.Row);
+
+    /// <summary>The query's shape z-normalised into <paramref name="into"/>; false when it is flat (no shape to match).</summary>
+    public static bool Normalise(ReadOnlySpan<float> shape, Span<double> into)
+    {
+        var (sum, squares) = Moments(shape);
+        var m = shape.Length;
+        var mean = sum / m;
+        var sd = Math.Sqrt(Math.Max(0, (squares / m) - (mean * mean)));
+        if (!(sd > 1e-9 * Math.Max(1, Math.Abs(mean))))
+        {
+            return false;
+        }
+        for (var i = 0; i < m; i++)
+        {
+            into[i] = (shape[i] - mean) / sd;
+        }
+        return true;
+    }
+
+    // ---- kernels -------------------------------------------------------------------------------
+
+    /// <summary>SIMD: the sum and the sum of squares of x, widened to double.</summary>
+    public static (double Sum, double Squares) Moments(ReadOnlySpan<float> x)
+    {
+        var i = 0;
+        double sum = 0, squares = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            Vector<double> s = default, q = default;
+            for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(x[i..]), out var lo, out var hi);
+                s += lo + hi;
+                q += (lo * lo) + (hi * hi);
+            }
+            sum = Vector.Sum(s);
+            squares = Vector.Sum(q);
+        }
+        for (; i < x.Length; i++)
+        {
+            sum += x[i];
+            squares += (double)x[i] * x[i];
+        }
+        return (sum, squares);
+    }
+
+    /// <summary>SIMD: the sum of x and of squares of x, and the dot product of x with q.</summary>
+    public static (double Sum, double Squares, double Dot) MomentsDot(ReadOnlySpan<float> x, ReadOnlySpan<double> q)
+    {
+        var i = 0;
+        double sum = 0, squares = 0, dot = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            Vector<double> s = default, sq = default, d = default;
+            var half = Vector<double>.Count;
+            for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(x[i..]), out var lo, out var hi);
+                s += lo + hi;
+                sq += (lo * lo) + (hi * hi);
+                d += (lo * new Vector<double>(q[i..])) + (hi * new Vector<double>(q[(i + half)..]));
+            }
+            sum = Vector.Sum(s);
+            squares = Vector.Sum(sq);
+            dot = Vector.Sum(d);
+        }
+        for (; i < x.Length; i++)
+        {
+            sum += x[i];
+            squares += (double)x[i] * x[i];
+            dot += x[i] * q[i];
+        }
+        return (sum, squares, dot);
+    }
+
+    /// <summary>Scalar reference of <see cref="MomentsDot"/> (the benchmark's baseline).</summary>
+    public static (double Sum, double Squares, double Dot) MomentsDotScalar(ReadOnlySpan<float> x, ReadOnlySpan<double> q)
+    {
+        double sum = 0, squares = 0, dot = 0;
+        for (var i = 0; i < x.Length; i++)
+        {
+            sum += x[i];
+            squares += (double)x[i] * x[i];
+            dot += x[i] * q[i];
+        }
+        return (sum, squares, dot);
+    }
+
+    /// <summary>Squared Euclidean distance of z-normalised x to a z-normalised q (whose sum is
+    /// <paramref name="qSum"/> and sum of squares <paramref name="qSquares"/>), from x's moments and
+    /// their dot product: sum(x^2)/sd^2 ... without normalising x. A flat x counts as all zeros.</summary>
+    private static double SquaredDistance(int m, (double Sum, double Squares, double Dot) x, double qSum, double qSquares)
+    {
+        var mean = x.Sum / m;
+        var variance = (x.Squares / m) - (mean * mean);
+        var sd = Math.Sqrt(Math.Max(0, variance));
+        if (!(sd > 1e-9 * Math.Max(1, Math.Abs(mean))))
+        {
+            return qSquares;
+        }
+        // sum((x - mean)/sd - q)^2 = m + sum(q^2) - 2 (dot - mean sum(q)) / sd
+        return Math.Max(0, m + qSquares - (2 * (x.Dot - (mean * qSum)) / sd));
+    }
+
+    // ---- per query -----------------------------------------------------------------------------
+
+    private sealed class Scratch(int m)
+    {
+        public readonly double[] X = new double[m];
+        public readonly double[] Previous = new double[m + 1];
+        public readonly double[] Current = new double[m + 1];
+    }
+
+    private sealed class Prepared
+    {
+        private ShapeQuery _query = null!;
+        private double[] _q = [];
+        private double _qSum, _qSquares;
+        // Shift mode: per shift, the overlapping part of the query z-normalised, and its sums.
+        private (int Lag, double[] Q, double Sum, double Squares)[] _shifts = [];
+        // DTW: the query's envelope over the band.
+        private double[] _upper = [], _lower = [];
+
+        public static Prepared Of(ShapeQuery query, int dims)
+        {
+            var m = query.Shape.Length;
+            if (m < 2 || query.Offset < 0 || query.Offset + m > dims || query.K < 1 || query.Band < 0 || query.MaxShift < 0 || (query.Mode == ShapeMode.Shift && query.MaxShift >= m / 2))
+            {
+                throw new ArgumentException("the query does not fit the rows (length 2 or more within them, k and band positive, shift under half the length)");
+            }
+            var q = new double[m];
+            if (!Normalise(query.Shape, q))
+            {
+                throw new ArgumentException("the query shape is flat: it has no shape to match");
+            }
+            var p = new Prepared { _query = query, _q = q, _qSum = q.Sum(), _qSquares = q.Sum(v => v * v) };
+            if (query.Mode == ShapeMode.Shift)
+            {
+                var shifts = new List<(int, double[], double, double)>();
+                for (var lag = -query.MaxShift; lag <= query.MaxShift; lag++)
+                {
+                    var part = query.Shape.AsSpan(Math.Max(0, -lag), m - Math.Abs(lag));
+                    var z = new double[part.Length];
+                    if (Normalise(part, z))
+                    {
+                        shifts.Add((lag, z, z.Sum(), z.Sum(v => v * v)));
+                    }
+                }
+                p._shifts = [.. shifts];
+            }
+            if (query.Mode == ShapeMode.Dtw)
+            {
+                p._upper = new double[m];
+                p._lower = new double[m];
+                for (var i = 0; i < m; i++)
+                {
+                    double hi = double.MinValue, lo = double.MaxValue;
+                    for (var j = Math.Max(0, i - query.Band); j <= Math.Min(m - 1, i + query.Band); j++)
+                    {
+                        hi = Math.Max(hi, q[j]);
+                        lo = Math.Min(lo, q[j]);
+                    }
+                    (p._upper[i], p._lower[i]) = (hi, lo);
+                }
+            }
+            return p;
+        }
+
+        // The row's distance; worst: the k-th best so far (DTW skips rows whose bound exceeds it).
+        public double Distance(ReadOnlySpan<float> x, Scratch scratch, double worst, out int lag)
+        {
+            lag = 0;
+            var m = x.Length;
+            switch (_query.Mode)
+            {
+                case ShapeMode.Shift:
+                {
+                    var best = double.PositiveInfinity;
+                    foreach (var (l, q, sum, squares) in _shifts)
+                    {
+                        var part = x.Slice(Math.Max(0, l), q.Length);
+                        var d = SquaredDistance(q.Length, MomentsDot(part, q), sum, squares) * m / q.Length;
+                        if (d < best || (d == best && Math.Abs(l) < Math.Abs(lag)))
+                        {
+                            (best, lag) = (d, l);
+                        }
+                    }
+                    return Math.Sqrt(best);
+                }
+                case ShapeMode.Dtw:
+                {
+                    var (sum, squares) = Moments(x);
+                    var mean = sum / m;
+                    var sd = Math.Sqrt(Math.Max(0, (squares / m) - (mean * mean)));
+                    var flat = !(sd > 1e-9 * Math.Max(1, Math.Abs(mean)));
+                    var z = scratch.X;
+                    for (var i = 0; i < m; i++)
+                    {
+                        z[i] = flat ? 0 : (x[i] - mean) / sd;
+                    }
+                    // LB_Keogh never exceeds the DTW distance; a margin keeps rounding from pruning a tie.
+                    var bound = 0.0;
+                    for (var i = 0; i < m; i++)
+                    {
+                        var v = z[i];
+                        var e = v > _upper[i] ? v - _upper[i] : v < _lower[i] ? _lower[i] - v : 0;
+                        bound += e * e;
+                    }
+                    var limit = worst * worst;
+                    if (Math.Sqrt(bound) > (worst * (1 + 1e-9)) + 1e-12)
+                    {
+                        return double.PositiveInfinity;
+                    }
+                    return Math.Sqrt(Dtw(z.AsSpan(0, m), _q, _query.Band, scratch, limit * (1 + 1e-9) + 1e-12));
+                }
+                default:
+                    return Math.Sqrt(SquaredDistance(m, MomentsDot(x, _q), _qSum, _qSquares));
+            }
+        }
+
+        // DTW (squared differences) within the band; abandoned (infinity) once every cell of a row
+        // exceeds the limit, which the final cost then would too.
+        private static double Dtw(ReadOnlySpan<double> a, ReadOnlySpan<double> b, int band, Scratch s, double limit)
+        {
+            var m = a.Length;
+            var previous = s.Previous.AsSpan(0, m + 1);
+            var current = s.Current.AsSpan(0, m + 1);
+            previous.Fill(double.PositiveInfinity);
+            previous[0] = 0;
+            for (var i = 1; i <= m; i++)
+            {
+                current.Fill(double.PositiveInfinity);
+                var rowMin = double.PositiveInfinity;
+                for (var j = Math.Max(1, i - band); j <= Math.Min(m, i + band); j++)
+                {
+                    var d = a[i - 1] - b[j - 1];
+                    var cost = (d * d) + Math.Min(previous[j - 1], Math.Min(previous[j], current[j - 1]));
+                    current[j] = cost;
+                    rowMin = Math.Min(rowMin, cost);
+                }
+                if (rowMin > limit)
+                {
+                    return double.PositiveInfinity;
+                }
+                var swap = previous;
+                previous = current;
+                current = swap;
+            }
+            return previous[m];
+        }
+    }
+
+    // The k best so far, by (distance, row).
+    private sealed class TopK(int k)
+    {
+        private readonly List<(double Distance, int Row, int Lag)> _best = new(k + 1);
+
+        public double Worst => _best.Count < k ? double.PositiveInfinity : _best[^1].Distance;
+
+        public void Offer(int row, double distance, int lag)
+        {
+            if (double.IsNaN(distance) || double.IsPositiveInfinity(distance) && _best.Count >= k)
+            {
+                return;
+            }
+            if (_best.Count >= k && (distance > _best[^1].Distance || (distance == _best[^1].Distance && row > _best[^1].Row)))
+            {
+                return;
+            }
+            var at = _best.FindIndex(b => distance < b.Distance || (distance == b.Distance && row < b.Row));
+            _best.Insert(at < 0 ? _best.Count : at, (distance, row, lag));
+            if (_best.Count > k)
+            {
+                _best.RemoveAt(_best.Count - 1);
+            }
+        }
+
+        public List<ShapeMatch> Sorted(string?[] names) => [.. _best.Where(b => !double.IsPositiveInfinity(b.Distance)).Select(b => new ShapeMatch(b.Row, names[b.Row] ?? "", b.Distance, b.Lag))];
+    }
+}

@@ -1,0 +1,131 @@
+using Horizon.Algorithms.Similarity;
+
+namespace Horizon.Algorithms.Tests;
+
+/// <summary>Shape search: planted shapes among thousands of random series, every mode equal to the
+/// brute-force reference.</summary>
+public sealed class ShapeSearchTests
+{
+    private const int Dims = 144;
+
+    // A random walk: what most metrics look like to a shape search.
+    private static float[] Walk(Random random, int n = Dims)
+    {
+        var x = new float[n];
+        var v = random.NextDouble() * 100;
+        for (var i = 0; i < n; i++)
+        {
+            v += random.NextDouble() - 0.5;
+            x[i] = (float)v;
+        }
+        return x;
+    }
+
+    private static float[] Planted(int n = Dims) =>
+        [.. Enumerable.Range(0, n).Select(i => (float)(i is > 60 and < 80 ? 40 + (i - 60) : i is >= 80 and < 90 ? 60 - (3 * (i - 80)) : 10 + Math.Sin(i / 7.0)))];
+
+    private static ShapeMatrix Matrix(int count, int seed, Action<ShapeMatrix, Random>? plant = null)
+    {
+        var random = new Random(seed);
+        var matrix = new ShapeMatrix(Dims);
+        for (var i = 0; i < count; i++)
+        {
+            matrix.Set($"random.{i}", Walk(random));
+        }
+        plant?.Invoke(matrix, random);
+        return matrix;
+    }
+
+    [Fact]
+    public void APlantedShapeAndItsScaledCopiesAreFoundFirstAndEveryModeEqualsBruteForce()
+    {
+        var shape = Planted();
+        var matrix = Matrix(5000, 1, (m, random) =>
+        {
+            // The same shape at another level and scale, and with a little noise: z-normalised, the same.
+            m.Set("planted.copy", [.. shape.Select(v => (v * 3) + 1000)]);
+            m.Set("planted.noisy", [.. shape.Select(v => v + (float)((random.NextDouble() - 0.5) * 0.5))]);
+            m.Set("planted.inverted", [.. shape.Select(v => -v)]);
+        });
+        foreach (var mode in new[] { ShapeMode.Euclidean, ShapeMode.Shift, ShapeMode.Dtw })
+        {
+            var query = new ShapeQuery(shape, 0, 10, mode);
+            var found = ShapeSearch.Search(matrix, query);
+            Assert.Equal(["planted.copy", "planted.noisy"], found.Take(2).Select(f => f.Name));
+            Assert.True(found[0].Distance < 1e-3, $"{mode}: {found[0].Distance}");
+            Assert.DoesNotContain(found, f => f.Name == "planted.inverted"); // the opposite movement is not the same shape
+            Assert.Equal(ShapeSearch.BruteForce(matrix, query), found);
+        }
+    }
+
+    [Theory]
+    [InlineData(ShapeMode.Euclidean, 0, 144)]
+    [InlineData(ShapeMode.Euclidean, 100, 44)]
+    [InlineData(ShapeMode.Shift, 0, 144)]
+    [InlineData(ShapeMode.Shift, 84, 60)]
+    [InlineData(ShapeMode.Dtw, 0, 144)]
+    [InlineData(ShapeMode.Dtw, 108, 36)]
+    public void TheRankingEqualsBruteForceForRandomQueries(ShapeMode mode, int offset, int length)
+    {
+        var matrix = Matrix(3000, 7);
+        var random = new Random(offset + length);
+        for (var q = 0; q < 10; q++)
+        {
+            var query = new ShapeQuery(Walk(random, length), offset, 10, mode, Band: 4, MaxShift: 3);
+            Assert.Equal(ShapeSearch.BruteForce(matrix, query), ShapeSearch.Search(matrix, query));
+        }
+    }
+
+    [Fact]
+    public void ATimeShiftedCopyIsFoundByTheShiftTolerantModeWithItsLag()
+    {
+        var shape = Planted();
+        // The spike three bins later; a random walk elsewhere would match the unshifted query better by plain distance.
+        var later = new float[Dims];
+        for (var i = 0; i < Dims; i++)
+        {
+            later[i] = shape[Math.Max(0, i - 3)];
+        }
+        var matrix = Matrix(5000, 3, (m, _) => m.Set("planted.later", later));
+        var plain = ShapeSearch.Search(matrix, new ShapeQuery(shape, 0, 5, ShapeMode.Euclidean));
+        var shifted = ShapeSearch.Search(matrix, new ShapeQuery(shape, 0, 5, ShapeMode.Shift, MaxShift: 4));
+        Assert.Equal("planted.later", shifted[0].Name);
+        Assert.Equal(3, shifted[0].Lag);
+        Assert.True(shifted[0].Distance < plain.Single(p => p.Name == "planted.later").Distance / 3, $"{shifted[0].Distance} vs {plain.Single(p => p.Name == "planted.later").Distance}");
+        Assert.Equal("planted.later", ShapeSearch.Search(matrix, new ShapeQuery(shape, 0, 5, ShapeMode.Dtw, Band: 5))[0].Name);
+    }
+
+    [Fact]
+    public void FiltersRemovalsAndFlatRowsAndAFlatQueryIsRefused()
+    {
+        var matrix = Matrix(1000, 5, (m, _) =>
+        {
+            m.Set("web.planted", Planted());
+            m.Set("db.planted", Planted());
+            m.Set("flat", new float[Dims]);
+        });
+        var web = ShapeSearch.Search(matrix, new ShapeQuery(Planted(), 0, 3, Include: n => n.StartsWith("web.", StringComparison.Ordinal)));
+        Assert.Equal(["web.planted"], web.Select(w => w.Name));
+        matrix.Retain(new HashSet<string>(["db.planted", "flat"]));
+        Assert.Equal(2, matrix.Count);
+        var left = ShapeSearch.Search(matrix, new ShapeQuery(Planted(), 0, 5));
+        Assert.Equal(["db.planted", "flat"], left.Select(l => l.Name));
+        Assert.Equal(Math.Sqrt(Dims), left[1].Distance, 6); // a flat row is as far as zeros
+        Assert.Throws<ArgumentException>(() => ShapeSearch.Search(matrix, new ShapeQuery(new float[10], 0, 5)));
+    }
+
+    [Fact]
+    public void BinningAveragesEachBinOnASharedGridAndCarriesTheLastMeanThroughGaps()
+    {
+        // Points every 5 minutes from bin 94 to bin 100 (of 10 minutes), none in bins 96 and 97.
+        long[] ts = [.. Enumerable.Range(0, 12).Select(i => (100 * 600L) - 3300 + (i * 300L)).Where(t => t / 600 is not (96 or 97))];
+        double[] values = [.. ts.Select(t => (double)(t / 600))];
+        var shape = new float[8];
+        Assert.True(Shapes.Bin(ts, values, 100, 600, shape));
+        Assert.Equal([94f, 94f, 95f, 95f, 95f, 98f, 99f, 100f], shape); // bin 93 before the first point takes its mean
+        Assert.False(Shapes.Bin(ts, values, 200, 600, shape)); // nothing in that window
+        var stretched = new float[5];
+        Shapes.Resample([0, 10, 20], stretched);
+        Assert.Equal([0f, 5f, 10f, 15f, 20f], stretched);
+    }
+}
