@@ -73,7 +73,7 @@ public sealed class PassCounts
 /// <summary>Analyses every series of the local copy: decode into pooled columns, Skyline's
 /// pre-checks and algorithms, consensus. Runs on every core, each thread with its own analyzer
 /// and buffers, so nothing is allocated per point or per normal series.</summary>
-public sealed class AnalysisPass(SkylineSettings settings, int parallelism, string keyPrefix, DetectionContext? detection = null)
+public sealed class AnalysisPass(SkylineSettings settings, int parallelism, string keyPrefix, DetectionContext? detection = null, ShapeIndex? shapes = null)
 {
     private readonly ConcurrentBag<Worker> _workers = [];
 
@@ -84,8 +84,10 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
         Func<AnomalyRecord, bool>? suppress = null)
     {
         var total = new PassCounts();
+        shapes?.BeginPass();
         if (entries.Count == 0)
         {
+            shapes?.EndPass(now);
             return total;
         }
         var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism > 0 ? parallelism : Environment.ProcessorCount };
@@ -93,7 +95,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
         Parallel.ForEach(
             System.Collections.Concurrent.Partitioner.Create(0, entries.Count, Math.Max(64, entries.Count / (options.MaxDegreeOfParallelism * 16) + 1)),
             options,
-            () => (_workers.TryTake(out var w) ? w : new Worker(settings, detection)).Reset(found, suppress),
+            () => (_workers.TryTake(out var w) ? w : new Worker(settings, detection, shapes)).Reset(found, suppress),
             (range, _, worker) =>
             {
                 for (var i = range.Item1; i < range.Item2; i++)
@@ -110,10 +112,11 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                 }
                 _workers.Add(worker);
             });
+        shapes?.EndPass(now);
         return total;
     }
 
-    private sealed class Worker(SkylineSettings settings, DetectionContext? detection)
+    private sealed class Worker(SkylineSettings settings, DetectionContext? detection, ShapeIndex? shapes)
     {
         private readonly SkylineAnalyzer _analyzer = new(settings);
         private readonly EnsembleDetector? _ensemble = detection is { Mode: not DetectionMode.Skyline } ? new(detection.Ensemble) : null;
@@ -169,6 +172,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
             var timestamps = _timestamps.AsSpan(0, n);
             var values = _values.AsSpan(0, n);
             Counts.Points += n;
+            shapes?.Update(entry.Key.StartsWith(keyPrefix, StringComparison.Ordinal) ? entry.Key[keyPrefix.Length..] : entry.Key, timestamps, values, now);
             var skyline = _ensemble is null || detection!.Mode == DetectionMode.Both;
             var verdict = default(SkylineVerdict);
             if (skyline)

@@ -28,6 +28,10 @@ public sealed record AnalyzerOptions
     /// <summary>Threads analysing series (0: one per core).</summary>
     public int Parallelism { get; init; }
 
+    /// <summary>Whether the analyzer keeps every metric's recent shapes in memory for similarity
+    /// search (<c>/api/similar</c>): about 1 KB per metric.</summary>
+    public bool ShapeIndex { get; init; } = true;
+
     /// <summary>Keys fetched per pipelined round trip.</summary>
     public int FetchBatch { get; init; } = 2000;
 

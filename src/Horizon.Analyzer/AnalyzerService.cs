@@ -29,12 +29,13 @@ public sealed partial class AnalyzerService : BackgroundService
     private long _lastPassEnded = Stopwatch.GetTimestamp();
     private readonly IncidentStore _incidentStore;
     private readonly Horizon.Storage.Events.EventStore _events;
+    private readonly ShapeIndex? _shapes;
     private TaughtShapes _taught = TaughtShapes.None;
     private string? _taughtVersion;
 
     /// <summary>Creates the service.</summary>
     public AnalyzerService(StoreConnection store, AnalyzerOptions options, SeriesOptions series, AnalyzerMetrics metrics, AlertMetrics alertMetrics,
-        ILogger<AnalyzerService> logger, TimeProvider time, Horizon.Storage.Events.EventStore events)
+        ILogger<AnalyzerService> logger, TimeProvider time, Horizon.Storage.Events.EventStore events, ShapeIndex shapes)
     {
         _store = store;
         _options = options;
@@ -46,6 +47,8 @@ public sealed partial class AnalyzerService : BackgroundService
         _shard = options.ParsedShard;
         _incidentStore = new IncidentStore(store);
         _events = events;
+        _shapes = options.ShapeIndex ? shapes : null;
+        shapes.Kept = options.ShapeIndex;
     }
 
     /// <summary>The last pass, or null before the first.</summary>
@@ -71,13 +74,13 @@ public sealed partial class AnalyzerService : BackgroundService
         using var cache = LocalSeriesCache.Open(CacheDirectory);
         var sync = new SeriesSync(_store, cache, _series.UniqueMetricsKey, _shard, _options.FetchBatch);
         var detection = _options.Mode == DetectionMode.Skyline ? null : new DetectionContext(_store, _options, _logger);
-        var pass = new AnalysisPass(_options.Skyline, _options.Parallelism, _series.FullNamespace, detection);
+        var pass = new AnalysisPass(_options.Skyline, _options.Parallelism, _series.FullNamespace, detection, _shapes);
         using var stopAlerts = new CancellationTokenSource();
         var publisher = new AnomalyPublisher(_store, _options, _shard);
         using var alertmanager = _options.Alerts.Alertmanagers.Count > 0 ? new AlertmanagerNotifier(_options.Alerts, _alertMetrics, _logger, _time) : null;
         using var receivers = _options.Alerts.Receivers.Count > 0 ? new IncidentDispatcher(_options.Alerts, _alertMetrics, _logger, _time) : null;
         var notifying = Task.WhenAll(alertmanager?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask, receivers?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask);
-        var incidents = new IncidentTracker(_incidentStore, _options.Incidents, _shard, alertmanager, receivers, _events);
+        var incidents = new IncidentTracker(_incidentStore, _options.Incidents, _shard, alertmanager, receivers, _events, new CollectionStore(_store));
         Log.Starting(_logger, _shard.ToString(), CacheDirectory, cache.Count);
         try
         {

@@ -46,6 +46,10 @@ public static class StoreKeys
     /// <c>{id, when, what, tags, data}</c>, score = its time (Unix seconds).</summary>
     public const string Events = "horizon.events";
 
+    /// <summary>Hash of saved shapes ("collections" of known problems): field = id, value = JSON
+    /// <c>{id, name, notes, created_at, created_by, metric, means}</c> (30 points).</summary>
+    public const string Collections = "horizon.collections";
+
     /// <summary>Set of the ids of open incidents in <see cref="Incidents"/> (what analyzers take up).</summary>
     public const string IncidentsOpen = "horizon.incidents.open";
 

@@ -99,6 +99,7 @@ public static class HorizonApp
         services.AddSingleton(options.Web);
         services.AddSingleton(options.Events);
         services.AddSingleton<Horizon.Storage.Events.EventStore>();
+        services.AddSingleton<ShapeIndex>();
         services.AddSingleton(TimeProvider.System);
         // One registry per host (tests run several hosts in a process); each component creates its
         // own collectors on it (IngestMetrics, WriterMetrics, AnalyzerMetrics, ...).
@@ -162,6 +163,7 @@ public static class HorizonApp
         app.MapMetadataApi();
         app.MapIncidentApi();
         app.MapEventApi();
+        app.MapSimilarApi();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon");

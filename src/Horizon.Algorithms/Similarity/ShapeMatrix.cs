@@ -13,7 +13,9 @@ public sealed class ShapeMatrix(int dims)
     private readonly Stack<int> _free = new();
     private float[] _data = new float[dims * 1024];
     private string?[] _names = new string?[1024];
+    private int[] _stamps = new int[1024];
     private int _used;
+    private int _generation;
 
     /// <summary>Bins per shape.</summary>
     public int Dims { get; } = dims > 0 ? dims : throw new ArgumentOutOfRangeException(nameof(dims));
@@ -31,7 +33,7 @@ public sealed class ShapeMatrix(int dims)
     }
 
     /// <summary>Bytes held by the shapes and their names' slots (not the name strings).</summary>
-    public long Bytes => ((long)_data.Length * sizeof(float)) + ((long)_names.Length * IntPtr.Size);
+    public long Bytes => ((long)_data.Length * sizeof(float)) + ((long)_names.Length * (IntPtr.Size + sizeof(int)));
 
     /// <summary>Sets a metric's shape (<see cref="Dims"/> values).</summary>
     public void Set(string name, ReadOnlySpan<float> shape)
@@ -54,14 +56,48 @@ public sealed class ShapeMatrix(int dims)
                         _data.CopyTo(data, 0);
                         var names = new string?[_names.Length * 2];
                         _names.CopyTo(names, 0);
-                        (_data, _names) = (data, names);
+                        var stamps = new int[_names.Length * 2];
+                        _stamps.CopyTo(stamps, 0);
+                        (_data, _names, _stamps) = (data, names, stamps);
                     }
                 }
                 _rows[name] = row;
                 _names[row] = name;
             }
             shape.CopyTo(_data.AsSpan(row * Dims, Dims));
+            _stamps[row] = _generation;
         }
+    }
+
+    /// <summary>Starts a round of <see cref="Set"/> calls (an analyzer pass); <see cref="DropUnset"/> ends it.</summary>
+    public void BeginRound()
+    {
+        lock (_gate)
+        {
+            _generation++;
+        }
+    }
+
+    /// <summary>Removes the metrics not set since <see cref="BeginRound"/>; returns how many went.</summary>
+    public int DropUnset()
+    {
+        lock (_gate)
+        {
+            var gone = _rows.Where(r => _stamps[r.Value] != _generation).Select(r => r.Key).ToList();
+            foreach (var name in gone)
+            {
+                Remove(name);
+            }
+            return gone.Count;
+        }
+    }
+
+    private void Remove(string name)
+    {
+        var row = _rows[name];
+        _rows.Remove(name);
+        _names[row] = null;
+        _free.Push(row);
     }
 
     /// <summary>A metric's shape into <paramref name="into"/>; false when it has none.</summary>
@@ -86,10 +122,7 @@ public sealed class ShapeMatrix(int dims)
             var gone = _rows.Keys.Where(n => !keep.Contains(n)).ToList();
             foreach (var name in gone)
             {
-                var row = _rows[name];
-                _rows.Remove(name);
-                _names[row] = null;
-                _free.Push(row);
+                Remove(name);
             }
             return gone.Count;
         }

@@ -118,6 +118,9 @@ public sealed class Incident
     [JsonIgnore]
     public string? Since => AfterEvent?.After(StartedAt);
 
+    /// <summary>The saved shape (collection) its metrics look like, if any.</summary>
+    public ShapeLikeness? LooksLike { get; set; }
+
     /// <summary>The receivers it was sent to (so its resolve goes there, whoever resolves it).</summary>
     public List<string> SentTo { get; init; } = [];
 

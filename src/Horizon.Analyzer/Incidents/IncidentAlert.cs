@@ -47,6 +47,10 @@ public static class IncidentAlert
         {
             annotations["after"] = since;
         }
+        if (incident.LooksLike is { } like)
+        {
+            annotations["looks_like"] = like.ToString();
+        }
         return annotations;
     }
 

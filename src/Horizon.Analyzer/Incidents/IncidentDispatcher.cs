@@ -273,6 +273,7 @@ public sealed partial class IncidentDispatcher : IDisposable
         }
         var context = string.Create(c, $"started {IncidentAlert.Time(incident.StartedAt)}")
             + (incident.Since is { } since ? ", " + AlertText.Escape(since, AlertFormat.Slack) : "")
+            + (incident.LooksLike is { } like ? " · " + AlertText.Escape(like.ToString(), AlertFormat.Slack) : "")
             + (incident.Peak is { } peak ? string.Create(c, $" · peak score {peak:F2}") : "")
             + (incident.Owners.Count > 0 ? " · owners " + AlertText.Escape(string.Join(", ", incident.Owners), AlertFormat.Slack) : "")
             + (incident.Acknowledged is { } ack ? " · acknowledged by " + AlertText.Escape(ack.By, AlertFormat.Slack) : "");
@@ -313,6 +314,7 @@ public sealed partial class IncidentDispatcher : IDisposable
         }
         text.Append(c, $"started {IncidentAlert.Time(incident.StartedAt)}");
         text.Append(incident.Since is { } since ? ", " + Md(since) : "");
+        text.Append(incident.LooksLike is { } like ? ", " + Md(like.ToString()) : "");
         text.Append(incident.Peak is { } peak ? string.Create(c, $", peak score {peak:F2}") : "");
         text.Append(incident.Owners.Count > 0 ? ", owners " + Md(string.Join(", ", incident.Owners)) : "");
         text.Append(incident.Acknowledged is { } ack ? ", acknowledged by " + Md(ack.By) : "");
@@ -351,6 +353,7 @@ public sealed partial class IncidentDispatcher : IDisposable
                     reasons = IncidentAlert.Annotations(incident)["description"],
                     peak_score = incident.Peak,
                     after = incident.Since,
+                    looks_like = incident.LooksLike?.ToString(),
                 },
             },
             links = link is null ? Array.Empty<object>() : [new { href = link, text = "Horizon incident" }],
@@ -375,6 +378,7 @@ public sealed partial class IncidentDispatcher : IDisposable
         text.Append(c, $"{incident.Title()}\n\n");
         text.Append(c, $"Incident {incident.Id}, {incident.Severity}, started {IncidentAlert.Time(incident.StartedAt)}");
         text.Append(incident.Since is { } after ? ", " + after : "");
+        text.Append(incident.LooksLike is { } like ? ", " + like : "");
         text.Append(kind == "resolved" && incident.ResolvedAt is { } resolved ? string.Create(c, $", resolved {IncidentAlert.Time(resolved)}") : "");
         text.Append(incident.Peak is { } peak ? string.Create(c, $", peak score {peak:F2}") : "").Append('\n');
         if (incident.Owners.Count > 0)

@@ -9,7 +9,7 @@ namespace Horizon.Analyzer.Incidents;
 /// with the events (deploys) before them. A pass that cannot
 /// get the lock keeps its findings for the next.</summary>
 public sealed class IncidentTracker(IncidentStore store, IncidentOptions options, Shard shard, AlertmanagerNotifier? alertmanager = null, IncidentDispatcher? receivers = null,
-    Horizon.Storage.Events.EventStore? eventStore = null)
+    Horizon.Storage.Events.EventStore? eventStore = null, CollectionStore? collections = null)
 {
     /// <summary>Findings kept for the next pass when the lock could not be had (beyond: the oldest dropped).</summary>
     public const int MaxPending = 10_000;
@@ -66,6 +66,15 @@ public sealed class IncidentTracker(IncidentStore store, IncidentOptions options
             var around = eventStore is null || findings.Count == 0 ? []
                 : await eventStore.RangeAsync(findings.Min(f => f.Timestamp) - (long)options.EventWindow.TotalSeconds, Math.Max(now, findings.Max(f => f.Timestamp)));
             var events = _book.Observe(findings, now, silences, acknowledgements, out var changed, abnormal, around);
+            // New incidents (and ones that grew) are matched against the saved shapes.
+            var fresh = changed.Where(i => i.State == IncidentState.Open && i.Kind == FindingKind.Anomaly && i.LooksLike is null).ToList();
+            if (collections is not null && fresh.Count > 0 && await collections.AllAsync() is { Count: > 0 } saved)
+            {
+                foreach (var incident in fresh)
+                {
+                    incident.LooksLike = CollectionStore.Match(incident, saved);
+                }
+            }
             var expired = new List<string>();
             if (now - _lastExpiry >= 3600)
             {

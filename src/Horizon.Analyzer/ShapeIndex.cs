@@ -1,0 +1,59 @@
+using Horizon.Algorithms.Similarity;
+
+namespace Horizon.Analyzer;
+
+/// <summary>
+/// Every metric's recent shape, for "what else looks like this?" (Etsy's Oculus, without a search
+/// engine): the means per minute of its last two hours and per ten minutes of its last day, on a
+/// grid every metric shares (bins end with the pass's clock), kept current by the analyzer as it
+/// reads each series in a pass and searched in memory by <see cref="ShapeSearch"/>. One per
+/// process: an analyzer shard holds its own metrics.
+/// </summary>
+public sealed class ShapeIndex
+{
+    /// <summary>The two resolutions: bins and seconds per bin.</summary>
+    public static readonly (int Bins, long BinSeconds) RecentGrid = (120, 60), DayGrid = (144, 600);
+
+    /// <summary>The last two hours by the minute.</summary>
+    public ShapeMatrix Recent { get; } = new(RecentGrid.Bins);
+
+    /// <summary>The last day by ten minutes.</summary>
+    public ShapeMatrix Day { get; } = new(DayGrid.Bins);
+
+    /// <summary>Pass time (Unix seconds) of the last update; 0 before the first.</summary>
+    public long UpdatedAt { get; private set; }
+
+    /// <summary>Whether this process's analyzer keeps it (false in a web-only process).</summary>
+    public bool Kept { get; set; }
+
+    /// <summary>A metric's shapes from its series (timestamps ascending) at pass time <paramref name="now"/>;
+    /// a resolution whose window holds no point leaves the metric out of it.</summary>
+    public void Update(string metric, ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now)
+    {
+        Span<float> recent = stackalloc float[RecentGrid.Bins];
+        Span<float> day = stackalloc float[DayGrid.Bins];
+        if (Shapes.Bin(timestamps, values, now / RecentGrid.BinSeconds, RecentGrid.BinSeconds, recent))
+        {
+            Recent.Set(metric, recent);
+        }
+        if (Shapes.Bin(timestamps, values, now / DayGrid.BinSeconds, DayGrid.BinSeconds, day))
+        {
+            Day.Set(metric, day);
+        }
+    }
+
+    /// <summary>Before a pass's updates.</summary>
+    public void BeginPass()
+    {
+        Recent.BeginRound();
+        Day.BeginRound();
+    }
+
+    /// <summary>After a pass: the metrics it did not update (gone, or no point in a window) leave.</summary>
+    public void EndPass(long now)
+    {
+        Recent.DropUnset();
+        Day.DropUnset();
+        UpdatedAt = now;
+    }
+}

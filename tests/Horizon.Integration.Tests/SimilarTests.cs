@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Horizon.Algorithms.Similarity;
+using Horizon.Analyzer;
+using Microsoft.Extensions.DependencyInjection;
+using static Horizon.Integration.Tests.AnalyzerTests;
+using static Horizon.Integration.Tests.TestSupport;
+
+namespace Horizon.Integration.Tests;
+
+/// <summary>Similarity search through the HTTP API over what the analyzer indexed from the embedded
+/// store: planted shapes among two thousand random walks.</summary>
+public sealed class SimilarTests
+{
+    private static readonly CancellationToken Ct = TestContext.Current.CancellationToken;
+
+    // A bump five hours ago and a step an hour and a half ago, on a gentle daily wave.
+    private static double Planted(int i) => 50 + (5 * Math.Sin(i / 229.0)) + (i is > 1100 and < 1160 ? 30 : 0) + (i > 1350 ? 20 : 0);
+
+    internal static async Task<HorizonHost> StartSeededAsync(int randomMetrics = 2000)
+    {
+        var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?> { ["Analyzer:MinPassInterval"] = "00:00:01" });
+        var now = Now;
+        var random = new Random(17);
+        for (var m = 0; m < randomMetrics; m++)
+        {
+            var v = random.NextDouble() * 1000;
+            await SeedAsync(host.Db, $"random.walk{m}", Day(now, _ => v += random.NextDouble() - 0.5));
+        }
+        await SeedAsync(host.Db, "planted.a", Day(now, i => Planted(i) + random.NextDouble()));
+        await SeedAsync(host.Db, "planted.scaled", Day(now, i => (Planted(i) * 40) + 7000 + (random.NextDouble() * 40)));
+        await SeedAsync(host.Db, "other.scaled", Day(now, i => (Planted(i) * 2) + random.NextDouble()));
+        await SeedAsync(host.Db, "planted.later", Day(now, i => Planted(Math.Max(0, i - 20)) + random.NextDouble())); // 20 minutes later
+        var index = host.Services.GetRequiredService<ShapeIndex>();
+        await WaitUntilAsync(() => Task.FromResult(index.Day.Count == randomMetrics + 4), "the analyzer indexed every metric", 60);
+        return host;
+    }
+
+    [Fact]
+    public async Task SimilarMetricsAreFoundFirstScaledShiftedOrDrawnAndEqualBruteForce()
+    {
+        await using var host = await StartSeededAsync();
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = new HttpClient();
+        async Task<JsonElement> GetAsync(string query) => await http.GetFromJsonAsync<JsonElement>($"{web}/api/similar?{query}", Ct);
+        static List<string> Names(JsonElement r) => [.. r.GetProperty("results").EnumerateArray().Select(x => x.GetProperty("metric").GetString()!)];
+
+        // A day by ten minutes: its copies at other scales and levels first (not itself), the shifted one near.
+        var day = await GetAsync("metric=planted.a&range=1d&k=5");
+        Assert.Equal(["other.scaled", "planted.scaled"], Names(day).Take(2).Order());
+        Assert.DoesNotContain("planted.a", Names(day));
+        Assert.True(day.GetProperty("results")[0].GetProperty("correlation").GetDouble() > 0.99);
+        Assert.Equal(2004, day.GetProperty("searched").GetInt32());
+        // The same ranking as the brute-force reference over the index.
+        var index = host.Services.GetRequiredService<ShapeIndex>();
+        var row = new float[index.Day.Dims];
+        Assert.True(index.Day.TryGet("planted.a", row));
+        var reference = ShapeSearch.BruteForce(index.Day, new ShapeQuery(row, 0, 5, Include: n => n != "planted.a"));
+        Assert.Equal(reference.Select(r => r.Name), Names(day));
+
+        // The last two hours by the minute, shift-tolerant: the copy 20 minutes later is found with its lag.
+        var shifted = await GetAsync("metric=planted.a&range=2h&k=3&mode=shift&shift=25");
+        var later = shifted.GetProperty("results").EnumerateArray().Single(r => r.GetProperty("metric").GetString() == "planted.later");
+        Assert.Equal(20 * 60, later.GetProperty("lag_seconds").GetInt32());
+        Assert.True(later.GetProperty("correlation").GetDouble() > 0.95, later.ToString());
+        // DTW within a 25-minute band: the scaled copies first, and the same ranking as the reference.
+        var warped = Names(await GetAsync("metric=planted.a&range=2h&k=5&mode=dtw&band=25"));
+        Assert.Equal(["other.scaled", "planted.scaled"], warped.Take(2).Order());
+        var recent = new float[index.Recent.Dims];
+        Assert.True(index.Recent.TryGet("planted.a", recent));
+        Assert.Equal(ShapeSearch.BruteForce(index.Recent, new ShapeQuery(recent, 0, 5, ShapeMode.Dtw, Band: 25, Include: n => n != "planted.a")).Select(r => r.Name), warped);
+
+        // A drawn shape over the last six hours: the bump (hours 6 to 5 ago) then the step (1.5 hours ago), as 72 values.
+        double[] drawn = [.. Enumerable.Range(0, 72).Select(i => (double)(i is >= 4 and < 16 ? 3 : i >= 54 ? 2 : 0))];
+        using (var body = JsonContent.Create(new { values = drawn, range = "6h", k = 3 }))
+        {
+            var response = await http.PostAsync($"{web}/api/similar", body, Ct);
+            var found = await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(Ct);
+            Assert.All(Names(found).Take(2), n => Assert.Contains(n, new[] { "planted.a", "planted.scaled", "other.scaled" }));
+        }
+
+        // Filters: a name pattern, an owner.
+        Assert.Equal(["other.scaled"], Names(await GetAsync("metric=planted.a&k=3&match=other.*")));
+        using (var writer = WritingClient())
+        using (var owner = new StringContent("""{"owner":"payments"}"""))
+        {
+            (await writer.PutAsync($"{web}/api/metadata/planted.later", owner, Ct)).EnsureSuccessStatusCode();
+        }
+        Assert.Equal(["planted.later"], Names(await GetAsync("metric=planted.a&k=3&owner=payments")));
+
+        // What cannot be searched says why.
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync($"{web}/api/similar?metric=planted.a&range=3d", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync($"{web}/api/similar?metric=planted.a&mode=cosine", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"{web}/api/similar?metric=no.such", Ct)).StatusCode);
+        using (var flat = JsonContent.Create(new { values = new[] { 1, 1, 1, 1 } }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync($"{web}/api/similar", flat, Ct)).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task AWebOnlyProcessSaysTheIndexLivesInTheAnalyzer()
+    {
+        await using var host = await HorizonHost.StartAsync(null, role: HorizonRole.Web);
+        using var http = new HttpClient();
+        var response = await http.GetAsync($"http://{host.Endpoint("web")}/api/similar?metric=x", Ct);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("analyzer", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
+}
