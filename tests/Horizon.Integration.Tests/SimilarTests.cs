@@ -108,4 +108,81 @@ public sealed class SimilarTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("analyzer", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ASavedShapeIsMatchedAgainstANewIncidentAndShownInItsAlertAndTheIncidentListsWhatMovedWithIt()
+    {
+        await using var receiver = new HttpReceiver();
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            ["Analyzer:Mode"] = "ensemble",
+            ["Analyzer:Alerts:IncidentReceivers:0:Kind"] = "webhook",
+            ["Analyzer:Alerts:IncidentReceivers:0:Url"] = receiver.Url,
+        });
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = WritingClient();
+        using var anonymous = new HttpClient();
+        // A known problem, drawn: flat, then a burst at the end.
+        double[] burst = [.. Enumerable.Range(0, 30).Select(i => i >= 27 ? 10.0 : 0)];
+        using (var refused = JsonContent.Create(new { name = "x", values = burst }))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync($"{web}/api/collections", refused, Ct)).StatusCode);
+        }
+        using (var flat = JsonContent.Create(new { name = "flat", values = new[] { 2, 2, 2 } }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync($"{web}/api/collections", flat, Ct)).StatusCode);
+        }
+        JsonElement saved;
+        using (var body = JsonContent.Create(new { name = "cache eviction storm", notes = "restart the cache tier", values = burst, created_by = "alice" }))
+        {
+            saved = await (await http.PostAsync($"{web}/api/collections", body, Ct)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(Ct);
+        }
+        Assert.Equal(30, saved.GetProperty("means").GetArrayLength());
+
+        // A metric bursts the same way; another moved with it but is judged gently (sensitivity), so it is not in the incident.
+        using (var gentle = new StringContent("""{"sensitivity":0.01}"""))
+        {
+            (await http.PutAsync($"{web}/api/metadata/cache.retries", gentle, Ct)).EnsureSuccessStatusCode();
+        }
+        var now = Now;
+        var random = new Random(8);
+        for (var m = 0; m < 300; m++)
+        {
+            var v = random.NextDouble() * 100;
+            await SeedAsync(host.Db, $"noise.walk{m}", Day(now, _ => v += random.NextDouble() - 0.5));
+        }
+        await SeedAsync(host.Db, "cache.retries", Day(now, i => 20 + random.NextDouble() + (i >= 1437 ? 30 : 0)));
+        await SeedAsync(host.Db, "cache.evictions", Day(now, i => 100 + (random.NextDouble() * 3) + (i >= 1437 ? 400 : 0)));
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        using var alert = JsonDocument.Parse(await receiver.Bodies.Reader.ReadAsync(timeout.Token));
+        var annotations = alert.RootElement.GetProperty("commonAnnotations");
+        Assert.Equal($"looks like: cache eviction storm, saved {DateTime.UtcNow:yyyy-MM-dd}", annotations.GetProperty("looks_like").GetString());
+        var id = alert.RootElement.GetProperty("groupLabels").GetProperty("incident").GetString()!;
+        var incident = await anonymous.GetFromJsonAsync<JsonElement>($"{web}/api/incidents/{id}", Ct);
+        Assert.Equal("cache eviction storm", incident.GetProperty("looks_like").GetProperty("name").GetString());
+        Assert.DoesNotContain(incident.GetProperty("metrics").EnumerateArray(), m => m.GetProperty("metric").GetString() == "cache.retries");
+
+        // What moved with it, from the shape index: the retries, at no lag, before any random walk.
+        var moved = await anonymous.GetFromJsonAsync<JsonElement>($"{web}/api/incidents/{id}/moved-with?k=3", Ct);
+        var first = moved.GetProperty("results")[0];
+        Assert.Equal("cache.retries", first.GetProperty("metric").GetString());
+        Assert.Equal(0, first.GetProperty("lag_seconds").GetInt32());
+        Assert.True(first.GetProperty("correlation").GetDouble() > 0.9, first.ToString());
+
+        // Listed, saved from a metric's last half hour, deleted.
+        using (var fromMetric = JsonContent.Create(new { name = "evictions now", metric = "cache.evictions" }))
+        {
+            var made = await (await http.PostAsync($"{web}/api/collections", fromMetric, Ct)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(Ct);
+            Assert.Equal("cache.evictions", made.GetProperty("metric").GetString());
+        }
+        var listed = (await anonymous.GetFromJsonAsync<JsonElement>($"{web}/api/collections", Ct)).GetProperty("collections");
+        Assert.Equal(["evictions now", "cache eviction storm"], listed.EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+        var savedId = saved.GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.DeleteAsync($"{web}/api/collections/{savedId}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"{web}/api/collections/{savedId}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync($"{web}/api/collections/{savedId}", Ct)).StatusCode);
+    }
 }
