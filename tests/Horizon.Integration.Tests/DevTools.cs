@@ -57,13 +57,20 @@ internal sealed class DevTools : IAsyncDisposable
     /// <summary>Evaluates a JavaScript expression in the page (promises awaited) and returns its value as JSON.</summary>
     public async Task<JsonNode?> EvaluateAsync(string expression)
     {
-        var id = ++_id;
-        var request = new JsonObject
+        var result = await CallAsync("Runtime.evaluate", new JsonObject { ["expression"] = expression, ["awaitPromise"] = true, ["returnByValue"] = true });
+        if (result?["exceptionDetails"] is { } error)
         {
-            ["id"] = id,
-            ["method"] = "Runtime.evaluate",
-            ["params"] = new JsonObject { ["expression"] = expression, ["awaitPromise"] = true, ["returnByValue"] = true },
-        };
+            throw new InvalidOperationException($"{expression}: {error.ToJsonString()}");
+        }
+        return result?["result"]?["value"];
+    }
+
+    /// <summary>Calls a DevTools protocol method on the page (<c>Input.dispatchMouseEvent</c>,
+    /// <c>Page.captureScreenshot</c>, ...) and returns its result.</summary>
+    public async Task<JsonNode?> CallAsync(string method, JsonObject? parameters = null)
+    {
+        var id = ++_id;
+        var request = new JsonObject { ["id"] = id, ["method"] = method, ["params"] = parameters ?? [] };
         await _socket.SendAsync(Encoding.UTF8.GetBytes(request.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         while (true)
@@ -73,12 +80,24 @@ internal sealed class DevTools : IAsyncDisposable
             {
                 continue; // an event
             }
-            if (message["result"]?["exceptionDetails"] is { } error)
+            if (message["error"] is { } failed)
             {
-                throw new InvalidOperationException($"{expression}: {error.ToJsonString()}");
+                throw new InvalidOperationException($"{method}: {failed.ToJsonString()}");
             }
-            return message["result"]?["result"]?["value"];
+            return message["result"];
         }
+    }
+
+    /// <summary>A mouse event as the user's input (pressed, moved, released) at page coordinates.</summary>
+    public Task MouseAsync(string type, double x, double y) =>
+        CallAsync("Input.dispatchMouseEvent", new JsonObject { ["type"] = type, ["x"] = x, ["y"] = y, ["button"] = "left", ["buttons"] = type == "mouseReleased" ? 0 : 1, ["clickCount"] = 1 });
+
+    /// <summary>Saves what the page shows now as a PNG.</summary>
+    public async Task ScreenshotAsync(string path)
+    {
+        var shot = await CallAsync("Page.captureScreenshot", new JsonObject { ["format"] = "png" });
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllBytesAsync(path, Convert.FromBase64String((string)shot!["data"]!));
     }
 
     /// <summary>Waits until <paramref name="condition"/> (a JavaScript expression) is true in the page.</summary>

@@ -185,4 +185,39 @@ public sealed class SimilarTests
         Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"{web}/api/collections/{savedId}", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync($"{web}/api/collections/{savedId}", Ct)).StatusCode);
     }
+
+    [Fact]
+    public async Task AShapeDrawnWithTheMouseAndTheSimilarButtonOfAGraphFindThePlantedMetrics()
+    {
+        await using var host = await StartSeededAsync(500);
+        var web = $"http://{host.Endpoint("web")}";
+        await using var browser = await DevTools.OpenAsync($"{web}/");
+        await browser.WaitForAsync("document.getElementById('draw')", "the drawing canvas");
+        await browser.EvaluateAsync("document.getElementById('draw').scrollIntoView(); document.getElementById('draw-range').value = '6h'");
+        var box = (await browser.EvaluateAsync("(() => { const r = document.getElementById('draw').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()"))!.AsArray();
+        double left = (double)box[0]!, top = (double)box[1]!, width = (double)box[2]!, height = (double)box[3]!;
+        // The last six hours as a person draws them: low, a bump (hours 6 to 5 ago), low, a step up 1.5 hours ago.
+        double Y(double f) => top + height - 10 - (f * (height - 20) / 3);
+        await browser.MouseAsync("mousePressed", left + 1, Y(0));
+        for (var x = 0; x < width - 1; x += 4)
+        {
+            var f = x / width;
+            await browser.MouseAsync("mouseMoved", left + x, Y(f is >= 4 / 72.0 and < 16 / 72.0 ? 3 : f >= 54 / 72.0 ? 2 : 0));
+        }
+        await browser.MouseAsync("mouseReleased", left + width - 2, Y(2));
+        await browser.EvaluateAsync("document.getElementById('draw-search').click()");
+        await browser.WaitForAsync("document.querySelectorAll('#draw-results [data-similar]').length > 0", "the drawn shape's results");
+        var first = (await browser.EvaluateAsync("[...document.querySelectorAll('#draw-results [data-similar]')].slice(0, 2).map(d => d.dataset.similar)"))!.AsArray().Select(n => (string)n!).ToList();
+        Assert.All(first, n => Assert.Contains(n, new[] { "planted.a", "planted.scaled", "other.scaled" }));
+        await browser.WaitForAsync("document.querySelectorAll('#draw-results canvas').length >= 2", "the results' graphs");
+        await browser.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "screenshots", "shape-search.png"));
+
+        // From a metric's graph: its similar metrics, with graphs.
+        await browser.EvaluateAsync("location.hash = 'metric=planted.a&range=1d'");
+        await browser.WaitForAsync("document.getElementById('similar-go')", "the metric view");
+        await browser.EvaluateAsync("document.getElementById('similar-go').click()");
+        await browser.WaitForAsync("document.querySelectorAll('#similar-results [data-similar]').length > 0", "the similar metrics");
+        var similar = (await browser.EvaluateAsync("[...document.querySelectorAll('#similar-results [data-similar]')].slice(0, 2).map(d => d.dataset.similar)"))!.AsArray().Select(n => (string)n!).Order();
+        Assert.Equal(["other.scaled", "planted.scaled"], similar);
+    }
 }
