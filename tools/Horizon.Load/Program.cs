@@ -26,6 +26,12 @@ const string Usage = """
           anomalies, then reads every point back from Redis and reports loss per protocol, UDP
           drops (kernel vs Horizon), detection recall and latency, and false alarms.
 
+      horizon-load similar --metrics N [--url http://127.0.0.1:1500] [--queries 500] [--range 1d]
+                           [--mode euclidean|shift|dtw] [--check-every 10] [--wait 10m] [--json file] [--prefix load] [--shape kind]
+          Similarity queries (/api/similar, one at a time) by the seeded names, once the analyzer
+          has indexed them: the server's search time and the round trip, p50 and p99, and every
+          Nth query checked against the brute-force reference (recall@10).
+
       shapes: noise, daily, counter, spiky, levelshift, drift (default: a mix of all)
     """;
 
@@ -41,6 +47,7 @@ try
     {
         "seed" => await Seeder.RunAsync(options),
         "run" => await new LiveRun(options).RunAsync(),
+        "similar" => await SimilarRun.RunAsync(options),
         _ => throw new ArgumentException($"unknown command '{args[0]}'"),
     };
 }

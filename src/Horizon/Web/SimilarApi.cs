@@ -30,7 +30,7 @@ public static class SimilarApi
     /// <summary>Maps the endpoints.</summary>
     public static void MapSimilarApi(this WebApplication app)
     {
-        app.MapGet("/api/similar", async (string? metric, string? range, int? k, string? mode, int? band, int? shift, string? match, string? owner,
+        app.MapGet("/api/similar", async (string? metric, string? range, int? k, string? mode, int? band, int? shift, string? match, string? owner, bool? check,
             ShapeIndex index, StoreConnection store) =>
         {
             if (string.IsNullOrEmpty(metric))
@@ -49,7 +49,7 @@ public static class SimilarApi
                     : NoIndex();
             }
             var shape = row[^window.Bins..];
-            return await SearchAsync(index, store, window, shape, k, mode, band, shift, match, owner, exclude: metric, new { metric, range = window.Range });
+            return await SearchAsync(index, store, window, shape, k, mode, band, shift, match, owner, exclude: metric, new { metric, range = window.Range }, check: check == true);
         });
         app.MapPost("/api/similar", async (HttpRequest request, ShapeIndex index, StoreConnection store) =>
         {
@@ -169,7 +169,7 @@ public static class SimilarApi
     }
 
     private static async Task<IResult> SearchAsync(ShapeIndex index, StoreConnection store, SearchWindow window, float[] shape, int? k, string? mode, int? band, int? shift,
-        string? match, string? owner, string? exclude, object query, Func<string, bool>? include = null)
+        string? match, string? owner, string? exclude, object query, Func<string, bool>? include = null, bool check = false)
     {
         if (!index.Kept)
         {
@@ -202,16 +202,31 @@ public static class SimilarApi
         var wanted = k ?? 10;
         var started = Stopwatch.GetTimestamp();
         List<ShapeMatch> found;
+        ShapeQuery search;
         try
         {
-            found = ShapeSearch.Search(window.Matrix, new ShapeQuery(shape, window.Offset ?? (window.Matrix.Dims - window.Bins), wanted + (exclude is null ? 0 : 1), how,
-                band ?? 5, shift ?? 3, n => n != exclude && (include?.Invoke(n) ?? true) && (glob?.IsMatch(n) ?? true) && (owned?.Contains(n) ?? true)));
+            search = new ShapeQuery(shape, window.Offset ?? (window.Matrix.Dims - window.Bins), wanted, how,
+                band ?? 5, shift ?? 3, n => n != exclude && (include?.Invoke(n) ?? true) && (glob?.IsMatch(n) ?? true) && (owned?.Contains(n) ?? true));
+            found = ShapeSearch.Search(window.Matrix, search);
         }
         catch (ArgumentException e)
         {
             return Results.BadRequest(new { error = e.Message });
         }
         var took = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        // check=1 (for capacity tests): the brute-force reference too, and whether it ranks the same.
+        object? reference = null;
+        if (check)
+        {
+            var referenceStarted = Stopwatch.GetTimestamp();
+            var expected = ShapeSearch.BruteForce(window.Matrix, search);
+            reference = new
+            {
+                took_ms = Math.Round(Stopwatch.GetElapsedTime(referenceStarted).TotalMilliseconds, 2),
+                equal = expected.Select(e => e.Name).SequenceEqual(found.Select(f => f.Name)),
+                recall = expected.Count == 0 ? 1.0 : (double)found.Select(f => f.Name).Intersect(expected.Select(e => e.Name)).Count() / expected.Count,
+            };
+        }
         var m = shape.Length;
         return Results.Json(new
         {
@@ -222,6 +237,7 @@ public static class SimilarApi
             searched = window.Matrix.Count,
             took_ms = Math.Round(took, 2),
             index_updated_at = index.UpdatedAt,
+            reference,
             results = found.Take(wanted).Select(f => new
             {
                 metric = f.Name,
