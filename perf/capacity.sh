@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the capacity report in docs/PERFORMANCE.md on this machine (loopback only).
 #
-#   perf/capacity.sh [stage ...]        stages: ceiling ingest analyzer embedded (default: all four)
+#   perf/capacity.sh [stage ...]        stages: ceiling ingest analyzer embedded similar (default: the first four)
 #
 # Environment: METRICS (250000), BIG_METRICS (1000000), REPEATS (3), DURATION (60 s per ingest run),
 # STEADY (300 s of live traffic for the analyzer), LADDER (the UDP rates tried, points/s),
@@ -26,6 +26,7 @@ ROLLUP_DAYS=${ROLLUP_DAYS:-0}   # analyzer stage: days of roll-ups seeded before
 PORT=${PORT:-6395}
 OUT=${OUT:-perf/results/$(date -u +%F)}
 STAGES=${*:-ceiling ingest analyzer embedded}
+SIMILAR_STEADY=${SIMILAR_STEADY:-180}   # similar stage: seconds of live traffic per analyzer run (index on, then off)
 WORK=$(mktemp -d /tmp/horizon-capacity.XXXXXX)
 mkdir -p "$OUT"
 SUMMARY="$OUT/summary.md"
@@ -198,6 +199,43 @@ if [[ " $STAGES " == *" analyzer "* ]]; then
   note "analyzer resident memory: $((rss / 1024)) MiB, of which $((anon / 1024)) MiB anonymous (the rest: pages of the memory-mapped local copy)"
   note "detection: $(json "$OUT/steady.json" detected) of $(json "$OUT/steady.json" injected) injected anomalies, latency p50 $(json "$OUT/steady.json" latency_p50) s, p99 $(json "$OUT/steady.json" latency_p99) s; clean metrics flagged $(json "$OUT/steady.json" false_alarm_metrics) of $(json "$OUT/steady.json" clean_metrics); points lost $(json "$OUT/steady.json" lost)"
   stop_horizons
+  note ""
+fi
+
+if [[ " $STAGES " == *" similar "* ]]; then
+  note "## Similarity search: $METRICS metrics x a day at 60 s, while ingest ($((METRICS / 10)) points/s) and the analyzer run"
+  start_redis
+  $LOAD seed --metrics "$METRICS" --redis "127.0.0.1:$PORT" --json "$OUT/similar-seed.json" >"$OUT/similar-seed.log"
+  for index in true false; do
+    start_horizon similar-analyze-$index analyze --redis "127.0.0.1:$PORT" --web-port=1511 --Analyzer:ShapeIndex=$index \
+      --Analyzer:CacheDirectory="$WORK/analyzer-$index" --Analyzer:AnomaliesFile="$WORK/anomalies.json"
+    analyzer_pid=${pids[-1]}
+    until grep -q "Pass (shard" "$OUT/similar-analyze-$index.log"; do sleep 1; done
+    start_horizon similar-ingest-$index ingest --redis "127.0.0.1:$PORT" --web-port=1512 --Roomba:Enabled=false \
+      --Listeners:Pickle:Enabled=false --Listeners:StatsdUdp:Enabled=false --Listeners:StatsdTcp:Enabled=false
+    passes_before=$(grep -c "Pass (shard" "$OUT/similar-analyze-$index.log")
+    $LOAD run --metrics "$METRICS" --resolution 10 --protocol plaintext --connections 4 --duration "${SIMILAR_STEADY}s" \
+      --metrics-url http://127.0.0.1:1512/metrics --redis "127.0.0.1:$PORT" --no-verify >"$OUT/similar-traffic-$index.log" 2>&1 &
+    traffic=$!
+    if [ "$index" = true ]; then
+      sleep 10
+      for q in "1d euclidean 500" "2h euclidean 200" "1d shift 100" "1d dtw 100"; do
+        read -r range mode queries <<<"$q"
+        $LOAD similar --url http://127.0.0.1:1511 --metrics "$METRICS" --range "$range" --mode "$mode" --queries "$queries" \
+          --json "$OUT/similar-$range-$mode.json" >"$OUT/similar-$range-$mode.log" 2>&1 || true
+        note "search over $(json "$OUT/similar-$range-$mode.json" metrics_indexed) metrics, $range $mode, $queries queries one at a time: server p50 $(json "$OUT/similar-$range-$mode.json" search_ms_p50) ms, p99 $(json "$OUT/similar-$range-$mode.json" search_ms_p99) ms; round trip p50 $(json "$OUT/similar-$range-$mode.json" round_trip_ms_p50) ms, p99 $(json "$OUT/similar-$range-$mode.json" round_trip_ms_p99) ms; equal to brute force $(json "$OUT/similar-$range-$mode.json" equal_to_reference) of $(json "$OUT/similar-$range-$mode.json" checked), recall@10 $(json "$OUT/similar-$range-$mode.json" recall_at_10)"
+      done
+      bytes=$(curl -s "127.0.0.1:1511/api/similar?metric=load.noise.m0000000&k=1" | grep -o '"index_bytes":[0-9]*' | cut -d: -f2)
+      note "index memory: ${bytes:-?} bytes, $(calc "${bytes:-0} / $METRICS" 0) bytes per metric (two hours by the minute and a day by ten minutes, float32, plus each row's slot)"
+    fi
+    wait "$traffic" || true
+    grep "Pass (shard" "$OUT/similar-analyze-$index.log" | tail -n +"$((passes_before + 2))" |
+      sed 's/.*in \([0-9.]*\) s (sync \([0-9.]*\) s.*analysis \([0-9.]*\) s).*/\1 \3/' >"$OUT/similar-passes-$index.txt"
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$analyzer_pid/status"); anon=$(awk '/RssAnon/ {print $2}' "/proc/$analyzer_pid/status")
+    note "analyzer with ShapeIndex=$index: $(wc -l <"$OUT/similar-passes-$index.txt") passes under traffic, pass seconds median $(cut -d' ' -f1 "$OUT/similar-passes-$index.txt" | median), analysis median $(cut -d' ' -f2 "$OUT/similar-passes-$index.txt" | median); resident $((rss / 1024)) MiB, $((anon / 1024)) MiB anonymous"
+    stop_horizons
+  done
+  note "keeping the index current: pass median $(calc "100 * ($(cut -d' ' -f1 "$OUT/similar-passes-true.txt" | median) / $(cut -d' ' -f1 "$OUT/similar-passes-false.txt" | median) - 1)" 1) % longer with it than without"
   note ""
 fi
 

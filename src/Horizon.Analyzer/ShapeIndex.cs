@@ -26,19 +26,26 @@ public sealed class ShapeIndex
     /// <summary>Whether this process's analyzer keeps it (false in a web-only process).</summary>
     public bool Kept { get; set; }
 
-    /// <summary>A metric's shapes from its series (timestamps ascending) at pass time <paramref name="now"/>;
-    /// a resolution whose window holds no point leaves the metric out of it.</summary>
+    /// <summary>A metric's shapes from its series (timestamps ascending) at pass time <paramref name="now"/>:
+    /// within the bin of the last pass only the newest bin is computed again (a few points); when the
+    /// bin advanced, the whole window. A resolution whose window holds no point leaves the metric out of it.</summary>
     public void Update(string metric, ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now)
     {
-        Span<float> recent = stackalloc float[RecentGrid.Bins];
-        Span<float> day = stackalloc float[DayGrid.Bins];
-        if (Shapes.Bin(timestamps, values, now / RecentGrid.BinSeconds, RecentGrid.BinSeconds, recent))
+        Update(Recent, RecentGrid, metric, timestamps, values, now);
+        Update(Day, DayGrid, metric, timestamps, values, now);
+    }
+
+    private static void Update(ShapeMatrix matrix, (int Bins, long BinSeconds) grid, string metric, ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now)
+    {
+        var endBin = now / grid.BinSeconds;
+        if (matrix.SetLast(metric, endBin, Shapes.LastBin(timestamps, values, endBin, grid.BinSeconds)))
         {
-            Recent.Set(metric, recent);
+            return;
         }
-        if (Shapes.Bin(timestamps, values, now / DayGrid.BinSeconds, DayGrid.BinSeconds, day))
+        Span<float> shape = stackalloc float[grid.Bins];
+        if (Shapes.Bin(timestamps, values, endBin, grid.BinSeconds, shape))
         {
-            Day.Set(metric, day);
+            matrix.Set(metric, shape, endBin);
         }
     }
 

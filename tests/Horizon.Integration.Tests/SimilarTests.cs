@@ -220,4 +220,38 @@ public sealed class SimilarTests
         var similar = (await browser.EvaluateAsync("[...document.querySelectorAll('#similar-results [data-similar]')].slice(0, 2).map(d => d.dataset.similar)"))!.AsArray().Select(n => (string)n!).Order();
         Assert.Equal(["other.scaled", "planted.scaled"], similar);
     }
+
+    [Fact]
+    public void APassWithinTheLastPasssBinsUpdatesOnlyTheNewestBinAndEndsAsAFullComputationWould()
+    {
+        var index = new ShapeIndex();
+        var now = 1_780_000_000L - (1_780_000_000L % 600) + 100; // 100 s into a ten-minute bin
+        var random = new Random(4);
+        var points = Enumerable.Range(0, 1440).Select(i => (Ts: now - ((1439 - i) * 60L), V: random.NextDouble() * 100)).ToList();
+        index.BeginPass();
+        index.Update("m", [.. points.Select(p => p.Ts)], [.. points.Select(p => p.V)], now);
+        index.EndPass(now);
+        // Five passes later in the same minute-bin... and bins: new points in the newest bins only.
+        for (var pass = 1; pass <= 5; pass++)
+        {
+            points.Add((now + (pass * 10), 500 + pass));
+            index.BeginPass();
+            index.Update("m", [.. points.Select(p => p.Ts)], [.. points.Select(p => p.V)], now + (pass * 10) + 1);
+            index.EndPass(now + (pass * 10) + 1);
+        }
+        var incremental = new float[index.Day.Dims];
+        Assert.True(index.Day.TryGet("m", incremental));
+        var full = new float[index.Day.Dims];
+        Assert.True(Shapes.Bin([.. points.Select(p => p.Ts)], [.. points.Select(p => p.V)], (now + 51) / 600, 600, full));
+        Assert.Equal(full, incremental);
+        var recent = new float[index.Recent.Dims];
+        Assert.True(index.Recent.TryGet("m", recent));
+        var recentFull = new float[index.Recent.Dims];
+        Assert.True(Shapes.Bin([.. points.Select(p => p.Ts)], [.. points.Select(p => p.V)], (now + 51) / 60, 60, recentFull));
+        Assert.Equal(recentFull, recent);
+        // A metric not read in a pass leaves the index.
+        index.BeginPass();
+        index.EndPass(now + 60);
+        Assert.Equal(0, index.Day.Count + index.Recent.Count);
+    }
 }

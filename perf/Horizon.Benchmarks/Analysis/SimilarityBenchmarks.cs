@@ -76,7 +76,15 @@ public class SimilarityBenchmarks
     [Benchmark]
     public int SearchSixHours() => ShapeSearch.Search(_matrix, new ShapeQuery(_query[..36], 108, 10)).Count;
 
-    /// <summary>The analyzer's per-series cost of keeping the index current.</summary>
+    private long _advance;
+
+    /// <summary>The analyzer's per-series cost of keeping the index current in a pass within the
+    /// bins of the last one (the newest bin of each shape computed again).</summary>
     [Benchmark]
     public void IndexUpdatePerSeries() => _index.Update("load.one", _ts, _values, SeriesShapes.Now);
+
+    /// <summary>The same when the bins advanced (every minute for the two hours, every ten for the
+    /// day): the whole shapes computed again.</summary>
+    [Benchmark]
+    public void IndexRebuildPerSeries() => _index.Update("load.two", _ts, _values, SeriesShapes.Now + (600 * (++_advance % 2)));
 }

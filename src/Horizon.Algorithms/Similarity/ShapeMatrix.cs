@@ -14,6 +14,7 @@ public sealed class ShapeMatrix(int dims)
     private float[] _data = new float[dims * 1024];
     private string?[] _names = new string?[1024];
     private int[] _stamps = new int[1024];
+    private long[] _ends = new long[1024];
     private int _used;
     private int _generation;
 
@@ -35,8 +36,8 @@ public sealed class ShapeMatrix(int dims)
     /// <summary>Bytes held by the shapes and their names' slots (not the name strings).</summary>
     public long Bytes => ((long)_data.Length * sizeof(float)) + ((long)_names.Length * (IntPtr.Size + sizeof(int)));
 
-    /// <summary>Sets a metric's shape (<see cref="Dims"/> values).</summary>
-    public void Set(string name, ReadOnlySpan<float> shape)
+    /// <summary>Sets a metric's shape (<see cref="Dims"/> values), whose last bin is <paramref name="endBin"/>.</summary>
+    public void Set(string name, ReadOnlySpan<float> shape, long endBin = 0)
     {
         if (shape.Length != Dims)
         {
@@ -58,7 +59,9 @@ public sealed class ShapeMatrix(int dims)
                         _names.CopyTo(names, 0);
                         var stamps = new int[_names.Length * 2];
                         _stamps.CopyTo(stamps, 0);
-                        (_data, _names, _stamps) = (data, names, stamps);
+                        var ends = new long[_names.Length * 2];
+                        _ends.CopyTo(ends, 0);
+                        (_data, _names, _stamps, _ends) = (data, names, stamps, ends);
                     }
                 }
                 _rows[name] = row;
@@ -66,6 +69,26 @@ public sealed class ShapeMatrix(int dims)
             }
             shape.CopyTo(_data.AsSpan(row * Dims, Dims));
             _stamps[row] = _generation;
+            _ends[row] = endBin;
+        }
+    }
+
+    /// <summary>Sets only the last bin of a metric's shape when its shape already ends with bin
+    /// <paramref name="endBin"/> (a pass within the same bin as the last: only the newest bin can
+    /// have changed); NaN: the bin has no points, it holds the one before. False when the metric
+    /// has no shape ending there (the whole shape must be computed).</summary>
+    public bool SetLast(string name, long endBin, float last)
+    {
+        lock (_gate)
+        {
+            if (!_rows.TryGetValue(name, out var row) || _ends[row] != endBin)
+            {
+                return false;
+            }
+            var at = (row * Dims) + Dims - 1;
+            _data[at] = float.IsNaN(last) ? (Dims > 1 ? _data[at - 1] : _data[at]) : last;
+            _stamps[row] = _generation;
+            return true;
         }
     }
 

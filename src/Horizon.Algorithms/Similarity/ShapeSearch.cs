@@ -356,8 +356,12 @@ public static class ShapeSearch
             {
                 return;
             }
-            var at = _best.FindIndex(b => distance < b.Distance || (distance == b.Distance && row < b.Row));
-            _best.Insert(at < 0 ? _best.Count : at, (distance, row, lag));
+            var at = _best.Count;
+            while (at > 0 && (distance < _best[at - 1].Distance || (distance == _best[at - 1].Distance && row < _best[at - 1].Row)))
+            {
+                at--;
+            }
+            _best.Insert(at, (distance, row, lag));
             if (_best.Count > k)
             {
                 _best.RemoveAt(_best.Count - 1);

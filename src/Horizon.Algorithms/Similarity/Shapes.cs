@@ -56,6 +56,28 @@ public static class Shapes
         return into.IndexOfAny(float.PositiveInfinity, float.NegativeInfinity) < 0;
     }
 
+    /// <summary>The mean of the points in bin <paramref name="bin"/> (timestamps ascending: read
+    /// from the end), or NaN when it has none.</summary>
+    public static float LastBin(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long bin, long binSeconds)
+    {
+        double sum = 0;
+        var count = 0;
+        for (var i = timestamps.Length - 1; i >= 0; i--)
+        {
+            var b = FloorDiv(timestamps[i], binSeconds);
+            if (b < bin)
+            {
+                break;
+            }
+            if (b == bin && double.IsFinite(values[i]))
+            {
+                sum += values[i];
+                count++;
+            }
+        }
+        return count == 0 ? float.NaN : (float)(sum / count);
+    }
+
     /// <summary><paramref name="values"/> stretched (linearly interpolated) to <paramref name="into"/>.Length points.</summary>
     public static void Resample(ReadOnlySpan<double> values, Span<float> into)
     {

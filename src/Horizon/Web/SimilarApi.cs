@@ -237,6 +237,7 @@ public static class SimilarApi
             searched = window.Matrix.Count,
             took_ms = Math.Round(took, 2),
             index_updated_at = index.UpdatedAt,
+            index_bytes = index.Recent.Bytes + index.Day.Bytes,
             reference,
             results = found.Take(wanted).Select(f => new
             {
