@@ -214,10 +214,16 @@ if [[ " $STAGES " == *" similar "* ]]; then
     start_horizon similar-ingest-$index ingest --redis "127.0.0.1:$PORT" --web-port=1512 --Roomba:Enabled=false \
       --Listeners:Pickle:Enabled=false --Listeners:StatsdUdp:Enabled=false --Listeners:StatsdTcp:Enabled=false
     passes_before=$(grep -c "Pass (shard" "$OUT/similar-analyze-$index.log")
+    # Passes under traffic alone (no searches), for the index's cost.
     $LOAD run --metrics "$METRICS" --resolution 10 --protocol plaintext --connections 4 --duration "${SIMILAR_STEADY}s" \
-      --metrics-url http://127.0.0.1:1512/metrics --redis "127.0.0.1:$PORT" --no-verify >"$OUT/similar-traffic-$index.log" 2>&1 &
-    traffic=$!
+      --metrics-url http://127.0.0.1:1512/metrics --redis "127.0.0.1:$PORT" --no-verify >"$OUT/similar-traffic-$index.log" 2>&1 || true
+    grep "Pass (shard" "$OUT/similar-analyze-$index.log" | tail -n +"$((passes_before + 2))" |
+      sed 's/.*in \([0-9.]*\) s (sync \([0-9.]*\) s.*analysis \([0-9.]*\) s).*/\1 \3/' >"$OUT/similar-passes-$index.txt"
     if [ "$index" = true ]; then
+      # Then searches one at a time while traffic and passes go on.
+      $LOAD run --metrics "$METRICS" --resolution 10 --protocol plaintext --connections 4 --duration 1200s \
+        --metrics-url http://127.0.0.1:1512/metrics --redis "127.0.0.1:$PORT" --no-verify >"$OUT/similar-traffic-searches.log" 2>&1 &
+      traffic=$!
       sleep 10
       for q in "1d euclidean 500" "2h euclidean 200" "1d shift 100" "1d dtw 100"; do
         read -r range mode queries <<<"$q"
@@ -227,12 +233,11 @@ if [[ " $STAGES " == *" similar "* ]]; then
       done
       bytes=$(curl -s "127.0.0.1:1511/api/similar?metric=load.noise.m0000000&k=1" | grep -o '"index_bytes":[0-9]*' | cut -d: -f2)
       note "index memory: ${bytes:-?} bytes, $(calc "${bytes:-0} / $METRICS" 0) bytes per metric (two hours by the minute and a day by ten minutes, float32, plus each row's slot)"
+      kill "$traffic" 2>/dev/null || true
+      wait "$traffic" 2>/dev/null || true
     fi
-    wait "$traffic" || true
-    grep "Pass (shard" "$OUT/similar-analyze-$index.log" | tail -n +"$((passes_before + 2))" |
-      sed 's/.*in \([0-9.]*\) s (sync \([0-9.]*\) s.*analysis \([0-9.]*\) s).*/\1 \3/' >"$OUT/similar-passes-$index.txt"
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$analyzer_pid/status"); anon=$(awk '/RssAnon/ {print $2}' "/proc/$analyzer_pid/status")
-    note "analyzer with ShapeIndex=$index: $(wc -l <"$OUT/similar-passes-$index.txt") passes under traffic, pass seconds median $(cut -d' ' -f1 "$OUT/similar-passes-$index.txt" | median), analysis median $(cut -d' ' -f2 "$OUT/similar-passes-$index.txt" | median); resident $((rss / 1024)) MiB, $((anon / 1024)) MiB anonymous"
+    note "analyzer with ShapeIndex=$index: $(wc -l <"$OUT/similar-passes-$index.txt") passes under traffic (no searches), pass seconds median $(cut -d' ' -f1 "$OUT/similar-passes-$index.txt" | median), analysis median $(cut -d' ' -f2 "$OUT/similar-passes-$index.txt" | median); resident $((rss / 1024)) MiB, $((anon / 1024)) MiB anonymous"
     stop_horizons
   done
   note "keeping the index current: pass median $(calc "100 * ($(cut -d' ' -f1 "$OUT/similar-passes-true.txt" | median) / $(cut -d' ' -f1 "$OUT/similar-passes-false.txt" | median) - 1)" 1) % longer with it than without"

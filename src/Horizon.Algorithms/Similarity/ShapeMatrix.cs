@@ -151,6 +151,20 @@ public sealed class ShapeMatrix(int dims)
         }
     }
 
+    /// <summary>A copy that no update reaches (to compare a search with the reference on the same rows while passes go on).</summary>
+    public ShapeMatrix Copy()
+    {
+        lock (_gate)
+        {
+            var copy = new ShapeMatrix(Dims);
+            foreach (var (name, row) in _rows)
+            {
+                copy.Set(name, _data.AsSpan(row * Dims, Dims), _ends[row]);
+            }
+            return copy;
+        }
+    }
+
     /// <summary>The arrays as they are now, for a search: rows [0, Rows) of <see cref="Dims"/> values
     /// each, a row's name (null: a free row).</summary>
     public (float[] Data, string?[] Names, int Rows) Snapshot()

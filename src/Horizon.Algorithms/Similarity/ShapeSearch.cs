@@ -42,6 +42,25 @@ public static class ShapeSearch
     {
         var (data, names, rows) = matrix.Snapshot();
         var prepared = Prepared.Of(query, matrix.Dims);
+        // DTW never exceeds the Euclidean distance (the diagonal is one of its paths): the k-th
+        // smallest Euclidean distance bounds the k-th smallest DTW from the start, so LB_Keogh
+        // rules out most rows before any DTW is computed. (Both over the same snapshot.)
+        var ceiling = double.PositiveInfinity;
+        if (query.Mode == ShapeMode.Dtw)
+        {
+            var euclidean = Scan(data, names, rows, matrix.Dims, query with { Mode = ShapeMode.Euclidean }, Prepared.Of(query with { Mode = ShapeMode.Euclidean }, matrix.Dims), double.PositiveInfinity, parallelism);
+            if (euclidean.Count == query.K)
+            {
+                ceiling = euclidean[^1].Distance;
+            }
+        }
+        return Scan(data, names, rows, matrix.Dims, query, prepared, ceiling, parallelism);
+    }
+
+    // Every row of the snapshot against the prepared query, the k best kept per chunk and merged;
+    // a row farther than the ceiling cannot be among them.
+    private static List<ShapeMatch> Scan(float[] data, string?[] names, int rows, int dims, ShapeQuery query, Prepared prepared, double ceiling, int parallelism)
+    {
         var chunks = Math.Max(1, Math.Min(rows / 4096 + 1, (parallelism > 0 ? parallelism : Environment.ProcessorCount) * 4));
         var partial = new List<ShapeMatch>[chunks];
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = parallelism > 0 ? parallelism : Environment.ProcessorCount }, c =>
@@ -55,8 +74,8 @@ public static class ShapeSearch
                 {
                     continue;
                 }
-                var x = data.AsSpan((r * matrix.Dims) + query.Offset, query.Shape.Length);
-                var distance = prepared.Distance(x, scratch, top.Worst, out var lag);
+                var x = data.AsSpan((r * dims) + query.Offset, query.Shape.Length);
+                var distance = prepared.Distance(x, scratch, Math.Min(top.Worst, ceiling), out var lag);
                 top.Offer(r, distance, lag);
             }
             partial[c] = top.Sorted(names);
@@ -348,7 +367,7 @@ public static class ShapeSearch
 
         public void Offer(int row, double distance, int lag)
         {
-            if (double.IsNaN(distance) || double.IsPositiveInfinity(distance) && _best.Count >= k)
+            if (double.IsNaN(distance) || double.IsPositiveInfinity(distance))
             {
                 return;
             }

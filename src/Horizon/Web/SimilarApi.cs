@@ -214,12 +214,15 @@ public static class SimilarApi
             return Results.BadRequest(new { error = e.Message });
         }
         var took = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        // check=1 (for capacity tests): the brute-force reference too, and whether it ranks the same.
+        // check=true (for capacity tests): on a copy no pass updates, the search again and the
+        // brute-force reference, and whether they rank the same.
         object? reference = null;
         if (check)
         {
+            var frozen = window.Matrix.Copy();
+            found = ShapeSearch.Search(frozen, search);
             var referenceStarted = Stopwatch.GetTimestamp();
-            var expected = ShapeSearch.BruteForce(window.Matrix, search);
+            var expected = ShapeSearch.BruteForce(frozen, search);
             reference = new
             {
                 took_ms = Math.Round(Stopwatch.GetElapsedTime(referenceStarted).TotalMilliseconds, 2),
