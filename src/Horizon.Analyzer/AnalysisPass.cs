@@ -172,7 +172,8 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
             var timestamps = _timestamps.AsSpan(0, n);
             var values = _values.AsSpan(0, n);
             Counts.Points += n;
-            shapes?.Update(entry.Key.StartsWith(keyPrefix, StringComparison.Ordinal) ? entry.Key[keyPrefix.Length..] : entry.Key, timestamps, values, now);
+            var metric = entry.Key.StartsWith(keyPrefix, StringComparison.Ordinal) ? entry.Key[keyPrefix.Length..] : entry.Key;
+            shapes?.Update(metric, timestamps, values, now);
             var skyline = _ensemble is null || detection!.Mode == DetectionMode.Both;
             var verdict = default(SkylineVerdict);
             if (skyline)
@@ -214,7 +215,6 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                     }
                 }
             }
-            var metric = entry.Key.StartsWith(keyPrefix, StringComparison.Ordinal) ? entry.Key[keyPrefix.Length..] : entry.Key;
             var skylineAnomalous = skyline && verdict.Anomalous && !verdict.Errored;
             if (_ensemble is null)
             {

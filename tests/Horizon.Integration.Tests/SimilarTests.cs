@@ -59,6 +59,11 @@ public sealed class SimilarTests
         var reference = ShapeSearch.BruteForce(index.Day, new ShapeQuery(row, 0, 5, Include: n => n != "planted.a"));
         Assert.Equal(reference.Select(r => r.Name), Names(day));
 
+        // A window in the past (six hours ending three hours ago: the bump), and one the index no longer holds.
+        var past = await GetAsync($"metric=planted.a&range=6h&until={Now - 10800}&k=2");
+        Assert.Equal(["other.scaled", "planted.scaled"], Names(past).Order());
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync($"{web}/api/similar?metric=planted.a&range=6h&until={Now - 86400}", Ct)).StatusCode);
+
         // The last two hours by the minute, shift-tolerant: the copy 20 minutes later is found with its lag.
         var shifted = await GetAsync("metric=planted.a&range=2h&k=3&mode=shift&shift=25");
         var later = shifted.GetProperty("results").EnumerateArray().Single(r => r.GetProperty("metric").GetString() == "planted.later");
@@ -171,6 +176,14 @@ public sealed class SimilarTests
         Assert.Equal("cache.retries", first.GetProperty("metric").GetString());
         Assert.Equal(0, first.GetProperty("lag_seconds").GetInt32());
         Assert.True(first.GetProperty("correlation").GetDouble() > 0.9, first.ToString());
+
+        // The page's incident view says what it looks like and lists what moved with it.
+        await using (var browser = await DevTools.OpenAsync($"{web}/#incident={Uri.EscapeDataString(id)}"))
+        {
+            await browser.WaitForAsync("document.querySelector('#moved-with [data-moved]')", "the moved-with list");
+            Assert.StartsWith("looks like: cache eviction storm, saved ", (string)(await browser.EvaluateAsync("document.querySelector('.looks-like').textContent"))!, StringComparison.Ordinal);
+            Assert.Equal("cache.retries", (string)(await browser.EvaluateAsync("document.querySelector('#moved-with [data-moved]').dataset.moved"))!);
+        }
 
         // Listed, saved from a metric's last half hour, deleted.
         using (var fromMetric = JsonContent.Create(new { name = "evictions now", metric = "cache.evictions" }))

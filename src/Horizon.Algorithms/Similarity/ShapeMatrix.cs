@@ -9,7 +9,8 @@ namespace Horizon.Algorithms.Similarity;
 public sealed class ShapeMatrix(int dims)
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, int> _rows = new(StringComparer.Ordinal);
+    // Read without the lock by SetLast (a pass's hot path); changed only under it.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _rows = new(StringComparer.Ordinal);
     private readonly Stack<int> _free = new();
     private float[] _data = new float[dims * 1024];
     private string?[] _names = new string?[1024];
@@ -79,17 +80,30 @@ public sealed class ShapeMatrix(int dims)
     /// has no shape ending there (the whole shape must be computed).</summary>
     public bool SetLast(string name, long endBin, float last)
     {
-        lock (_gate)
+        // Without the lock: each metric is updated by one thread in a pass, and only Set and the
+        // removals (under the lock) change which row is whose. Arrays replaced by a growth while
+        // this wrote to the old ones: done again under the lock.
+        var (data, stamps, ends) = (_data, _stamps, _ends);
+        if (!_rows.TryGetValue(name, out var row) || row >= ends.Length || ends[row] != endBin)
         {
-            if (!_rows.TryGetValue(name, out var row) || _ends[row] != endBin)
-            {
-                return false;
-            }
-            var at = (row * Dims) + Dims - 1;
-            _data[at] = float.IsNaN(last) ? (Dims > 1 ? _data[at - 1] : _data[at]) : last;
-            _stamps[row] = _generation;
-            return true;
+            return false;
         }
+        var at = (row * Dims) + Dims - 1;
+        data[at] = float.IsNaN(last) ? (Dims > 1 ? data[at - 1] : data[at]) : last;
+        stamps[row] = Volatile.Read(ref _generation);
+        if (!ReferenceEquals(data, _data) || !ReferenceEquals(stamps, _stamps))
+        {
+            lock (_gate)
+            {
+                if (!_rows.TryGetValue(name, out row) || _ends[row] != endBin)
+                {
+                    return false;
+                }
+                _data[at] = float.IsNaN(last) ? (Dims > 1 ? _data[at - 1] : _data[at]) : last;
+                _stamps[row] = _generation;
+            }
+        }
+        return true;
     }
 
     /// <summary>Starts a round of <see cref="Set"/> calls (an analyzer pass); <see cref="DropUnset"/> ends it.</summary>
@@ -117,8 +131,7 @@ public sealed class ShapeMatrix(int dims)
 
     private void Remove(string name)
     {
-        var row = _rows[name];
-        _rows.Remove(name);
+        _rows.TryRemove(name, out var row);
         _names[row] = null;
         _free.Push(row);
     }

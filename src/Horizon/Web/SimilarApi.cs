@@ -13,7 +13,7 @@ namespace Horizon.Web;
 /// "What else looks like this?" over the shape index the analyzer keeps in this process
 /// (<see cref="ShapeIndex"/>), and the collections of saved shapes.
 /// <list type="bullet">
-/// <item><c>GET /api/similar?metric=&lt;name&gt;[&amp;range=1d&amp;k=10&amp;mode=euclidean|shift|dtw&amp;band=5&amp;shift=3&amp;match=&lt;glob&gt;&amp;owner=&lt;owner&gt;]</c>:
+/// <item><c>GET /api/similar?metric=&lt;name&gt;[&amp;range=1d&amp;until=&lt;unix seconds&gt;&amp;k=10&amp;mode=euclidean|shift|dtw&amp;band=5&amp;shift=3&amp;match=&lt;glob&gt;&amp;owner=&lt;owner&gt;]</c>:
 /// the metrics whose last <c>range</c> (30m to 2h by the minute, 3h to 1d by ten minutes) moved most like this one's.</item>
 /// <item><c>POST /api/similar</c> with <c>{"values": [...], "range": "1d", ...}</c>: the same for values
 /// posted or a shape drawn on the page (stretched to the range's bins).</item>
@@ -30,16 +30,16 @@ public static class SimilarApi
     /// <summary>Maps the endpoints.</summary>
     public static void MapSimilarApi(this WebApplication app)
     {
-        app.MapGet("/api/similar", async (string? metric, string? range, int? k, string? mode, int? band, int? shift, string? match, string? owner, bool? check,
+        app.MapGet("/api/similar", async (string? metric, string? range, long? until, int? k, string? mode, int? band, int? shift, string? match, string? owner, bool? check,
             ShapeIndex index, StoreConnection store) =>
         {
             if (string.IsNullOrEmpty(metric))
             {
                 return Results.BadRequest(new { error = "metric is required (or POST values)" });
             }
-            if (Window(index, range) is not { } window)
+            if (Window(index, range, until) is not { } window)
             {
-                return Results.BadRequest(new { error = "range is 30m to 2h by the minute, or 3h to 1d by ten minutes (10m, 1h, 6h, 1d, ...)" });
+                return Results.BadRequest(new { error = "range is 30m to 2h by the minute, or 3h to 1d by ten minutes (30m, 1h, 6h, 1d, ...), ending at until (default now) within what the index holds (the last two hours, the last day)" });
             }
             var row = new float[window.Matrix.Dims];
             if (!window.Matrix.TryGet(metric, row))
@@ -48,8 +48,8 @@ public static class SimilarApi
                     ? Results.NotFound(new { metric, error = "no points of this metric in the window (or not this analyzer shard's)" })
                     : NoIndex();
             }
-            var shape = row[^window.Bins..];
-            return await SearchAsync(index, store, window, shape, k, mode, band, shift, match, owner, exclude: metric, new { metric, range = window.Range }, check: check == true);
+            var shape = row[window.Offset!.Value..(window.Offset.Value + window.Bins)];
+            return await SearchAsync(index, store, window, shape, k, mode, band, shift, match, owner, exclude: metric, new { metric, range = window.Range, until }, check: check == true);
         });
         app.MapPost("/api/similar", async (HttpRequest request, ShapeIndex index, StoreConnection store) =>
         {
@@ -58,7 +58,7 @@ public static class SimilarApi
                 return Results.BadRequest(new { error = $"a JSON object of at most {MaxBody} bytes with \"values\": at least two finite numbers" });
             }
             var range = Text(body, "range");
-            if (Window(index, range) is not { } window)
+            if (Window(index, range, body.TryGetProperty("until", out var u) && u.TryGetInt64(out var until) ? until : null) is not { } window)
             {
                 return Results.BadRequest(new { error = "range is 30m to 2h by the minute, or 3h to 1d by ten minutes" });
             }
@@ -150,22 +150,26 @@ public static class SimilarApi
     private sealed record SearchWindow(ShapeMatrix Matrix, int Bins, long BinSeconds, string Range, int? Offset = null);
 
     // "30m".."2h": the minute grid; "3h".."1d": ten minutes.
-    private static SearchWindow? Window(ShapeIndex index, string? range)
+    // "30m".."2h": the minute grid; "3h".."1d": ten minutes; ending with the bin of `until` (Unix
+    // seconds, default the last pass), which the index must still hold.
+    private static SearchWindow? Window(ShapeIndex index, string? range, long? until = null)
     {
         var seconds = range is null ? 86400 : IncidentApi.ParseDuration(range);
         if (seconds is not { } s)
         {
             return null;
         }
-        if (s >= 30 * 60 && s <= ShapeIndex.RecentGrid.Bins * ShapeIndex.RecentGrid.BinSeconds)
+        var (matrix, grid) = s >= 30 * 60 && s <= ShapeIndex.RecentGrid.Bins * ShapeIndex.RecentGrid.BinSeconds ? (index.Recent, ShapeIndex.RecentGrid)
+            : s > ShapeIndex.RecentGrid.Bins * ShapeIndex.RecentGrid.BinSeconds && s <= ShapeIndex.DayGrid.Bins * ShapeIndex.DayGrid.BinSeconds ? (index.Day, ShapeIndex.DayGrid)
+            : (null, default);
+        if (matrix is null)
         {
-            return new SearchWindow(index.Recent, (int)(s / ShapeIndex.RecentGrid.BinSeconds), ShapeIndex.RecentGrid.BinSeconds, range ?? "1d");
+            return null;
         }
-        if (s > ShapeIndex.RecentGrid.Bins * ShapeIndex.RecentGrid.BinSeconds && s <= ShapeIndex.DayGrid.Bins * ShapeIndex.DayGrid.BinSeconds)
-        {
-            return new SearchWindow(index.Day, (int)(s / ShapeIndex.DayGrid.BinSeconds), ShapeIndex.DayGrid.BinSeconds, range ?? "1d");
-        }
-        return null;
+        var bins = (int)(s / grid.BinSeconds);
+        var back = until is { } u ? (index.UpdatedAt / grid.BinSeconds) - (u / grid.BinSeconds) : 0;
+        var offset = matrix.Dims - bins - back;
+        return back < 0 || offset < 0 ? null : new SearchWindow(matrix, bins, grid.BinSeconds, range ?? "1d", (int)offset);
     }
 
     private static async Task<IResult> SearchAsync(ShapeIndex index, StoreConnection store, SearchWindow window, float[] shape, int? k, string? mode, int? band, int? shift,
