@@ -16,6 +16,11 @@ if (role is null)
         """);
     return args.Length > 0 && args[0] is "--help" or "-h" ? 0 : 2;
 }
+// The analyzer's pass holds pool threads for seconds (a Parallel.ForEach over every series); a web
+// request that finds no idle thread waits for the pool to add one, about a second on two cores.
+// Threads kept ready spare it that.
+ThreadPool.GetMinThreads(out var workers, out var completions);
+ThreadPool.SetMinThreads(Math.Max(workers, 64), Math.Max(completions, 64));
 try
 {
     await HorizonApp.Build(role.Value, switches).RunAsync();
