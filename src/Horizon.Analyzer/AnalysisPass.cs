@@ -234,10 +234,27 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
             var state = detection!.StateFor(metric);
             var last = timestamps[^1];
             var metadata = detection.MetadataFor(metric);
+            try
+            {
+                JudgeNewest(state, metric, timestamps, values, now, votes, voted, last, metadata);
+            }
+            finally
+            {
+                // Its fourteen days for similarity search, from the roll-up (now holding the newest points).
+                if (shapes is not null && state.Ensemble.Rollup is { } history)
+                {
+                    shapes.UpdateRollup(metric, history, now);
+                }
+            }
+        }
+
+        private void JudgeNewest(DetectionContext.MetricState state, string metric, ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now, int votes,
+            List<string> voted, long last, MetricMetadata metadata)
+        {
             if (last != state.JudgedTimestamp || votes > 0)
             {
                 // Sized once the series shows its sampling interval; its points are still in the series then.
-                var rollup = state.Ensemble.Rollup ??= detection.NewRollup(timestamps);
+                var rollup = state.Ensemble.Rollup ??= detection!.NewRollup(timestamps);
                 if (rollup is not null)
                 {
                     var from = timestamps.Length;
@@ -269,7 +286,7 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
                         Score: ensembleFound ? Math.Round(_judgement.Score, 4) : null, Reasons: reasons, SeasonalPeriod: _judgement.SeasonalPeriod,
                         Capacity: metadata.Capacity, Unit: metadata.Unit, Owner: metadata.Owner, Movement: Incidents.Movement.Of(timestamps, values)));
                 }
-                if (_judgement.Drift is { SecondsToCapacity: { } eta } drift && eta <= detection.ExhaustionHorizonSeconds)
+                if (_judgement.Drift is { SecondsToCapacity: { } eta } drift && eta <= detection!.ExhaustionHorizonSeconds)
                 {
                     found.Add(new AnomalyRecord(metric, last, values[^1], 0, settings.Consensus, [], now, Kind: FindingKind.Exhaustion,
                         Reasons: [Reasons.Exhaustion(drift, metadata.Unit, metadata.Capacity, eta)],

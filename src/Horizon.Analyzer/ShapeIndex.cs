@@ -12,13 +12,17 @@ namespace Horizon.Analyzer;
 public sealed class ShapeIndex
 {
     /// <summary>The two resolutions: bins and seconds per bin.</summary>
-    public static readonly (int Bins, long BinSeconds) RecentGrid = (120, 60), DayGrid = (144, 600);
+    public static readonly (int Bins, long BinSeconds) RecentGrid = (120, 60), DayGrid = (144, 600), FortnightGrid = (168, 7200);
 
     /// <summary>The last two hours by the minute.</summary>
     public ShapeMatrix Recent { get; } = new(RecentGrid.Bins);
 
     /// <summary>The last day by ten minutes.</summary>
     public ShapeMatrix Day { get; } = new(DayGrid.Bins);
+
+    /// <summary>The last fourteen days by two hours, from the roll-ups the analyzer keeps in
+    /// ensemble mode (empty in skyline mode).</summary>
+    public ShapeMatrix Fortnight { get; } = new(FortnightGrid.Bins);
 
     /// <summary>Pass time (Unix seconds) of the last update; 0 before the first.</summary>
     public long UpdatedAt { get; private set; }
@@ -33,6 +37,21 @@ public sealed class ShapeIndex
     {
         Update(Recent, RecentGrid, metric, timestamps, values, now);
         Update(Day, DayGrid, metric, timestamps, values, now);
+    }
+
+    /// <summary>A metric's fourteen days from its roll-up (slot means), as <see cref="Update(string, ReadOnlySpan{long}, ReadOnlySpan{double}, long)"/> does from points.</summary>
+    public void UpdateRollup(string metric, Horizon.Algorithms.Detection.RollupHistory rollup, long now)
+    {
+        var endBin = now / FortnightGrid.BinSeconds;
+        if (Fortnight.SetLast(metric, endBin, Shapes.LastBinOfSlots(rollup.Slots, rollup.FirstSlot, rollup.SlotSeconds, endBin, FortnightGrid.BinSeconds)))
+        {
+            return;
+        }
+        Span<float> shape = stackalloc float[FortnightGrid.Bins];
+        if (Shapes.BinSlots(rollup.Slots, rollup.FirstSlot, rollup.SlotSeconds, endBin, FortnightGrid.BinSeconds, shape))
+        {
+            Fortnight.Set(metric, shape, endBin);
+        }
     }
 
     private static void Update(ShapeMatrix matrix, (int Bins, long BinSeconds) grid, string metric, ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long now)
@@ -54,6 +73,7 @@ public sealed class ShapeIndex
     {
         Recent.BeginRound();
         Day.BeginRound();
+        Fortnight.BeginRound();
     }
 
     /// <summary>After a pass: the metrics it did not update (gone, or no point in a window) leave.</summary>
@@ -61,6 +81,7 @@ public sealed class ShapeIndex
     {
         Recent.DropUnset();
         Day.DropUnset();
+        Fortnight.DropUnset();
         UpdatedAt = now;
     }
 }

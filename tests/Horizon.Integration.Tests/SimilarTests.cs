@@ -94,8 +94,11 @@ public sealed class SimilarTests
         }
         Assert.Equal(["planted.later"], Names(await GetAsync("metric=planted.a&k=3&owner=payments")));
 
-        // What cannot be searched says why.
-        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync($"{web}/api/similar?metric=planted.a&range=3d", Ct)).StatusCode);
+        // What cannot be searched says why (past a day needs the roll-ups of ensemble mode).
+        var pastADay = await http.GetAsync($"{web}/api/similar?metric=planted.a&range=7d", Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, pastADay.StatusCode);
+        Assert.Contains("ensemble mode", await pastADay.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync($"{web}/api/similar?metric=planted.a&range=30d", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync($"{web}/api/similar?metric=planted.a&mode=cosine", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"{web}/api/similar?metric=no.such", Ct)).StatusCode);
         using (var flat = JsonContent.Create(new { values = new[] { 1, 1, 1, 1 } }))
@@ -266,5 +269,60 @@ public sealed class SimilarTests
         index.BeginPass();
         index.EndPass(now + 60);
         Assert.Equal(0, index.Day.Count + index.Recent.Count);
+    }
+
+    [Fact]
+    public async Task RangesPastADaySearchTheRollUpsTheAnalyzerKeepsInEnsembleMode()
+    {
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:01",
+            ["Analyzer:Mode"] = "ensemble",
+        });
+        var now = Now;
+        var firstPoint = now - (1439 * 60);
+        var lastSlot = (firstPoint / 600) - 1;
+        const int days = 13;
+        var random = new Random(23);
+        // Thirteen days of 10-minute roll-ups before a day of points: a bump on days 3 and 4, a step from day 9.
+        static double Pattern(int day) => (day is 3 or 4 ? 30 : 0) + (day >= 9 ? 20 : 0);
+        async Task SeedAsync(string name, Func<int, double> slotValue, Func<int, double> pointValue)
+        {
+            var history = new Horizon.Algorithms.Detection.RollupHistory(600, (days * 144) + 1);
+            for (var k = 0; k < days * 144; k++)
+            {
+                history.Add(((lastSlot - (days * 144) + 1 + k) * 600) + 60, slotValue(k));
+            }
+            await host.Db.StringSetAsync(Horizon.Core.StoreKeys.Rollup(name), history.Serialize(history.FirstSlot, withHeader: true));
+            await AnalyzerTests.SeedAsync(host.Db, name, Day(now, pointValue));
+        }
+        for (var m = 0; m < 200; m++)
+        {
+            var v = random.NextDouble() * 100;
+            var walk = new double[(days * 144) + 1440];
+            for (var k = 0; k < walk.Length; k++)
+            {
+                walk[k] = v += random.NextDouble() - 0.5;
+            }
+            await SeedAsync($"walk.m{m}", k => walk[k], i => walk[(days * 144) + (i / 10)]);
+        }
+        await SeedAsync("planted.a", k => 50 + Pattern(k / 144) + random.NextDouble(), _ => 70 + random.NextDouble());
+        await SeedAsync("planted.scaled", k => 900 + (9 * Pattern(k / 144)) + random.NextDouble(), _ => 1080 + random.NextDouble());
+        await SeedAsync("other.scaled", k => 5 + (0.1 * Pattern(k / 144)) + (0.01 * random.NextDouble()), _ => 7 + (0.01 * random.NextDouble()));
+        var index = host.Services.GetRequiredService<ShapeIndex>();
+        await WaitUntilAsync(() => Task.FromResult(index.Fortnight.Count == 203), "the analyzer indexed every metric's roll-up", 90);
+
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = new HttpClient();
+        var found = await http.GetFromJsonAsync<JsonElement>($"{web}/api/similar?metric=planted.a&range=14d&k=3", Ct);
+        var names = found.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("metric").GetString()!).ToList();
+        Assert.Equal(["other.scaled", "planted.scaled"], names.Take(2).Order());
+        Assert.Equal(7200, found.GetProperty("bin_seconds").GetInt32());
+        var row = new float[index.Fortnight.Dims];
+        Assert.True(index.Fortnight.TryGet("planted.a", row));
+        Assert.Equal(ShapeSearch.BruteForce(index.Fortnight, new ShapeQuery(row, 0, 3, Include: n => n != "planted.a")).Select(r => r.Name), names);
+        // A week: the last 84 bins (the step; the bump is older).
+        var week = await http.GetFromJsonAsync<JsonElement>($"{web}/api/similar?metric=planted.a&range=7d&k=2", Ct);
+        Assert.Equal(84, week.GetProperty("bins").GetInt32());
     }
 }

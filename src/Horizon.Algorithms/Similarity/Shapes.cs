@@ -56,6 +56,71 @@ public static class Shapes
         return into.IndexOfAny(float.PositiveInfinity, float.NegativeInfinity) < 0;
     }
 
+    /// <summary><see cref="Bin"/> over a roll-up's slots (slot i holds the mean of slot
+    /// <paramref name="firstSlot"/> + i of <paramref name="slotSeconds"/>; NaN: empty): each bin
+    /// the mean of its slots' means.</summary>
+    public static bool BinSlots(ReadOnlySpan<float> slots, long firstSlot, long slotSeconds, long endBin, long binSeconds, Span<float> into)
+    {
+        var bins = into.Length;
+        var first = endBin - bins + 1;
+        Span<double> sum = bins <= 512 ? stackalloc double[bins] : new double[bins];
+        Span<int> count = bins <= 512 ? stackalloc int[bins] : new int[bins];
+        sum.Clear();
+        count.Clear();
+        var filled = false;
+        for (var i = slots.Length - 1; i >= 0; i--)
+        {
+            var bin = FloorDiv((firstSlot + i) * slotSeconds, binSeconds);
+            if (bin < first)
+            {
+                break;
+            }
+            if (bin > endBin || !float.IsFinite(slots[i]))
+            {
+                continue;
+            }
+            sum[(int)(bin - first)] += slots[i];
+            count[(int)(bin - first)]++;
+            filled = true;
+        }
+        if (!filled)
+        {
+            return false;
+        }
+        var last = float.NaN;
+        for (var b = 0; b < bins; b++)
+        {
+            if (count[b] > 0)
+            {
+                last = (float)(sum[b] / count[b]);
+            }
+            into[b] = last;
+        }
+        into[..into.IndexOfAnyExcept(float.NaN)].Fill(into[into.IndexOfAnyExcept(float.NaN)]);
+        return true;
+    }
+
+    /// <summary>The mean of a roll-up's slot means in bin <paramref name="bin"/>, or NaN when none has one.</summary>
+    public static float LastBinOfSlots(ReadOnlySpan<float> slots, long firstSlot, long slotSeconds, long bin, long binSeconds)
+    {
+        double sum = 0;
+        var count = 0;
+        for (var i = slots.Length - 1; i >= 0; i--)
+        {
+            var b = FloorDiv((firstSlot + i) * slotSeconds, binSeconds);
+            if (b < bin)
+            {
+                break;
+            }
+            if (b == bin && float.IsFinite(slots[i]))
+            {
+                sum += slots[i];
+                count++;
+            }
+        }
+        return count == 0 ? float.NaN : (float)(sum / count);
+    }
+
     /// <summary>The mean of the points in bin <paramref name="bin"/> (timestamps ascending: read
     /// from the end), or NaN when it has none.</summary>
     public static float LastBin(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long bin, long binSeconds)

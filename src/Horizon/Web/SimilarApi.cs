@@ -14,7 +14,8 @@ namespace Horizon.Web;
 /// (<see cref="ShapeIndex"/>), and the collections of saved shapes.
 /// <list type="bullet">
 /// <item><c>GET /api/similar?metric=&lt;name&gt;[&amp;range=1d&amp;until=&lt;unix seconds&gt;&amp;k=10&amp;mode=euclidean|shift|dtw&amp;band=5&amp;shift=3&amp;match=&lt;glob&gt;&amp;owner=&lt;owner&gt;]</c>:
-/// the metrics whose last <c>range</c> (30m to 2h by the minute, 3h to 1d by ten minutes) moved most like this one's.</item>
+/// the metrics whose last <c>range</c> (30m to 2h by the minute, 3h to 1d by ten minutes, 2d to 14d by two hours from the
+/// roll-ups in ensemble mode) moved most like this one's.</item>
 /// <item><c>POST /api/similar</c> with <c>{"values": [...], "range": "1d", ...}</c>: the same for values
 /// posted or a shape drawn on the page (stretched to the range's bins).</item>
 /// <item><c>GET /api/incidents/{id}/moved-with[?k=10]</c>: the metrics that moved with the incident's
@@ -39,14 +40,15 @@ public static class SimilarApi
             }
             if (Window(index, range, until) is not { } window)
             {
-                return Results.BadRequest(new { error = "range is 30m to 2h by the minute, or 3h to 1d by ten minutes (30m, 1h, 6h, 1d, ...), ending at until (default now) within what the index holds (the last two hours, the last day)" });
+                return Results.BadRequest(new { error = RangeError });
             }
             var row = new float[window.Matrix.Dims];
             if (!window.Matrix.TryGet(metric, row))
             {
-                return index.Kept
-                    ? Results.NotFound(new { metric, error = "no points of this metric in the window (or not this analyzer shard's)" })
-                    : NoIndex();
+                return !index.Kept ? NoIndex()
+                    : window.Matrix == index.Fortnight && index.Fortnight.Count == 0
+                        ? Results.BadRequest(new { metric, error = "ranges past a day search the roll-ups the analyzer keeps in ensemble mode (Analyzer:Mode=ensemble or both)" })
+                        : Results.NotFound(new { metric, error = "no points of this metric in the window (or not this analyzer shard's)" });
             }
             var shape = row[window.Offset!.Value..(window.Offset.Value + window.Bins)];
             return await SearchAsync(index, store, window, shape, k, mode, band, shift, match, owner, exclude: metric, new { metric, range = window.Range, until }, check: check == true);
@@ -60,7 +62,7 @@ public static class SimilarApi
             var range = Text(body, "range");
             if (Window(index, range, body.TryGetProperty("until", out var u) && u.TryGetInt64(out var until) ? until : null) is not { } window)
             {
-                return Results.BadRequest(new { error = "range is 30m to 2h by the minute, or 3h to 1d by ten minutes" });
+                return Results.BadRequest(new { error = RangeError });
             }
             var shape = new float[window.Bins];
             Shapes.Resample(values, shape);
@@ -161,6 +163,7 @@ public static class SimilarApi
         }
         var (matrix, grid) = s >= 30 * 60 && s <= ShapeIndex.RecentGrid.Bins * ShapeIndex.RecentGrid.BinSeconds ? (index.Recent, ShapeIndex.RecentGrid)
             : s > ShapeIndex.RecentGrid.Bins * ShapeIndex.RecentGrid.BinSeconds && s <= ShapeIndex.DayGrid.Bins * ShapeIndex.DayGrid.BinSeconds ? (index.Day, ShapeIndex.DayGrid)
+            : s > ShapeIndex.DayGrid.Bins * ShapeIndex.DayGrid.BinSeconds && s <= ShapeIndex.FortnightGrid.Bins * ShapeIndex.FortnightGrid.BinSeconds ? (index.Fortnight, ShapeIndex.FortnightGrid)
             : (null, default);
         if (matrix is null)
         {
@@ -171,6 +174,8 @@ public static class SimilarApi
         var offset = matrix.Dims - bins - back;
         return back < 0 || offset < 0 ? null : new SearchWindow(matrix, bins, grid.BinSeconds, range ?? "1d", (int)offset);
     }
+
+    private const string RangeError = "range is 30m to 2h by the minute, 3h to 1d by ten minutes, or 2d to 14d by two hours (from the roll-ups, ensemble mode), ending at until (default now) within what the index holds";
 
     private static async Task<IResult> SearchAsync(ShapeIndex index, StoreConnection store, SearchWindow window, float[] shape, int? k, string? mode, int? band, int? shift,
         string? match, string? owner, string? exclude, object query, Func<string, bool>? include = null, bool check = false)
