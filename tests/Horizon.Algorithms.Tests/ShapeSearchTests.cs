@@ -77,6 +77,20 @@ public sealed class ShapeSearchTests
     }
 
     [Fact]
+    public void RerankingByDtwOrdersTheEuclideanCandidatesByTheirDtwDistance()
+    {
+        var matrix = Matrix(3000, 11, (m, _) => m.Set("planted.copy", [.. Planted().Select(v => (v * 2) + 5)]));
+        var query = new ShapeQuery(Planted(), 0, 5);
+        var reranked = ShapeSearch.Rerank(matrix, query, 50, 5);
+        Assert.Equal("planted.copy", reranked[0].Name);
+        Assert.Equal(ShapeSearch.Rerank(matrix, query, 50, 5, reference: true), reranked);
+        // Each distance is the DTW one, and the order ascends.
+        Assert.True(reranked.Zip(reranked.Skip(1)).All(p => p.First.Distance <= p.Second.Distance));
+        var dtw = ShapeSearch.BruteForce(matrix, query with { Mode = ShapeMode.Dtw, K = 3000 }).ToDictionary(d => d.Name, d => d.Distance);
+        Assert.All(reranked, r => Assert.Equal(dtw[r.Name], r.Distance, 9));
+    }
+
+    [Fact]
     public void ATimeShiftedCopyIsFoundByTheShiftTolerantModeWithItsLag()
     {
         var shape = Planted();

@@ -76,6 +76,13 @@ public sealed class SimilarTests
         Assert.True(index.Recent.TryGet("planted.a", recent));
         Assert.Equal(ShapeSearch.BruteForce(index.Recent, new ShapeQuery(recent, 0, 5, ShapeMode.Dtw, Band: 25, Include: n => n != "planted.a")).Select(r => r.Name), warped);
 
+        // Oculus's way: the nearest by Euclidean distance re-ranked by DTW; the same as from brute force's candidates.
+        var reranked = await GetAsync("metric=planted.a&range=2h&k=5&rerank=dtw&band=25&check=true");
+        Assert.Equal("euclidean+dtw", reranked.GetProperty("mode").GetString());
+        Assert.Equal(["other.scaled", "planted.scaled"], Names(reranked).Take(2).Order());
+        Assert.True(reranked.GetProperty("reference").GetProperty("equal").GetBoolean());
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync($"{web}/api/similar?metric=planted.a&mode=dtw&rerank=dtw", Ct)).StatusCode);
+
         // A drawn shape over the last six hours: the bump (hours 6 to 5 ago) then the step (1.5 hours ago), as 72 values.
         double[] drawn = [.. Enumerable.Range(0, 72).Select(i => (double)(i is >= 4 and < 16 ? 3 : i >= 54 ? 2 : 0))];
         using (var body = JsonContent.Create(new { values = drawn, range = "6h", k = 3 }))

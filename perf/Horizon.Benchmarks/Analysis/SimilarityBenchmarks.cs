@@ -74,6 +74,9 @@ public class SimilarityBenchmarks
     public int SearchDtw() => ShapeSearch.Search(_matrix, new ShapeQuery(_query, 0, 10, ShapeMode.Dtw, Band: 5)).Count;
 
     [Benchmark]
+    public int SearchRerankedByDtw() => ShapeSearch.Rerank(_matrix, new ShapeQuery(_query, 0, 10), 100, 5).Count;
+
+    [Benchmark]
     public int SearchSixHours() => ShapeSearch.Search(_matrix, new ShapeQuery(_query[..36], 108, 10)).Count;
 
     private long _advance;

@@ -85,6 +85,29 @@ public static class ShapeSearch
         return merged.Count > query.K ? merged[..query.K] : merged;
     }
 
+    /// <summary>Oculus's way: the <paramref name="candidates"/> nearest by <paramref name="query"/>'s own
+    /// mode (Euclidean or shift-tolerant), then those re-ranked by DTW within a band of
+    /// <paramref name="band"/> bins, the k nearest of them first. With <paramref name="reference"/>
+    /// the candidates come from <see cref="BruteForce"/>.</summary>
+    public static List<ShapeMatch> Rerank(ShapeMatrix matrix, ShapeQuery query, int candidates, int band, bool reference = false)
+    {
+        var first = query with { K = Math.Max(query.K, candidates) };
+        var found = reference ? BruteForce(matrix, first) : Search(matrix, first);
+        var dtw = Prepared.Of(query with { Mode = ShapeMode.Dtw, Band = band }, matrix.Dims);
+        var scratch = new Scratch(query.Shape.Length);
+        var row = new float[matrix.Dims];
+        var ranked = new List<ShapeMatch>(found.Count);
+        foreach (var f in found)
+        {
+            if (matrix.TryGet(f.Name, row))
+            {
+                ranked.Add(f with { Distance = dtw.Distance(row.AsSpan(query.Offset, query.Shape.Length), scratch, double.PositiveInfinity, out _) });
+            }
+        }
+        ranked.Sort(Compare);
+        return ranked.Count > query.K ? ranked[..query.K] : ranked;
+    }
+
     /// <summary>The reference: the distance of every row (no bound, no pruning), sorted, the first k.</summary>
     public static List<ShapeMatch> BruteForce(ShapeMatrix matrix, ShapeQuery query)
     {

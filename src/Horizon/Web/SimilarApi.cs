@@ -31,7 +31,7 @@ public static class SimilarApi
     /// <summary>Maps the endpoints.</summary>
     public static void MapSimilarApi(this WebApplication app)
     {
-        app.MapGet("/api/similar", async (string? metric, string? range, long? until, int? k, string? mode, int? band, int? shift, string? match, string? owner, bool? check,
+        app.MapGet("/api/similar", async (string? metric, string? range, long? until, int? k, string? mode, string? rerank, int? band, int? shift, string? match, string? owner, bool? check,
             ShapeIndex index, StoreConnection store) =>
         {
             if (string.IsNullOrEmpty(metric))
@@ -51,7 +51,7 @@ public static class SimilarApi
                         : Results.NotFound(new { metric, error = "no points of this metric in the window (or not this analyzer shard's)" });
             }
             var shape = row[window.Offset!.Value..(window.Offset.Value + window.Bins)];
-            return await SearchAsync(index, store, window, shape, k, mode, band, shift, match, owner, exclude: metric, new { metric, range = window.Range, until }, check: check == true);
+            return await SearchAsync(index, store, window, shape, k, mode, band, shift, match, owner, exclude: metric, new { metric, range = window.Range, until }, check: check == true, rerank: rerank);
         });
         app.MapPost("/api/similar", async (HttpRequest request, ShapeIndex index, StoreConnection store) =>
         {
@@ -67,7 +67,7 @@ public static class SimilarApi
             var shape = new float[window.Bins];
             Shapes.Resample(values, shape);
             return await SearchAsync(index, store, window, shape, Int(body, "k"), Text(body, "mode"), Int(body, "band"), Int(body, "shift"),
-                Text(body, "match"), Text(body, "owner"), exclude: null, new { values = values.Length, range = window.Range });
+                Text(body, "match"), Text(body, "owner"), exclude: null, new { values = values.Length, range = window.Range }, rerank: Text(body, "rerank"));
         });
         app.MapGet("/api/incidents/{id}/moved-with", async (string id, int? k, ShapeIndex index, StoreConnection store, TimeProvider time) =>
         {
@@ -178,17 +178,18 @@ public static class SimilarApi
     private const string RangeError = "range is 30m to 2h by the minute, 3h to 1d by ten minutes, or 2d to 14d by two hours (from the roll-ups, ensemble mode), ending at until (default now) within what the index holds";
 
     private static async Task<IResult> SearchAsync(ShapeIndex index, StoreConnection store, SearchWindow window, float[] shape, int? k, string? mode, int? band, int? shift,
-        string? match, string? owner, string? exclude, object query, Func<string, bool>? include = null, bool check = false)
+        string? match, string? owner, string? exclude, object query, Func<string, bool>? include = null, bool check = false, string? rerank = null)
     {
         if (!index.Kept)
         {
             return NoIndex();
         }
         ShapeMode? parsed = mode switch { null or "" or "euclidean" => ShapeMode.Euclidean, "shift" => ShapeMode.Shift, "dtw" => ShapeMode.Dtw, _ => null };
-        if (parsed is not { } how || k is < 1 or > 100 || band is < 0 or > 30 || shift is < 0)
+        if (parsed is not { } how || k is < 1 or > 100 || band is < 0 or > 30 || shift is < 0 || rerank is not (null or "" or "dtw") || (rerank == "dtw" && how == ShapeMode.Dtw))
         {
-            return Results.BadRequest(new { error = "mode is euclidean, shift or dtw; k 1 to 100; band 0 to 30 bins; shift not negative" });
+            return Results.BadRequest(new { error = "mode is euclidean, shift or dtw; rerank=dtw (with euclidean or shift: the 10k nearest re-ranked by DTW); k 1 to 100; band 0 to 30 bins; shift not negative" });
         }
+        var reranked = rerank == "dtw";
         var glob = string.IsNullOrEmpty(match) ? null : new NameGlob(match);
         HashSet<string>? owned = null;
         if (!string.IsNullOrEmpty(owner))
@@ -216,7 +217,7 @@ public static class SimilarApi
         {
             search = new ShapeQuery(shape, window.Offset ?? (window.Matrix.Dims - window.Bins), wanted, how,
                 band ?? 5, shift ?? 3, n => n != exclude && (include?.Invoke(n) ?? true) && (glob?.IsMatch(n) ?? true) && (owned?.Contains(n) ?? true));
-            found = ShapeSearch.Search(window.Matrix, search);
+            found = reranked ? ShapeSearch.Rerank(window.Matrix, search, 10 * wanted, band ?? 5) : ShapeSearch.Search(window.Matrix, search);
         }
         catch (ArgumentException e)
         {
@@ -229,9 +230,9 @@ public static class SimilarApi
         if (check)
         {
             var frozen = window.Matrix.Copy();
-            found = ShapeSearch.Search(frozen, search);
+            found = reranked ? ShapeSearch.Rerank(frozen, search, 10 * wanted, band ?? 5) : ShapeSearch.Search(frozen, search);
             var referenceStarted = Stopwatch.GetTimestamp();
-            var expected = ShapeSearch.BruteForce(frozen, search);
+            var expected = reranked ? ShapeSearch.Rerank(frozen, search, 10 * wanted, band ?? 5, reference: true) : ShapeSearch.BruteForce(frozen, search);
             reference = new
             {
                 took_ms = Math.Round(Stopwatch.GetElapsedTime(referenceStarted).TotalMilliseconds, 2),
@@ -243,7 +244,7 @@ public static class SimilarApi
         return Results.Json(new
         {
             query,
-            mode = how.ToString().ToLowerInvariant(),
+            mode = how.ToString().ToLowerInvariant() + (reranked ? "+dtw" : ""),
             bins = m,
             bin_seconds = window.BinSeconds,
             searched = window.Matrix.Count,
@@ -256,7 +257,7 @@ public static class SimilarApi
                 metric = f.Name,
                 distance = Math.Round(f.Distance, 4),
                 // For the Euclidean kinds, the correlation the distance stands for: d^2 = 2m(1 - r).
-                correlation = how == ShapeMode.Dtw ? (double?)null : Math.Round(1 - (f.Distance * f.Distance / (2.0 * m)), 3),
+                correlation = how == ShapeMode.Dtw || reranked ? (double?)null : Math.Round(1 - (f.Distance * f.Distance / (2.0 * m)), 3),
                 lag_seconds = f.Lag * window.BinSeconds,
             }),
         });
