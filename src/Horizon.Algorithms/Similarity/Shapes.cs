@@ -10,35 +10,56 @@ public static class Shapes
     /// ones: the first mean). False when no point falls in the window.</summary>
     public static bool Bin(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long endBin, long binSeconds, Span<float> into)
     {
-        var bins = into.Length;
-        var first = endBin - bins + 1;
-        Span<double> sum = bins <= 512 ? stackalloc double[bins] : new double[bins];
-        Span<int> count = bins <= 512 ? stackalloc int[bins] : new int[bins];
+        Span<double> sum = into.Length <= 512 ? stackalloc double[into.Length] : new double[into.Length];
+        Span<int> count = into.Length <= 512 ? stackalloc int[into.Length] : new int[into.Length];
+        var first = endBin - into.Length + 1;
         sum.Clear();
         count.Clear();
-        var filled = false;
-        for (var i = timestamps.Length - 1; i >= 0; i--)
+        for (var i = timestamps.Length - 1; i >= 0 && Add(sum, count, first, FloorDiv(timestamps[i], binSeconds), values[i]); i--)
         {
-            var bin = FloorDiv(timestamps[i], binSeconds);
-            if (bin < first)
-            {
-                break;
-            }
-            if (bin > endBin || !double.IsFinite(values[i]))
-            {
-                continue;
-            }
-            var b = (int)(bin - first);
-            sum[b] += values[i];
-            count[b]++;
-            filled = true;
         }
-        if (!filled)
+        return Means(sum, count, into);
+    }
+
+    /// <summary><see cref="Bin"/> over a roll-up's slots (slot i holds the mean of slot
+    /// <paramref name="firstSlot"/> + i of <paramref name="slotSeconds"/>; NaN: empty): each bin
+    /// the mean of its slots' means.</summary>
+    public static bool BinSlots(ReadOnlySpan<float> slots, long firstSlot, long slotSeconds, long endBin, long binSeconds, Span<float> into)
+    {
+        Span<double> sum = into.Length <= 512 ? stackalloc double[into.Length] : new double[into.Length];
+        Span<int> count = into.Length <= 512 ? stackalloc int[into.Length] : new int[into.Length];
+        var first = endBin - into.Length + 1;
+        sum.Clear();
+        count.Clear();
+        for (var i = slots.Length - 1; i >= 0 && Add(sum, count, first, FloorDiv((firstSlot + i) * slotSeconds, binSeconds), slots[i]); i--)
+        {
+        }
+        return Means(sum, count, into);
+    }
+
+    // Adds a value (read newest first) to its bin of the window starting at bin `first`; false once
+    // the values are older than the window (nothing older can be in it). Later bins and non-finite
+    // values are skipped.
+    private static bool Add(Span<double> sum, Span<int> count, long first, long bin, double value)
+    {
+        if (bin < first)
         {
             return false;
         }
+        if (bin < first + sum.Length && double.IsFinite(value))
+        {
+            sum[(int)(bin - first)] += value;
+            count[(int)(bin - first)]++;
+        }
+        return true;
+    }
+
+    // Each bin's mean, an empty bin holding the one before (the first ones the first mean); false
+    // when no bin has one (or the means overflow float).
+    private static bool Means(ReadOnlySpan<double> sum, ReadOnlySpan<int> count, Span<float> into)
+    {
         var last = float.NaN;
-        for (var b = 0; b < bins; b++)
+        for (var b = 0; b < into.Length; b++)
         {
             if (count[b] > 0)
             {
@@ -49,98 +70,25 @@ public static class Shapes
         var firstFilled = into.IndexOfAnyExcept(float.NaN);
         if (firstFilled < 0)
         {
-            // Every mean overflowed float: no usable shape.
             return false;
         }
         into[..firstFilled].Fill(into[firstFilled]);
         return into.IndexOfAny(float.PositiveInfinity, float.NegativeInfinity) < 0;
     }
 
-    /// <summary><see cref="Bin"/> over a roll-up's slots (slot i holds the mean of slot
-    /// <paramref name="firstSlot"/> + i of <paramref name="slotSeconds"/>; NaN: empty): each bin
-    /// the mean of its slots' means.</summary>
-    public static bool BinSlots(ReadOnlySpan<float> slots, long firstSlot, long slotSeconds, long endBin, long binSeconds, Span<float> into)
-    {
-        var bins = into.Length;
-        var first = endBin - bins + 1;
-        Span<double> sum = bins <= 512 ? stackalloc double[bins] : new double[bins];
-        Span<int> count = bins <= 512 ? stackalloc int[bins] : new int[bins];
-        sum.Clear();
-        count.Clear();
-        var filled = false;
-        for (var i = slots.Length - 1; i >= 0; i--)
-        {
-            var bin = FloorDiv((firstSlot + i) * slotSeconds, binSeconds);
-            if (bin < first)
-            {
-                break;
-            }
-            if (bin > endBin || !float.IsFinite(slots[i]))
-            {
-                continue;
-            }
-            sum[(int)(bin - first)] += slots[i];
-            count[(int)(bin - first)]++;
-            filled = true;
-        }
-        if (!filled)
-        {
-            return false;
-        }
-        var last = float.NaN;
-        for (var b = 0; b < bins; b++)
-        {
-            if (count[b] > 0)
-            {
-                last = (float)(sum[b] / count[b]);
-            }
-            into[b] = last;
-        }
-        into[..into.IndexOfAnyExcept(float.NaN)].Fill(into[into.IndexOfAnyExcept(float.NaN)]);
-        return true;
-    }
-
     /// <summary>The mean of a roll-up's slot means in bin <paramref name="bin"/>, or NaN when none has one.</summary>
     public static float LastBinOfSlots(ReadOnlySpan<float> slots, long firstSlot, long slotSeconds, long bin, long binSeconds)
     {
-        double sum = 0;
-        var count = 0;
-        for (var i = slots.Length - 1; i >= 0; i--)
-        {
-            var b = FloorDiv((firstSlot + i) * slotSeconds, binSeconds);
-            if (b < bin)
-            {
-                break;
-            }
-            if (b == bin && float.IsFinite(slots[i]))
-            {
-                sum += slots[i];
-                count++;
-            }
-        }
-        return count == 0 ? float.NaN : (float)(sum / count);
+        Span<float> one = stackalloc float[1];
+        return BinSlots(slots, firstSlot, slotSeconds, bin, binSeconds, one) ? one[0] : float.NaN;
     }
 
     /// <summary>The mean of the points in bin <paramref name="bin"/> (timestamps ascending: read
     /// from the end), or NaN when it has none.</summary>
     public static float LastBin(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, long bin, long binSeconds)
     {
-        double sum = 0;
-        var count = 0;
-        for (var i = timestamps.Length - 1; i >= 0; i--)
-        {
-            var b = FloorDiv(timestamps[i], binSeconds);
-            if (b < bin)
-            {
-                break;
-            }
-            if (b == bin && double.IsFinite(values[i]))
-            {
-                sum += values[i];
-                count++;
-            }
-        }
-        return count == 0 ? float.NaN : (float)(sum / count);
+        Span<float> one = stackalloc float[1];
+        return Bin(timestamps, values, bin, binSeconds, one) ? one[0] : float.NaN;
     }
 
     /// <summary><paramref name="values"/> stretched (linearly interpolated) to <paramref name="into"/>.Length points.</summary>

@@ -202,9 +202,10 @@ public static class IncidentApi
         return Movement.Of(timestamps.AsSpan(0, end), values.AsSpan(0, end));
     }
 
-    private static async Task<JsonElement?> BodyAsync(HttpRequest request)
+    /// <summary>The request's body as a JSON object of at most <paramref name="maxBody"/> bytes, or null.</summary>
+    internal static async Task<JsonElement?> BodyAsync(HttpRequest request, int maxBody = MaxBody)
     {
-        if (await MetadataApi.ReadBoundedAsync(request, MaxBody) is not { } text)
+        if (await MetadataApi.ReadBoundedAsync(request, maxBody) is not { } text)
         {
             return null;
         }

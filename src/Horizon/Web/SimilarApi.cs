@@ -266,22 +266,7 @@ public static class SimilarApi
     private static IResult NoIndex() => Results.Json(new { error = "the shape index lives in the analyzer: run the web role in the same process as an analyzer (role all), with Analyzer:ShapeIndex on" },
         statusCode: StatusCodes.Status503ServiceUnavailable);
 
-    private static async Task<JsonElement?> BodyAsync(HttpRequest request)
-    {
-        if (await MetadataApi.ReadBoundedAsync(request, MaxBody) is not { } text)
-        {
-            return null;
-        }
-        try
-        {
-            using var document = JsonDocument.Parse(text);
-            return document.RootElement.ValueKind == JsonValueKind.Object ? document.RootElement.Clone() : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    private static Task<JsonElement?> BodyAsync(HttpRequest request) => IncidentApi.BodyAsync(request, MaxBody);
 
     private static double[]? Values(JsonElement body)
     {
