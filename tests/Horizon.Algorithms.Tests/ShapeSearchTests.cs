@@ -120,7 +120,11 @@ public sealed class ShapeSearchTests
         });
         var web = ShapeSearch.Search(matrix, new ShapeQuery(Planted(), 0, 3, Include: n => n.StartsWith("web.", StringComparison.Ordinal)));
         Assert.Equal(["web.planted"], web.Select(w => w.Name));
-        matrix.Retain(new HashSet<string>(["db.planted", "flat"]));
+        // A round (an analyzer pass) that sets only two of them: the rest leave.
+        matrix.BeginRound();
+        matrix.Set("db.planted", Planted());
+        matrix.Set("flat", new float[Dims]);
+        Assert.Equal(1001, matrix.DropUnset());
         Assert.Equal(2, matrix.Count);
         var left = ShapeSearch.Search(matrix, new ShapeQuery(Planted(), 0, 5));
         Assert.Equal(["db.planted", "flat"], left.Select(l => l.Name));

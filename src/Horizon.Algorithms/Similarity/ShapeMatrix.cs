@@ -89,8 +89,7 @@ public sealed class ShapeMatrix(int dims)
             return false;
         }
         var at = (row * Dims) + Dims - 1;
-        data[at] = float.IsNaN(last) ? (Dims > 1 ? data[at - 1] : data[at]) : last;
-        stamps[row] = Volatile.Read(ref _generation);
+        Write(data, stamps, Volatile.Read(ref _generation));
         if (!ReferenceEquals(data, _data) || !ReferenceEquals(stamps, _stamps))
         {
             lock (_gate)
@@ -99,11 +98,16 @@ public sealed class ShapeMatrix(int dims)
                 {
                     return false;
                 }
-                _data[at] = float.IsNaN(last) ? (Dims > 1 ? _data[at - 1] : _data[at]) : last;
-                _stamps[row] = _generation;
+                Write(_data, _stamps, _generation);
             }
         }
         return true;
+
+        void Write(float[] into, int[] stamped, int generation)
+        {
+            into[at] = float.IsNaN(last) ? (Dims > 1 ? into[at - 1] : into[at]) : last;
+            stamped[row] = generation;
+        }
     }
 
     /// <summary>Starts a round of <see cref="Set"/> calls (an analyzer pass); <see cref="DropUnset"/> ends it.</summary>
@@ -147,20 +151,6 @@ public sealed class ShapeMatrix(int dims)
             }
             _data.AsSpan(row * Dims, Dims).CopyTo(into);
             return true;
-        }
-    }
-
-    /// <summary>Removes every metric not in <paramref name="keep"/>; returns how many went.</summary>
-    public int Retain(IReadOnlySet<string> keep)
-    {
-        lock (_gate)
-        {
-            var gone = _rows.Keys.Where(n => !keep.Contains(n)).ToList();
-            foreach (var name in gone)
-            {
-                Remove(name);
-            }
-            return gone.Count;
         }
     }
 

@@ -93,17 +93,10 @@ public static class ShapeSearch
     {
         var first = query with { K = Math.Max(query.K, candidates) };
         var found = reference ? BruteForce(matrix, first) : Search(matrix, first);
+        var data = matrix.Snapshot().Data; // rows keep their place when the arrays grow
         var dtw = Prepared.Of(query with { Mode = ShapeMode.Dtw, Band = band }, matrix.Dims);
         var scratch = new Scratch(query.Shape.Length);
-        var row = new float[matrix.Dims];
-        var ranked = new List<ShapeMatch>(found.Count);
-        foreach (var f in found)
-        {
-            if (matrix.TryGet(f.Name, row))
-            {
-                ranked.Add(f with { Distance = dtw.Distance(row.AsSpan(query.Offset, query.Shape.Length), scratch, double.PositiveInfinity, out _) });
-            }
-        }
+        var ranked = found.ConvertAll(f => f with { Distance = dtw.Distance(data.AsSpan((f.Row * matrix.Dims) + query.Offset, query.Shape.Length), scratch, double.PositiveInfinity, out _) });
         ranked.Sort(Compare);
         return ranked.Count > query.K ? ranked[..query.K] : ranked;
     }
@@ -135,9 +128,8 @@ public static class ShapeSearch
     {
         var (sum, squares) = Moments(shape);
         var m = shape.Length;
-        var mean = sum / m;
-        var sd = Math.Sqrt(Math.Max(0, (squares / m) - (mean * mean)));
-        if (!(sd > 1e-9 * Math.Max(1, Math.Abs(mean))))
+        var (mean, sd) = MeanSd(m, sum, squares);
+        if (sd == 0)
         {
             return false;
         }
@@ -146,6 +138,15 @@ public static class ShapeSearch
             into[i] = (shape[i] - mean) / sd;
         }
         return true;
+    }
+
+    // The mean and standard deviation of m values from their sum and sum of squares; a deviation
+    // too small beside the mean to be more than rounding (a flat shape) is 0.
+    private static (double Mean, double Sd) MeanSd(int m, double sum, double squares)
+    {
+        var mean = sum / m;
+        var sd = Math.Sqrt(Math.Max(0, (squares / m) - (mean * mean)));
+        return (mean, sd > 1e-9 * Math.Max(1, Math.Abs(mean)) ? sd : 0);
     }
 
     // ---- kernels -------------------------------------------------------------------------------
@@ -222,10 +223,8 @@ public static class ShapeSearch
     /// their dot product: sum(x^2)/sd^2 ... without normalising x. A flat x counts as all zeros.</summary>
     private static double SquaredDistance(int m, (double Sum, double Squares, double Dot) x, double qSum, double qSquares)
     {
-        var mean = x.Sum / m;
-        var variance = (x.Squares / m) - (mean * mean);
-        var sd = Math.Sqrt(Math.Max(0, variance));
-        if (!(sd > 1e-9 * Math.Max(1, Math.Abs(mean))))
+        var (mean, sd) = MeanSd(m, x.Sum, x.Squares);
+        if (sd == 0)
         {
             return qSquares;
         }
@@ -321,13 +320,11 @@ public static class ShapeSearch
                 case ShapeMode.Dtw:
                 {
                     var (sum, squares) = Moments(x);
-                    var mean = sum / m;
-                    var sd = Math.Sqrt(Math.Max(0, (squares / m) - (mean * mean)));
-                    var flat = !(sd > 1e-9 * Math.Max(1, Math.Abs(mean)));
+                    var (mean, sd) = MeanSd(m, sum, squares);
                     var z = scratch.X;
                     for (var i = 0; i < m; i++)
                     {
-                        z[i] = flat ? 0 : (x[i] - mean) / sd;
+                        z[i] = sd == 0 ? 0 : (x[i] - mean) / sd;
                     }
                     // LB_Keogh never exceeds the DTW distance; a margin keeps rounding from pruning a tie.
                     var bound = 0.0;
@@ -394,12 +391,12 @@ public static class ShapeSearch
             {
                 return;
             }
-            if (_best.Count >= k && (distance > _best[^1].Distance || (distance == _best[^1].Distance && row > _best[^1].Row)))
+            if (_best.Count >= k && !Before(distance, row, _best[^1]))
             {
                 return;
             }
             var at = _best.Count;
-            while (at > 0 && (distance < _best[at - 1].Distance || (distance == _best[at - 1].Distance && row < _best[at - 1].Row)))
+            while (at > 0 && Before(distance, row, _best[at - 1]))
             {
                 at--;
             }
@@ -410,6 +407,10 @@ public static class ShapeSearch
             }
         }
 
-        public List<ShapeMatch> Sorted(string?[] names) => [.. _best.Where(b => !double.IsPositiveInfinity(b.Distance)).Select(b => new ShapeMatch(b.Row, names[b.Row] ?? "", b.Distance, b.Lag))];
+        public List<ShapeMatch> Sorted(string?[] names) => _best.ConvertAll(b => new ShapeMatch(b.Row, names[b.Row] ?? "", b.Distance, b.Lag));
+
+        // Whether (distance, row) comes before b: nearer, or as near with a lower row (Compare's order).
+        private static bool Before(double distance, int row, (double Distance, int Row, int Lag) b) =>
+            distance < b.Distance || (distance == b.Distance && row < b.Row);
     }
 }
