@@ -234,17 +234,11 @@ public sealed class AnalysisPass(SkylineSettings settings, int parallelism, stri
             var state = detection!.StateFor(metric);
             var last = timestamps[^1];
             var metadata = detection.MetadataFor(metric);
-            try
+            JudgeNewest(state, metric, timestamps, values, now, votes, voted, last, metadata);
+            // Its fourteen days for similarity search, from the roll-up (now holding the newest points).
+            if (shapes is not null && state.Ensemble.Rollup is { } history)
             {
-                JudgeNewest(state, metric, timestamps, values, now, votes, voted, last, metadata);
-            }
-            finally
-            {
-                // Its fourteen days for similarity search, from the roll-up (now holding the newest points).
-                if (shapes is not null && state.Ensemble.Rollup is { } history)
-                {
-                    shapes.UpdateRollup(metric, history, now);
-                }
+                shapes.UpdateRollup(metric, history, now);
             }
         }
 
