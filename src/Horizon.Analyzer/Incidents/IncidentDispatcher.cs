@@ -254,34 +254,13 @@ public sealed partial class IncidentDispatcher : IDisposable
     /// owners and times, a button to the page; every text from metrics escaped.</summary>
     public static object Slack(Incident incident, string kind, string? link)
     {
-        var c = CultureInfo.InvariantCulture;
         var state = kind == "resolved" ? "RESOLVED" : incident.Severity.ToUpperInvariant();
         var title = $"[{state}] {incident.Title()}";
-        var details = new StringBuilder();
-        foreach (var m in incident.Metrics.Take(5))
-        {
-            details.Append("• ").Append(AlertText.Escape(m.Metric, AlertFormat.Slack));
-            if (m.Reasons is { Count: > 0 } reasons)
-            {
-                details.Append(": ").Append(AlertText.Escape(string.Join("; ", reasons.Take(2)), AlertFormat.Slack));
-            }
-            details.Append('\n');
-        }
-        if (incident.MetricCount > 5)
-        {
-            details.Append(c, $"and {incident.MetricCount - 5} more\n");
-        }
-        var context = string.Create(c, $"started {IncidentAlert.Time(incident.StartedAt)}")
-            + (incident.Since is { } since ? ", " + AlertText.Escape(since, AlertFormat.Slack) : "")
-            + (incident.LooksLike is { } like ? " · " + AlertText.Escape(like.ToString(), AlertFormat.Slack) : "")
-            + (incident.Peak is { } peak ? string.Create(c, $" · peak score {peak:F2}") : "")
-            + (incident.Owners.Count > 0 ? " · owners " + AlertText.Escape(string.Join(", ", incident.Owners), AlertFormat.Slack) : "")
-            + (incident.Acknowledged is { } ack ? " · acknowledged by " + AlertText.Escape(ack.By, AlertFormat.Slack) : "");
         var blocks = new List<object>
         {
             new { type = "header", text = new { type = "plain_text", text = Cut(title, 150) } },
-            new { type = "section", text = new { type = "mrkdwn", text = Cut(details.ToString(), 3000) } },
-            new { type = "context", elements = new object[] { new { type = "mrkdwn", text = context } } },
+            new { type = "section", text = new { type = "mrkdwn", text = Cut(MetricLines(incident, "• ", AlertFormat.Slack), 3000) } },
+            new { type = "context", elements = new object[] { new { type = "mrkdwn", text = Context(incident, " · ", AlertFormat.Slack) } } },
         };
         if (link is not null)
         {
@@ -295,34 +274,50 @@ public sealed partial class IncidentDispatcher : IDisposable
     public static object Mattermost(Incident incident, string kind, string? link)
     {
         var c = CultureInfo.InvariantCulture;
-        string Md(string text) => AlertText.Escape(text, AlertFormat.Mattermost);
         var state = kind == "resolved" ? "RESOLVED" : incident.Severity.ToUpperInvariant();
         var text = new StringBuilder();
-        text.Append(c, $"**\\[{state}\\] Horizon: {Md(incident.Title())}**\n");
-        foreach (var m in incident.Metrics.Take(5))
-        {
-            text.Append("- ").Append(Md(m.Metric));
-            if (m.Reasons is { Count: > 0 } reasons)
-            {
-                text.Append(": ").Append(Md(string.Join("; ", reasons.Take(2))));
-            }
-            text.Append('\n');
-        }
-        if (incident.MetricCount > 5)
-        {
-            text.Append(c, $"and {incident.MetricCount - 5} more\n");
-        }
-        text.Append(c, $"started {IncidentAlert.Time(incident.StartedAt)}");
-        text.Append(incident.Since is { } since ? ", " + Md(since) : "");
-        text.Append(incident.LooksLike is { } like ? ", " + Md(like.ToString()) : "");
-        text.Append(incident.Peak is { } peak ? string.Create(c, $", peak score {peak:F2}") : "");
-        text.Append(incident.Owners.Count > 0 ? ", owners " + Md(string.Join(", ", incident.Owners)) : "");
-        text.Append(incident.Acknowledged is { } ack ? ", acknowledged by " + Md(ack.By) : "");
+        text.Append(c, $"**\\[{state}\\] Horizon: {AlertText.Escape(incident.Title(), AlertFormat.Mattermost)}**\n");
+        text.Append(MetricLines(incident, "- ", AlertFormat.Mattermost));
+        text.Append(Context(incident, ", ", AlertFormat.Mattermost));
         if (link is not null)
         {
             text.Append(c, $"\n[Open in Horizon]({link})");
         }
         return new { text = text.ToString() };
+    }
+
+    // The first five metrics, a line each with their first two reasons, and how many more; escaped for the format.
+    private static string MetricLines(Incident incident, string bullet, AlertFormat format)
+    {
+        var lines = new StringBuilder();
+        foreach (var m in incident.Metrics.Take(5))
+        {
+            lines.Append(bullet).Append(AlertText.Escape(m.Metric, format));
+            if (m.Reasons is { Count: > 0 } reasons)
+            {
+                lines.Append(": ").Append(AlertText.Escape(string.Join("; ", reasons.Take(2)), format));
+            }
+            lines.Append('\n');
+        }
+        if (incident.MetricCount > 5)
+        {
+            lines.Append(CultureInfo.InvariantCulture, $"and {incident.MetricCount - 5} more\n");
+        }
+        return lines.ToString();
+    }
+
+    // When it started (and after what), what it looks like, its peak, owners and acknowledgement,
+    // the parts after the first joined by the separator; escaped for the format.
+    private static string Context(Incident incident, string separator, AlertFormat format)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string Escape(string text) => AlertText.Escape(text, format);
+        return string.Create(c, $"started {IncidentAlert.Time(incident.StartedAt)}")
+            + (incident.Since is { } since ? ", " + Escape(since) : "")
+            + (incident.LooksLike is { } like ? separator + Escape(like.ToString()) : "")
+            + (incident.Peak is { } peak ? string.Create(c, $"{separator}peak score {peak:F2}") : "")
+            + (incident.Owners.Count > 0 ? separator + "owners " + Escape(string.Join(", ", incident.Owners)) : "")
+            + (incident.Acknowledged is { } ack ? separator + "acknowledged by " + Escape(ack.By) : "");
     }
 
     /// <summary>A PagerDuty Events API v2 event: trigger (or resolve) with the incident id as the dedup key.</summary>
