@@ -116,6 +116,20 @@ public sealed record MetricMetadata
     public static MetricMetadata Parse(string json) =>
         (JsonSerializer.Deserialize<MetricMetadata>(json, Json) ?? throw new ArgumentException("metadata must be a JSON object")).Validated();
 
+    /// <summary><see cref="Parse"/>, or null for a value that is missing, not JSON, or not valid
+    /// metadata (a reader that treats the metric as having none).</summary>
+    public static MetricMetadata? TryParse(string? json)
+    {
+        try
+        {
+            return json is null ? null : Parse(json);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The stored JSON form.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 

@@ -33,21 +33,7 @@ public sealed class CollectionStore(StoreConnection store)
     public async Task<List<SavedShape>> AllAsync()
     {
         var entries = await store.Database.HashGetAllAsync(StoreKeys.Collections);
-        var shapes = new List<SavedShape>(entries.Length);
-        foreach (var e in entries)
-        {
-            try
-            {
-                if (JsonSerializer.Deserialize<SavedShape>((string)e.Value!, IncidentStore.Json) is { } s)
-                {
-                    shapes.Add(s);
-                }
-            }
-            catch (JsonException)
-            {
-            }
-        }
-        return [.. shapes.OrderByDescending(s => s.CreatedAt)];
+        return [.. entries.Select(e => IncidentStore.Parse<SavedShape>(e.Value)).OfType<SavedShape>().OrderByDescending(s => s.CreatedAt)];
     }
 
     /// <summary>Saves a shape.</summary>

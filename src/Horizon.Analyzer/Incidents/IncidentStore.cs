@@ -198,7 +198,8 @@ public sealed class IncidentStore(StoreConnection store)
         return removed;
     }
 
-    private static T? Parse<T>(RedisValue value) where T : class
+    /// <summary>A stored JSON value as <typeparamref name="T"/>, or null when it is missing or does not parse.</summary>
+    internal static T? Parse<T>(RedisValue value) where T : class
     {
         if (value.IsNullOrEmpty)
         {

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Horizon.Core;
 using StackExchange.Redis;
@@ -12,9 +11,6 @@ public sealed class EventStore(StoreConnection store, EventOptions options)
 {
     /// <summary>JSON as stored and served (snake_case).</summary>
     public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    /// <summary>A new event id.</summary>
-    public static string NewId() => "e-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 
     /// <summary>Stores an event, and drops those past the retention (or beyond the most kept).</summary>
     public async Task AddAsync(HorizonEvent e, long now)

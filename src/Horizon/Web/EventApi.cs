@@ -96,7 +96,7 @@ public static class EventApi
             {
                 data = dt.ValueKind switch { JsonValueKind.String => dt.GetString(), JsonValueKind.Null => null, _ => dt.GetRawText() };
             }
-            return new HorizonEvent { Id = EventStore.NewId(), What = what.GetString()!, Tags = tags, When = when, Data = data };
+            return new HorizonEvent { Id = IncidentApi.NewId("e-"), What = what.GetString()!, Tags = tags, When = when, Data = data };
         }
         catch (JsonException)
         {

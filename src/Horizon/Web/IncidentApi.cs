@@ -187,8 +187,8 @@ public static class IncidentApi
         });
     }
 
-    // An id nobody can guess or collide with: the prefix and 48 random bits.
-    private static string NewId(string prefix) => prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+    /// <summary>An id nobody can guess or collide with: the prefix and 48 random bits (silences, taught shapes, collections, events).</summary>
+    internal static string NewId(string prefix) => prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 
     // The movement of a stored series over its points up to `until`.
     private static Movement? MovementUntil(byte[] raw, long until)
@@ -220,7 +220,8 @@ public static class IncidentApi
         }
     }
 
-    private static string? Text(JsonElement? body, string name) =>
+    /// <summary>A string property of a request body, or null (missing, or not a string).</summary>
+    internal static string? Text(JsonElement? body, string name) =>
         body is { } b && b.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     /// <summary>Seconds in "90s", "15m", "2h", "1d" (up to a year), or null.</summary>

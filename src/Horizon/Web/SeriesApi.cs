@@ -72,18 +72,8 @@ public static class SeriesApi
                 return Results.NotFound(new { name, error = "no such series" });
             }
             var (timestamps, values) = SeriesCodec.DecodeAll(raw, out _);
-            var sensitivity = 1.0;
-            if ((string?)await store.Database.HashGetAsync(StoreKeys.Metadata, name) is { } json)
-            {
-                try
-                {
-                    sensitivity = MetricMetadata.Parse(json).Sensitivity;
-                }
-                catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException)
-                {
-                    // Unreadable metadata: judged (and drawn) as without it.
-                }
-            }
+            // Unreadable metadata: judged (and drawn) as without it.
+            var sensitivity = MetricMetadata.TryParse(await store.Database.HashGetAsync(StoreKeys.Metadata, name))?.Sensitivity ?? 1.0;
             var detector = new EnsembleDetector(ensemble);
             var rate = detector.RateOf(timestamps);
             var first = Math.Max(ensemble.MinPoints, since is { } s ? LowerBound(timestamps, s) : 0);

@@ -50,7 +50,7 @@ public static class SimilarApi
                         ? Results.BadRequest(new { metric, error = "ranges past a day search the roll-ups the analyzer keeps in ensemble mode (Analyzer:Mode=ensemble or both)" })
                         : Results.NotFound(new { metric, error = "no points of this metric in the window (or not this analyzer shard's)" });
             }
-            var shape = row[window.Offset!.Value..(window.Offset.Value + window.Bins)];
+            var shape = row[window.Offset..(window.Offset + window.Bins)];
             return await SearchAsync(index, store, window, shape, k, mode, band, shift, match, owner, exclude: metric, new { metric, range = window.Range, until }, check: check == true, rerank: rerank);
         });
         app.MapPost("/api/similar", async (HttpRequest request, ShapeIndex index, StoreConnection store) =>
@@ -69,7 +69,7 @@ public static class SimilarApi
             return await SearchAsync(index, store, window, shape, Int(body, "k"), Text(body, "mode"), Int(body, "band"), Int(body, "shift"),
                 Text(body, "match"), Text(body, "owner"), exclude: null, new { values = values.Length, range = window.Range }, rerank: Text(body, "rerank"));
         });
-        app.MapGet("/api/incidents/{id}/moved-with", async (string id, int? k, ShapeIndex index, StoreConnection store, TimeProvider time) =>
+        app.MapGet("/api/incidents/{id}/moved-with", async (string id, int? k, ShapeIndex index, StoreConnection store) =>
         {
             if (await new IncidentStore(store).IncidentAsync(id) is not { } incident)
             {
@@ -133,7 +133,7 @@ public static class SimilarApi
                 return Results.BadRequest(new { error = "the shape is flat: there is nothing to match" });
             }
             var notes = Text(body, "notes");
-            var saved = new SavedShape("c-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6)), name,
+            var saved = new SavedShape(IncidentApi.NewId("c-"), name,
                 notes is { Length: > 4000 } ? notes[..4000] : notes, time.GetUtcNow().ToUnixTimeSeconds(), Text(body, "created_by") ?? "", metric, means);
             await new CollectionStore(store).AddAsync(saved);
             return Results.Json(saved, IncidentStore.Json, statusCode: StatusCodes.Status201Created);
@@ -148,8 +148,8 @@ public static class SimilarApi
         });
     }
 
-    /// <summary>Where a search looks: a matrix, the last <see cref="Bins"/> bins of its rows (or from <see cref="Offset"/>).</summary>
-    private sealed record SearchWindow(ShapeMatrix Matrix, int Bins, long BinSeconds, string Range, int? Offset = null);
+    /// <summary>Where a search looks: a matrix, <see cref="Bins"/> bins of its rows from <see cref="Offset"/>.</summary>
+    private sealed record SearchWindow(ShapeMatrix Matrix, int Bins, long BinSeconds, string Range, int Offset);
 
     // "30m".."2h": the minute grid; "3h".."1d": ten minutes.
     // "30m".."2h": the minute grid; "3h".."1d": ten minutes; ending with the bin of `until` (Unix
@@ -194,20 +194,8 @@ public static class SimilarApi
         HashSet<string>? owned = null;
         if (!string.IsNullOrEmpty(owner))
         {
-            owned = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var entry in await store.Database.HashGetAllAsync(StoreKeys.Metadata))
-            {
-                try
-                {
-                    if (MetricMetadata.Parse((string)entry.Value!).Owner == owner)
-                    {
-                        owned.Add((string)entry.Name!);
-                    }
-                }
-                catch (Exception e) when (e is JsonException or ArgumentException)
-                {
-                }
-            }
+            owned = [.. (await store.Database.HashGetAllAsync(StoreKeys.Metadata))
+                .Where(e => MetricMetadata.TryParse(e.Value)?.Owner == owner).Select(e => (string)e.Name!)];
         }
         var wanted = k ?? 10;
         var started = Stopwatch.GetTimestamp();
@@ -215,7 +203,7 @@ public static class SimilarApi
         ShapeQuery search;
         try
         {
-            search = new ShapeQuery(shape, window.Offset ?? (window.Matrix.Dims - window.Bins), wanted, how,
+            search = new ShapeQuery(shape, window.Offset, wanted, how,
                 band ?? 5, shift ?? 3, n => n != exclude && (include?.Invoke(n) ?? true) && (glob?.IsMatch(n) ?? true) && (owned?.Contains(n) ?? true));
             found = reranked ? ShapeSearch.Rerank(window.Matrix, search, 10 * wanted, band ?? 5) : ShapeSearch.Search(window.Matrix, search);
         }
@@ -286,7 +274,7 @@ public static class SimilarApi
         return [.. values];
     }
 
-    private static string? Text(JsonElement body, string name) => body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    private static string? Text(JsonElement body, string name) => IncidentApi.Text(body, name);
 
     private static int? Int(JsonElement body, string name) => body.TryGetProperty(name, out var v) && v.TryGetInt32(out var i) ? i : null;
 }
