@@ -46,6 +46,11 @@ for trx in "$results"/*/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0} + ${e:-0}))
 done
+# Name the failed tests again at the end, where a log's tail shows them.
+for trx in "$results"/*/*.trx; do
+  [ -e "$trx" ] || continue
+  grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.*testName="\([^"]*\)".*/FAILED: \1/p'
+done
 # A test host that crashed leaves no counters: report it as a failure rather than a pass.
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
