@@ -186,6 +186,10 @@ public sealed class SimilarTests
         Assert.Equal("cache.retries", first.GetProperty("metric").GetString());
         Assert.Equal(0, first.GetProperty("lag_seconds").GetInt32());
         Assert.True(first.GetProperty("correlation").GetDouble() > 0.9, first.ToString());
+        // The random walks rank next but moved with nothing: below the correlation floor, not listed.
+        Assert.Equal(1, moved.GetProperty("results").GetArrayLength());
+        var everything = await anonymous.GetFromJsonAsync<JsonElement>($"{web}/api/incidents/{id}/moved-with?k=3&min_correlation=-1", Ct);
+        Assert.Equal(3, everything.GetProperty("results").GetArrayLength());
 
         // The page's incident view says what it looks like and lists what moved with it.
         await using (var browser = await DevTools.OpenAsync($"{web}/#incident={Uri.EscapeDataString(id)}"))

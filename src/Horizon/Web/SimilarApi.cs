@@ -69,8 +69,12 @@ public static class SimilarApi
             return await SearchAsync(index, store, window, shape, Int(body, "k"), Text(body, "mode"), Int(body, "band"), Int(body, "shift"),
                 Text(body, "match"), Text(body, "owner"), exclude: null, new { values = values.Length, range = window.Range }, rerank: Text(body, "rerank"));
         });
-        app.MapGet("/api/incidents/{id}/moved-with", async (string id, int? k, ShapeIndex index, StoreConnection store) =>
+        app.MapGet("/api/incidents/{id}/moved-with", async (string id, int? k, double? min_correlation, ShapeIndex index, StoreConnection store) =>
         {
+            if (min_correlation is < -1 or > 1 || min_correlation is double.NaN)
+            {
+                return Results.BadRequest(new { error = "min_correlation is -1 to 1" });
+            }
             if (await new IncidentStore(store).IncidentAsync(id) is not { } incident)
             {
                 return Results.NotFound(new { id, error = "no such incident" });
@@ -93,7 +97,8 @@ public static class SimilarApi
             var members = incident.Metrics.Select(m => m.Metric).ToHashSet(StringComparer.Ordinal);
             var window = new SearchWindow(index.Recent, to - from, ShapeIndex.RecentGrid.BinSeconds, $"{to - from}m", from);
             return await SearchAsync(index, store, window, row[from..to], k, "shift", null, 5, null, null, exclude: null,
-                new { incident = id, metric, from = (firstBin + from) * 60, until = (firstBin + to) * 60 }, include: n => !members.Contains(n));
+                new { incident = id, metric, from = (firstBin + from) * 60, until = (firstBin + to) * 60, min_correlation = min_correlation ?? MovedWithCorrelation },
+                include: n => !members.Contains(n), minCorrelation: min_correlation ?? MovedWithCorrelation);
         });
 
         app.MapGet("/api/collections", async (StoreConnection store) =>
@@ -175,10 +180,14 @@ public static class SimilarApi
         return back < 0 || offset < 0 ? null : new SearchWindow(matrix, bins, grid.BinSeconds, range ?? "1d", (int)offset);
     }
 
+    /// <summary>What moved with an incident moved like it: at least this correlation over the hour
+    /// (a random walk ranks somewhere in any top k; it does not move with anything).</summary>
+    public const double MovedWithCorrelation = 0.7;
+
     private const string RangeError = "range is 30m to 2h by the minute, 3h to 1d by ten minutes, or 2d to 14d by two hours (from the roll-ups, ensemble mode), ending at until (default now) within what the index holds";
 
     private static async Task<IResult> SearchAsync(ShapeIndex index, StoreConnection store, SearchWindow window, float[] shape, int? k, string? mode, int? band, int? shift,
-        string? match, string? owner, string? exclude, object query, Func<string, bool>? include = null, bool check = false, string? rerank = null)
+        string? match, string? owner, string? exclude, object query, Func<string, bool>? include = null, bool check = false, string? rerank = null, double minCorrelation = -1)
     {
         if (!index.Kept)
         {
@@ -229,6 +238,8 @@ public static class SimilarApi
             };
         }
         var m = shape.Length;
+        // For the Euclidean kinds, the correlation the distance stands for: d^2 = 2m(1 - r).
+        double? Correlation(ShapeMatch f) => how == ShapeMode.Dtw || reranked ? null : Math.Round(1 - (f.Distance * f.Distance / (2.0 * m)), 3);
         return Results.Json(new
         {
             query,
@@ -240,12 +251,11 @@ public static class SimilarApi
             index_updated_at = index.UpdatedAt,
             index_bytes = index.Recent.Bytes + index.Day.Bytes,
             reference,
-            results = found.Take(wanted).Select(f => new
+            results = found.Take(wanted).Where(f => !(Correlation(f) < minCorrelation)).Select(f => new
             {
                 metric = f.Name,
                 distance = Math.Round(f.Distance, 4),
-                // For the Euclidean kinds, the correlation the distance stands for: d^2 = 2m(1 - r).
-                correlation = how == ShapeMode.Dtw || reranked ? (double?)null : Math.Round(1 - (f.Distance * f.Distance / (2.0 * m)), 3),
+                correlation = Correlation(f),
                 lag_seconds = f.Lag * window.BinSeconds,
             }),
         });
