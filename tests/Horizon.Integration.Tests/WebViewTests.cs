@@ -26,13 +26,14 @@ public sealed class WebViewTests
         {
             Assert.Equal(System.Net.HttpStatusCode.Created, (await poster.PostAsync($"http://{host.Endpoint("web")}/api/events", deploy, TestContext.Current.CancellationToken)).StatusCode);
         }
-        await SeedAsync(host.Db, "web.calm", Day(now, _ => 100 + (random.NextDouble() * 10)));
-        await SeedAsync(host.Db, "web.spiky", Day(now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
+        // The metadata before the points: a pass that judges the spike already knows its owner.
         using var http = WritingClient();
         using (var metadata = new StringContent("""{"unit":"ms","owner":"payments"}"""))
         {
             (await http.PutAsync($"http://{host.Endpoint("web")}/api/metadata/web.spiky", metadata, TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
         }
+        await SeedAsync(host.Db, "web.calm", Day(now, _ => 100 + (random.NextDouble() * 10)));
+        await SeedAsync(host.Db, "web.spiky", Day(now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
         await WaitUntilAsync(async () => (await host.Db.HashGetAsync(StoreKeys.Anomalies, "web.spiky")).HasValue, "web.spiky reported", 60);
         // ... and the pass that found it has ended and published its summary.
         await WaitUntilAsync(async () => (await host.Db.HashGetAsync(StoreKeys.AnalyzerPasses, "0/1")).ToString().Contains("\"metrics\":2,", StringComparison.Ordinal),
