@@ -51,7 +51,12 @@ public sealed partial class IncidentDispatcher : IDisposable
 
     /// <summary>Queues the messages of one pass: <paramref name="events"/> about <paramref name="incidents"/>
     /// (whose <see cref="Incident.SentTo"/> it updates, before they are stored).</summary>
-    public void Dispatch(IReadOnlyList<IncidentEvent> events, IEnumerable<Incident> incidents)
+    public void Dispatch(IReadOnlyList<IncidentEvent> events, IEnumerable<Incident> incidents) => Prepare(events, incidents)();
+
+    /// <summary>Routes the messages (recording each incident's receivers in its <c>SentTo</c>) and
+    /// returns what queues them: called once the incidents are stored, so a receiver that follows
+    /// the message's link back to the API finds the incident there.</summary>
+    public Action Prepare(IReadOnlyList<IncidentEvent> events, IEnumerable<Incident> incidents)
     {
         var byId = incidents.ToDictionary(i => i.Id, StringComparer.Ordinal);
         // One message per incident: resolved, else escalated, else opened; joins ride along.
@@ -64,39 +69,47 @@ public sealed partial class IncidentDispatcher : IDisposable
                 what[e.Incident] = e.Event;
             }
         }
+        var routed = new List<(Lane Lane, List<Message> Messages)>();
         foreach (var lane in _lanes)
         {
-            var added = 0;
-            lock (lane.Waiting)
+            var messages = new List<Message>();
+            foreach (var (id, kind) in what)
             {
-                foreach (var (id, kind) in what)
+                var incident = byId[id];
+                var resolve = kind == "resolved";
+                if (resolve ? !incident.SentTo.Contains(lane.Name) : incident.SilencedBy is not null || !Routes(lane, incident))
                 {
-                    var incident = byId[id];
-                    var resolve = kind == "resolved";
-                    if (resolve ? !incident.SentTo.Contains(lane.Name) : incident.SilencedBy is not null || !Routes(lane, incident))
-                    {
-                        continue;
-                    }
-                    if (!resolve && !incident.SentTo.Contains(lane.Name))
-                    {
-                        incident.SentTo.Add(lane.Name);
-                    }
-                    lane.Waiting.Add(new Message(id, kind, Rank(incident, kind), incident.Peak ?? 0, Payload(lane, incident, kind)));
-                    added++;
+                    continue;
                 }
-                // Most severe first; beyond the queue the least severe go.
-                lane.Waiting.Sort((a, b) => b.Rank != a.Rank ? b.Rank.CompareTo(a.Rank) : b.Peak.CompareTo(a.Peak));
-                while (lane.Waiting.Count > lane.Options.QueueLength)
+                if (!resolve && !incident.SentTo.Contains(lane.Name))
                 {
-                    lane.Waiting.RemoveAt(lane.Waiting.Count - 1);
-                    _metrics.IncidentMessages.WithLabels(lane.Name, "dropped").Inc();
+                    incident.SentTo.Add(lane.Name);
                 }
+                messages.Add(new Message(id, kind, Rank(incident, kind), incident.Peak ?? 0, Payload(lane, incident, kind)));
             }
-            if (added > 0)
+            if (messages.Count > 0)
             {
-                lane.Signal.Release();
+                routed.Add((lane, messages));
             }
         }
+        return () =>
+        {
+            foreach (var (lane, messages) in routed)
+            {
+                lock (lane.Waiting)
+                {
+                    lane.Waiting.AddRange(messages);
+                    // Most severe first; beyond the queue the least severe go.
+                    lane.Waiting.Sort((a, b) => b.Rank != a.Rank ? b.Rank.CompareTo(a.Rank) : b.Peak.CompareTo(a.Peak));
+                    while (lane.Waiting.Count > lane.Options.QueueLength)
+                    {
+                        lane.Waiting.RemoveAt(lane.Waiting.Count - 1);
+                        _metrics.IncidentMessages.WithLabels(lane.Name, "dropped").Inc();
+                    }
+                }
+                lane.Signal.Release();
+            }
+        };
     }
 
     private static int Weight(string? e) => e switch { "resolved" => 3, "escalated" => 2, "opened" => 1, _ => 0 };

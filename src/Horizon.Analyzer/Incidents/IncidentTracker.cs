@@ -83,8 +83,17 @@ public sealed class IncidentTracker(IncidentStore store, IncidentOptions options
                 expired = [.. stored.Where(i => i.State == IncidentState.Resolved && i.Shard == shard.ToString()
                     && now - i.ResolvedAt > options.KeepResolved.TotalSeconds).Select(i => i.Id)];
             }
-            receivers?.Dispatch(events, changed);
-            _version = await store.SaveAsync(changed, events, options.HistoryLength, expired);
+            // Sent once stored (a receiver following the link finds the incident), and sent even
+            // when storing failed: the message is what pages someone.
+            var send = receivers?.Prepare(events, changed);
+            try
+            {
+                _version = await store.SaveAsync(changed, events, options.HistoryLength, expired);
+            }
+            finally
+            {
+                send?.Invoke();
+            }
             alertmanager?.Update(_book.Open, changed.Where(i => i.State == IncidentState.Resolved), now);
             return events;
         }
