@@ -100,6 +100,7 @@ public static class HorizonApp
         services.AddSingleton(options.Events);
         services.AddSingleton<Horizon.Storage.Events.EventStore>();
         services.AddSingleton<ShapeIndex>();
+        services.AddSingleton<GraphiteNames>();
         services.AddSingleton(TimeProvider.System);
         // One registry per host (tests run several hosts in a process); each component creates its
         // own collectors on it (IngestMetrics, WriterMetrics, AnalyzerMetrics, ...).
@@ -164,6 +165,7 @@ public static class HorizonApp
         app.MapIncidentApi();
         app.MapEventApi();
         app.MapSimilarApi();
+        app.MapGraphiteApi(options.Series);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon");

@@ -19,24 +19,7 @@ public static class EventApi
     /// <summary>Maps the endpoints.</summary>
     public static void MapEventApi(this WebApplication app)
     {
-        app.MapPost("/api/events", async (HttpRequest request, EventStore events, WebOptions options, WebMetrics metrics, TimeProvider time) =>
-        {
-            if (WriteAccess.Check(request, options, metrics) is { } refused)
-            {
-                return refused;
-            }
-            var now = time.GetUtcNow().ToUnixTimeSeconds();
-            if (await MetadataApi.ReadBoundedAsync(request, MaxBody) is not { } text || Parse(text, now) is not { } parsed)
-            {
-                return Results.BadRequest(new { error = $"a JSON object of at most {MaxBody} bytes: {{\"what\": ..., \"tags\": [...] or \"a b\", \"when\": unix seconds, \"data\": ...}}" });
-            }
-            if (parsed.Problem is { } problem)
-            {
-                return Results.BadRequest(new { error = problem });
-            }
-            await events.AddAsync(parsed, now);
-            return Results.Json(parsed, EventStore.Json, statusCode: StatusCodes.Status201Created);
-        });
+        app.MapPost("/api/events", CreateAsync);
         app.MapGet("/api/events", async (long? from, long? until, string? tags, int? limit, EventStore events, TimeProvider time) =>
         {
             var now = time.GetUtcNow().ToUnixTimeSeconds();
@@ -52,6 +35,26 @@ public static class EventApi
             }
             return await events.DeleteAsync(id) ? Results.NoContent() : Results.NotFound(new { id, error = "no such event" });
         });
+    }
+
+    /// <summary>Stores an event posted in Graphite's shape (also served at Graphite's <c>POST /events/</c>).</summary>
+    public static async Task<IResult> CreateAsync(HttpRequest request, EventStore events, WebOptions options, WebMetrics metrics, TimeProvider time)
+    {
+        if (WriteAccess.Check(request, options, metrics) is { } refused)
+        {
+            return refused;
+        }
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        if (await MetadataApi.ReadBoundedAsync(request, MaxBody) is not { } text || Parse(text, now) is not { } parsed)
+        {
+            return Results.BadRequest(new { error = $"a JSON object of at most {MaxBody} bytes: {{\"what\": ..., \"tags\": [...] or \"a b\", \"when\": unix seconds, \"data\": ...}}" });
+        }
+        if (parsed.Problem is { } problem)
+        {
+            return Results.BadRequest(new { error = problem });
+        }
+        await events.AddAsync(parsed, now);
+        return Results.Json(parsed, EventStore.Json, statusCode: StatusCodes.Status201Created);
     }
 
     /// <summary>An event from Graphite's JSON (tags a list or a space-separated string; when

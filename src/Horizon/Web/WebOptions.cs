@@ -36,6 +36,11 @@ public sealed record WebOptions
     /// <summary>Most metrics that can have metadata (entries of horizon.metadata).</summary>
     public int MaxMetadataEntries { get; init; } = 1_000_000;
 
+    /// <summary>Most series one Graphite <c>/render</c> request reads (all its targets together);
+    /// beyond it the request is refused with 400 naming the limit, so one wide glob cannot take the
+    /// web role's memory.</summary>
+    public int GraphiteMaxSeries { get; init; } = 5000;
+
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {
@@ -47,9 +52,9 @@ public sealed record WebOptions
         {
             throw new ArgumentException("Web:WriteToken must be at least 16 characters (or empty: writes refused).");
         }
-        if (MaxMetadataBytes < 256 || MaxMetadataEntries < 1 || MaxConnections < 1)
+        if (MaxMetadataBytes < 256 || MaxMetadataEntries < 1 || MaxConnections < 1 || GraphiteMaxSeries < 1)
         {
-            throw new ArgumentException("Web:MaxMetadataBytes must be at least 256, Web:MaxMetadataEntries and Web:MaxConnections at least 1.");
+            throw new ArgumentException("Web:MaxMetadataBytes must be at least 256, Web:MaxMetadataEntries, Web:MaxConnections and Web:GraphiteMaxSeries at least 1.");
         }
     }
 }
