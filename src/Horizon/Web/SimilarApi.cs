@@ -182,7 +182,7 @@ public static class SimilarApi
 
     /// <summary>What moved with an incident moved like it: at least this correlation over the hour
     /// (a random walk ranks somewhere in any top k; it does not move with anything).</summary>
-    public const double MovedWithCorrelation = 0.7;
+    public const double MovedWithCorrelation = 0.9;
 
     private const string RangeError = "range is 30m to 2h by the minute, 3h to 1d by ten minutes, or 2d to 14d by two hours (from the roll-ups, ensemble mode), ending at until (default now) within what the index holds";
 
