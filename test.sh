@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Horizon test. Installs what the integration tests need (redis-server, Prometheus'
-# Alertmanager, aiosmtpd, graphite-web, and chromium for the web page's browser test) when it is missing, using apt-get (as root, or through sudo).
+# Alertmanager, aiosmtpd, graphite-web, graphite-carbon, and chromium for the web page's browser test) when it is missing, using apt-get (as root, or through sudo).
 # Ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -12,6 +12,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alert
 [ -x /usr/bin/aiosmtpd ] || missing+=(python3-aiosmtpd)
 # The Graphite read API is checked against graphite-web's own functions over whisper files.
 [ -f /usr/lib/python3/dist-packages/graphite/render/functions.py ] || missing+=(graphite-web)
+# Forwarding is checked against real carbon-caches, read back from their whisper files.
+[ -x /usr/bin/carbon-cache ] || missing+=(graphite-carbon)
 [ -n "${HORIZON_BROWSER:-}" ] || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
   || command -v google-chrome >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -5,6 +5,7 @@ using Horizon.Core.Points;
 using Horizon.Core.Series;
 using Horizon.Core.Statsd;
 using Horizon.Storage;
+using Horizon.Storage.Forwarding;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -49,6 +50,7 @@ public static class IngestHosting
         services.TryAddSingleton<StatsdMetrics>();
         services.TryAddSingleton<ConnectionMetrics>();
         services.TryAddSingleton<RoombaMetrics>();
+        services.AddSingleton<CarbonForwarder>();
         services.AddSingleton<SeriesWriter>();
         services.AddSingleton<IngestServices>();
         services.TryAddSingleton<BoundEndpoints>();
@@ -64,6 +66,7 @@ public static class IngestHosting
         // after all of them.
         services.AddSingleton<IHostedService>(sp => new IngestPipeline(
             sp.GetRequiredService<SeriesWriter>(),
+            sp.GetRequiredService<CarbonForwarder>(),
             statsdEnabled(sp) ? sp.GetRequiredService<StatsdFlusher>() : null,
             sp.GetRequiredService<MetricRegistry>(),
             sp.GetRequiredService<SeriesOptions>(),

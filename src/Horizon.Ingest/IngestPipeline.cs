@@ -1,6 +1,7 @@
 using Horizon.Core.Metrics;
 using Horizon.Core.Series;
 using Horizon.Storage;
+using Horizon.Storage.Forwarding;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -8,10 +9,12 @@ namespace Horizon.Ingest;
 
 /// <summary>Orders ingest start-up and shutdown around the listeners: the writer starts before any
 /// listener, and stops only after every listener has stopped (SIGTERM): then StatsD flushes one
-/// last time and the writer stores everything that was accepted before the process exits.</summary>
+/// last time, the writer stores everything that was accepted and the carbon destinations get it
+/// too, before the process exits.</summary>
 public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposable
 {
     private readonly SeriesWriter _writer;
+    private readonly CarbonForwarder _forwarder;
     private readonly StatsdFlusher? _statsd;
     private readonly MetricRegistry _registry;
     private readonly SeriesOptions _series;
@@ -22,10 +25,11 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
     private readonly Timer _sweep;
 
     /// <summary>Creates the pipeline and exports its gauges.</summary>
-    public IngestPipeline(SeriesWriter writer, StatsdFlusher? statsd, MetricRegistry registry, SeriesOptions series,
+    public IngestPipeline(SeriesWriter writer, CarbonForwarder forwarder, StatsdFlusher? statsd, MetricRegistry registry, SeriesOptions series,
         IngestMetrics metrics, WriterMetrics writerMetrics, IngestOptions ingest, ILogger<IngestPipeline> logger, TimeProvider time)
     {
         _writer = writer;
+        _forwarder = forwarder;
         _statsd = statsd;
         _registry = registry;
         _series = series;
@@ -51,6 +55,7 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
     /// <inheritdoc />
     public Task StartingAsync(CancellationToken cancellationToken)
     {
+        _forwarder.Start();
         _writer.Start();
         return Task.CompletedTask;
     }
@@ -75,6 +80,8 @@ public sealed partial class IngestPipeline : IHostedLifecycleService, IDisposabl
         var pending = _writer.BufferedPoints + _writer.InFlightPoints;
         Log.Draining(_logger, pending, flushed);
         await _writer.StopAsync(_drainDeadline);
+        // What the writer took was offered to the carbon destinations too: send it on.
+        await _forwarder.StopAsync(_drainDeadline);
         Log.Drained(_logger, _writer.BufferedPoints + _writer.InFlightPoints, Total(_metrics.PointsReceived), Total(_writerMetrics.PointsStored), Total(_writerMetrics.PointsDropped));
     }
 

@@ -33,11 +33,13 @@ public sealed partial class SeriesWriter : IDisposable
     private long _lastFailureLog;
     private readonly TaskCompletionSource _stopping = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
+    private readonly Forwarding.CarbonForwarder? _forwarder;
 
     /// <summary>Creates a writer; call <see cref="Start"/> once the store is reachable.</summary>
     public SeriesWriter(StoreConnection store, WriterOptions options, SeriesOptions series, WriterMetrics metrics,
-        ILogger<SeriesWriter> logger, TimeProvider? time = null)
+        ILogger<SeriesWriter> logger, TimeProvider? time = null, Forwarding.CarbonForwarder? forwarder = null)
     {
+        _forwarder = forwarder is { Enabled: true } ? forwarder : null;
         _store = store;
         _options = options;
         _metrics = metrics;
@@ -202,6 +204,7 @@ public sealed partial class SeriesWriter : IDisposable
         while (u.PointCount < _options.FlushPoints && reader.TryRead(out var batch))
         {
             Interlocked.Add(ref _buffered, -batch.Count);
+            _forwarder?.Offer(batch);
             var source = batch.Source;
             for (var i = 0; i < batch.Count; i++)
             {

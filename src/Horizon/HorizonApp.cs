@@ -98,6 +98,7 @@ public static class HorizonApp
         services.AddSingleton(options.Analyzer);
         services.AddSingleton(options.Web);
         services.AddSingleton(options.Events);
+        services.AddSingleton(options.Forward);
         services.AddSingleton<Horizon.Storage.Events.EventStore>();
         services.AddSingleton<ShapeIndex>();
         services.AddSingleton<GraphiteNames>();

@@ -18,7 +18,8 @@ public sealed record HorizonOptions(
     IngestOptions Ingest,
     AnalyzerOptions Analyzer,
     WebOptions Web,
-    Horizon.Storage.Events.EventOptions Events)
+    Horizon.Storage.Events.EventOptions Events,
+    Horizon.Storage.Forwarding.ForwardOptions Forward)
 {
     /// <summary>Horizon's configuration sections and the record each binds to.</summary>
     public static readonly IReadOnlyDictionary<string, Type> Sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
@@ -33,6 +34,7 @@ public sealed record HorizonOptions(
         ["Analyzer"] = typeof(AnalyzerOptions),
         ["Web"] = typeof(WebOptions),
         ["Events"] = typeof(Horizon.Storage.Events.EventOptions),
+        ["Forward"] = typeof(Horizon.Storage.Forwarding.ForwardOptions),
     };
 
     /// <summary>Binds every section (lists replace their defaults rather than extend them), refuses
@@ -75,7 +77,8 @@ public sealed record HorizonOptions(
             Section<IngestOptions>("Ingest"),
             analyzer,
             Section<WebOptions>("Web"),
-            Section<Horizon.Storage.Events.EventOptions>("Events"));
+            Section<Horizon.Storage.Events.EventOptions>("Events"),
+            Section<Horizon.Storage.Forwarding.ForwardOptions>("Forward"));
         options.Validate();
         return options;
     }
@@ -92,6 +95,7 @@ public sealed record HorizonOptions(
         Analyzer.Validate();
         Web.Validate();
         Events.Validate();
+        Forward.Validate();
         if (Ingest.DrainTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("Ingest:DrainTimeout must be positive.");
