@@ -62,6 +62,7 @@ public static class IngestHosting
             return l.StatsdUdp.Enabled || l.StatsdTcp.Enabled;
         };
         services.AddSingleton<StatsdFlusher>();
+        services.AddSingleton<StatsdAdmin>();
         // First: its StartingAsync starts the writer before any listener, its StoppedAsync drains
         // after all of them.
         services.AddSingleton<IHostedService>(sp => new IngestPipeline(
@@ -147,6 +148,7 @@ public static class IngestHosting
         Listen<PlaintextConnectionHandler>("plaintext", options.Plaintext);
         Listen<PickleConnectionHandler>("pickle", options.Pickle);
         Listen<StatsdTcpConnectionHandler>("statsd_tcp", options.StatsdTcp);
+        Listen<StatsdAdminConnectionHandler>("statsd_admin", options.StatsdAdminIfStatsd);
     }
 
     private static bool PortTaken(IPAddress address, int port, out string reason)

@@ -18,6 +18,9 @@ public sealed record ListenerOptions
     /// <summary>StatsD over TCP.</summary>
     public EndpointOptions StatsdTcp { get; init; } = new() { Port = 8125 };
 
+    /// <summary>StatsD's management interface, TCP (runs when a StatsD listener does).</summary>
+    public EndpointOptions StatsdAdmin { get; init; } = new() { Port = 8126 };
+
     /// <summary>Skyline's msgpack datagrams, UDP.</summary>
     public EndpointOptions Msgpack { get; init; } = new() { Port = 2025 };
 
@@ -43,7 +46,10 @@ public sealed record ListenerOptions
 
     /// <summary>Each listener with the name it has in metrics and logs.</summary>
     public IEnumerable<(string Name, EndpointOptions Endpoint)> Named() =>
-        [("plaintext", Plaintext), ("pickle", Pickle), ("statsd_udp", StatsdUdp), ("statsd_tcp", StatsdTcp), ("msgpack", Msgpack)];
+        [("plaintext", Plaintext), ("pickle", Pickle), ("statsd_udp", StatsdUdp), ("statsd_tcp", StatsdTcp), ("statsd_admin", StatsdAdminIfStatsd), ("msgpack", Msgpack)];
+
+    /// <summary>The admin endpoint, disabled when no StatsD listener runs.</summary>
+    public EndpointOptions StatsdAdminIfStatsd => StatsdUdp.Enabled || StatsdTcp.Enabled ? StatsdAdmin : StatsdAdmin with { Enabled = false };
 
     /// <summary>The number of UDP loops to run.</summary>
     public int EffectiveUdpLoops => UdpReceiveLoops > 0 ? UdpReceiveLoops : Math.Max(1, Environment.ProcessorCount);
@@ -55,7 +61,7 @@ public sealed record ListenerOptions
         {
             throw new ArgumentException($"Listeners:Bind '{Bind}' is not an IP address.");
         }
-        foreach (var (name, e) in new[] { ("Plaintext", Plaintext), ("Pickle", Pickle), ("StatsdUdp", StatsdUdp), ("StatsdTcp", StatsdTcp), ("Msgpack", Msgpack) })
+        foreach (var (name, e) in new[] { ("Plaintext", Plaintext), ("Pickle", Pickle), ("StatsdUdp", StatsdUdp), ("StatsdTcp", StatsdTcp), ("StatsdAdmin", StatsdAdmin), ("Msgpack", Msgpack) })
         {
             if (e.Port is < 0 or > 65535)
             {

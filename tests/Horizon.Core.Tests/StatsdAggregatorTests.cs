@@ -46,8 +46,8 @@ public sealed class StatsdAggregatorTests
         var agg = Create();
         Send(agg, "api.requests:1|c\napi.requests:2|c|@0.5");
         var flushed = Flush(agg);
-        Assert.Equal(5, flushed["stats.counters.api.requests.count"]);
-        Assert.Equal(0.5, flushed["stats.counters.api.requests.rate"]);
+        Assert.Equal(5, flushed["stats_counts.api.requests"]);
+        Assert.Equal(0.5, flushed["stats.api.requests"]);
     }
 
     [Fact]
@@ -104,8 +104,8 @@ public sealed class StatsdAggregatorTests
         Send(keep, "c:3|c\nt:5|ms\ng:7|g\ns:x|s");
         Flush(keep);
         var idle = Flush(keep);
-        Assert.Equal(0, idle["stats.counters.c.count"]);
-        Assert.Equal(0, idle["stats.counters.c.rate"]);
+        Assert.Equal(0, idle["stats_counts.c"]);
+        Assert.Equal(0, idle["stats.c"]);
         Assert.Equal(0, idle["stats.timers.t.count"]);
         Assert.Equal(0, idle["stats.timers.t.count_ps"]);
         Assert.False(idle.ContainsKey("stats.timers.t.mean"));
@@ -115,9 +115,9 @@ public sealed class StatsdAggregatorTests
         var delete = Create(new StatsdOptions { DeleteIdleStats = true });
         Send(delete, "c:3|c\nt:5|ms\ng:7|g\ns:x|s");
         var first = Flush(delete);
-        Assert.Equal(3, first["stats.counters.c.count"]);
+        Assert.Equal(3, first["stats_counts.c"]);
         var second = Flush(delete);
-        Assert.DoesNotContain(second.Keys, k => !k.StartsWith("stats.counters.statsd.", StringComparison.Ordinal));
+        Assert.All(second.Keys, k => Assert.Contains("statsd.", k, StringComparison.Ordinal)); // StatsD's own only
         Assert.Equal(0, delete.KeyCount);
     }
 
@@ -149,10 +149,10 @@ public sealed class StatsdAggregatorTests
         var agg = Create();
         Assert.Equal(0, Send(agg, "a:1|c:2|c\r\nb:4|ms\n\n"));
         var f = Flush(agg);
-        Assert.Equal(3, f["stats.counters.a.count"]);
+        Assert.Equal(3, f["stats_counts.a"]);
         Assert.Equal(4, f["stats.timers.b.mean"]);
-        Assert.Equal(1, f["stats.counters.statsd.packets_received.count"]);
-        Assert.Equal(2, f["stats.counters.statsd.metrics_received.count"]);
+        Assert.Equal(1, f["stats_counts.statsd.packets_received"]);
+        Assert.Equal(2, f["stats_counts.statsd.metrics_received"]);
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public sealed class StatsdAggregatorTests
     {
         var agg = Create();
         Send(agg, "my  metric/name!#x:1|c");
-        Assert.Contains("stats.counters.my_metric-namex.count", Flush(agg).Keys);
+        Assert.Contains("stats_counts.my_metric-namex", Flush(agg).Keys);
     }
 
     [Fact]
@@ -169,8 +169,8 @@ public sealed class StatsdAggregatorTests
         var agg = Create();
         Assert.Equal(0, Send(agg, "tagged:2|c|@0.5|#env:prod,az:1\nother:1|c|#a:b"));
         var f = Flush(agg);
-        Assert.Equal(4, f["stats.counters.tagged.count"]);
-        Assert.Equal(1, f["stats.counters.other.count"]);
+        Assert.Equal(4, f["stats_counts.tagged"]);
+        Assert.Equal(1, f["stats_counts.other"]);
     }
 
     [Fact]
@@ -186,18 +186,99 @@ public sealed class StatsdAggregatorTests
         Assert.Equal(1, rejects[(int)RejectReason.NonFiniteValue]);
         Assert.Equal(1, rejects[(int)RejectReason.EmptyName]);
         var f = Flush(agg);
-        Assert.Equal(1, f["stats.counters.ok.count"]);
-        Assert.Equal(rejects.Total, f["stats.counters.statsd.bad_lines_seen.count"]);
+        Assert.Equal(1, f["stats_counts.ok"]);
+        Assert.Equal(rejects.Total, f["stats_counts.statsd.bad_lines_seen"]);
     }
 
     [Fact]
-    public void LegacyNamespaceUsesStatsAndStatsCounts()
+    public void TheDefaultIsStatsdsLegacyNamespaceAndTheOtherOneIsOneSettingAway()
     {
-        var agg = Create(new StatsdOptions { LegacyNamespace = true });
-        Send(agg, "hits:20|c");
-        var f = Flush(agg);
+        var legacy = Create();
+        Send(legacy, "hits:20|c\nt:5|ms\ng:7|g\ns:x|s");
+        var f = Flush(legacy);
         Assert.Equal(2, f["stats.hits"]);
         Assert.Equal(20, f["stats_counts.hits"]);
+        Assert.Equal(5, f["stats.timers.t.upper"]);
+        Assert.Equal(7, f["stats.gauges.g"]);
+        Assert.Equal(1, f["stats.sets.s.count"]);
+        Assert.Equal(1, f["stats_counts.statsd.packets_received"]);
+        Assert.Equal(7, f["statsd.numStats"]); // three of its own counters and four keys
+        Assert.True(f.ContainsKey("stats.statsd.processing_time"));
+
+        var modern = Create(new StatsdOptions { LegacyNamespace = false, PrefixCounter = "c", PrefixTimer = "", GlobalPrefix = "app" });
+        Send(modern, "hits:20|c\nt:5|ms");
+        f = Flush(modern);
+        Assert.Equal(2, f["app.c.hits.rate"]);
+        Assert.Equal(20, f["app.c.hits.count"]);
+        Assert.Equal(5, f["app.t.upper"]);
+        Assert.Equal(1, f["app.c.statsd.packets_received.count"]);
+        Assert.Equal(5, f["app.statsd.numStats"]);
+        Assert.True(f.ContainsKey("app.statsd.processing_time"));
+    }
+
+    [Fact]
+    public void TimestampLagSaysHowLateAFlushRanFromTheSecondFlushOn()
+    {
+        var agg = Create();
+        var rejects = default(RejectTally);
+        Assert.DoesNotContain(agg.Flush(1_800_000_000, ref rejects), o => o.Key.ToString().Contains("timestamp_lag", StringComparison.Ordinal));
+        var second = agg.Flush(1_800_000_013, ref rejects).ToDictionary(o => o.Key.ToString(), o => o.Value);
+        Assert.Equal(3, second["stats.gauges.statsd.timestamp_lag"]);
+        Assert.Equal(4, second["statsd.numStats"]); // the lag is a gauge, counted like one
+        var third = agg.Flush(1_800_000_023, ref rejects).ToDictionary(o => o.Key.ToString(), o => o.Value);
+        Assert.Equal(0, third["stats.gauges.statsd.timestamp_lag"]);
+        Assert.True(rejects.IsEmpty);
+    }
+
+    [Fact]
+    public void HistogramBinsCountSamplesBelowEachBoundAsStatsdDoes()
+    {
+        var agg = Create(new StatsdOptions
+        {
+            Histogram =
+            [
+                new StatsdHistogram { Metric = "api", Bins = ["0.5", "10", "100"] },
+                new StatsdHistogram { Metric = "", Bins = ["1", "inf"] },
+            ],
+        });
+        // Sorted: 0.1 0.5 3 10 10 99 100 500; bins: [.., 0.5) [0.5, 10) [10, 100); 100 and 500 uncounted.
+        Send(agg, "api.latency:10|ms:3|ms:0.1|ms:500|ms:99|ms:0.5|ms:10|ms:100|ms\ndb.latency:0.2|ms:5|ms:1|ms");
+        var f = Flush(agg);
+        Assert.Equal(1, f["stats.timers.api.latency.histogram.bin_0_5"]);
+        Assert.Equal(2, f["stats.timers.api.latency.histogram.bin_10"]);
+        Assert.Equal(3, f["stats.timers.api.latency.histogram.bin_100"]);
+        Assert.False(f.ContainsKey("stats.timers.api.latency.histogram.bin_inf"));
+        // The first setting that matches wins; "" matches every timer; inf takes the rest.
+        Assert.Equal(1, f["stats.timers.db.latency.histogram.bin_1"]);
+        Assert.Equal(2, f["stats.timers.db.latency.histogram.bin_inf"]);
+        // An idle timer sends only its counts, as StatsD does.
+        var idle = Flush(agg);
+        Assert.DoesNotContain(idle.Keys, k => k.Contains("histogram", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("10", "5")]
+    [InlineData("inf", "10")]
+    [InlineData("fast", "10")]
+    public void HistogramBinsThatAreNotAscendingNumbersAreRefused(string first, string second) =>
+        Assert.Throws<ArgumentException>(() => new StatsdOptions { Histogram = [new StatsdHistogram { Bins = [first, second] }] }.Validate());
+
+    [Fact]
+    public void TheAdminInterfaceSeesTheIntervalSoFarAndDeletesByNameOrPrefix()
+    {
+        var agg = Create();
+        Send(agg, "web.hits:2|c\nweb.misses:1|c\napi.hits:5|c\nq:1|ms:2|ms\ng:4|g");
+        Assert.Equal(
+            [("statsd.packets_received", 1), ("statsd.metrics_received", 5), ("statsd.bad_lines_seen", 0), ("api.hits", 5), ("web.hits", 2), ("web.misses", 1)],
+            agg.CurrentCounters());
+        Assert.Equal([1.0, 2.0], Assert.Single(agg.Current(StatsdType.Timer)).Values!);
+        Assert.Equal(["web.hits", "web.misses"], agg.Delete(StatsdType.Counter, "web.*"));
+        Assert.Empty(agg.Delete(StatsdType.Counter, "api"));
+        Assert.Equal(["api.hits"], agg.Delete(StatsdType.Counter, "api.hits"));
+        Assert.Equal(2, agg.KeyCount);
+        var f = Flush(agg);
+        Assert.False(f.ContainsKey("stats_counts.web.hits"));
+        Assert.Equal(4, f["stats.gauges.g"]);
     }
 
     [Fact]
@@ -209,8 +290,8 @@ public sealed class StatsdAggregatorTests
         agg.Process("c:1|c\na:1|c"u8, ref rejects);
         Assert.Equal(1, rejects[(int)RejectReason.TooManyStatsdKeys]);
         var f = Flush(agg);
-        Assert.Equal(2, f["stats.counters.a.count"]);
-        Assert.False(f.ContainsKey("stats.counters.c.count"));
+        Assert.Equal(2, f["stats_counts.a"]);
+        Assert.False(f.ContainsKey("stats_counts.c"));
     }
 
     [Fact]
@@ -226,8 +307,8 @@ public sealed class StatsdAggregatorTests
             }
         });
         var f = Flush(agg);
-        Assert.Equal(160_000, f["stats.counters.shared.count"]);
+        Assert.Equal(160_000, f["stats_counts.shared"]);
         Assert.Equal(160_000, Enumerable.Range(0, 50).Sum(i => f[$"stats.timers.t{i}.count"]));
-        Assert.All(Enumerable.Range(0, 8), w => Assert.Equal(40_000, f[$"stats.counters.own{w}.count"]));
+        Assert.All(Enumerable.Range(0, 8), w => Assert.Equal(40_000, f[$"stats_counts.own{w}"]));
     }
 }

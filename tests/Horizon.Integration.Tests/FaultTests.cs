@@ -253,7 +253,7 @@ public sealed class FaultTests
             Path.Combine(AppContext.BaseDirectory, "horizon.dll"), "ingest", "--redis", $"127.0.0.1:{redis.Port}",
             $"--Listeners:Plaintext:Port={plaintext}", "--Listeners:Pickle:Enabled=false", "--Listeners:Msgpack:Enabled=false",
             "--Listeners:StatsdTcp:Enabled=false", $"--Listeners:StatsdUdp:Port={statsd}", $"--Web:Port={web}",
-            "--Statsd:FlushInterval=00:10:00", "--Roomba:Enabled=false",
+            "--Listeners:StatsdAdmin:Port=0", "--Statsd:FlushInterval=00:10:00", "--Roomba:Enabled=false",
         })
         {
             info.ArgumentList.Add(arg);
@@ -305,7 +305,7 @@ public sealed class FaultTests
             await using var check = await redis.ConnectAsync();
             var db = check.GetDatabase();
             Assert.Equal(names * perName, await CountStoredPointsAsync(db, names));
-            Assert.Equal(7, Assert.Single(await ReadSeriesAsync(db, "stats.counters.shutdown.flushed.count")).Value);
+            Assert.Equal(7, Assert.Single(await ReadSeriesAsync(db, "stats_counts.shutdown.flushed")).Value);
         }
         finally
         {

@@ -56,6 +56,7 @@ public sealed class HorizonHost : IAsyncDisposable
             ["Listeners:Pickle:Port"] = "0",
             ["Listeners:StatsdUdp:Port"] = "0",
             ["Listeners:StatsdTcp:Port"] = "0",
+            ["Listeners:StatsdAdmin:Port"] = "0",
             ["Listeners:Msgpack:Port"] = "0",
             ["Listeners:UdpReceiveLoops"] = "2",
             // StatsD flushes its own counters into the store every interval; tests that want

@@ -108,13 +108,27 @@ public abstract class IngestEndToEndTests(IStoreUnderTest store)
         await SendTcpAsync(host.Endpoint("statsd_tcp"), "api.hits:5|c\nqueue.depth:17|g\nusers:alice|s\nusers:bob|s\n");
 
         async Task<double> Sum(string name) => (await ReadSeriesAsync(host.Db, name)).Sum(p => p.Value);
-        await WaitUntilAsync(async () => await Sum("stats.counters.api.hits.count") == 10, "api.hits to add up to 10");
+        // StatsD's default (legacy) namespace: stats_counts.<name> and stats.<name> for counters.
+        await WaitUntilAsync(async () => await Sum("stats_counts.api.hits") == 10, "api.hits to add up to 10");
         await WaitUntilAsync(async () => (await ReadSeriesAsync(host.Db, "stats.timers.api.latency.mean")).Any(p => p.Value == 20), "timer mean 20");
         await WaitUntilAsync(async () => (await ReadSeriesAsync(host.Db, "stats.gauges.queue.depth")).Any(p => p.Value == 17), "gauge 17");
         await WaitUntilAsync(async () => (await ReadSeriesAsync(host.Db, "stats.sets.users.count")).Any(p => p.Value == 2), "set of 2");
         var upper90 = await ReadSeriesAsync(host.Db, "stats.timers.api.latency.upper_90");
         Assert.Contains(upper90, p => p.Value == 30);
-        Assert.Contains("metrics.stats.counters.api.hits.rate", await UniqueMetricsAsync(host.Db));
+        Assert.Contains("metrics.stats.api.hits", await UniqueMetricsAsync(host.Db));
+        // StatsD's own metrics, under the names its Graphite backend gives them.
+        await WaitUntilAsync(async () => (await ReadSeriesAsync(host.Db, "stats.gauges.statsd.timestamp_lag")).Count > 0, "timestamp_lag from the second flush");
+        Assert.Contains(await ReadSeriesAsync(host.Db, "statsd.numStats"), p => p.Value >= 7);
+        Assert.Contains(await ReadSeriesAsync(host.Db, "stats_counts.statsd.packets_received"), p => p.Value >= 2);
+        var lastFlush = await ReadSeriesAsync(host.Db, "stats.statsd.graphiteStats.last_flush");
+        Assert.Contains(lastFlush, p => Math.Abs(p.Value - Now) < 60);
+        foreach (var own in new[] { "stats.statsd.processing_time", "stats.statsd.graphiteStats.calculationtime", "stats.statsd.graphiteStats.last_exception",
+            "stats.statsd.graphiteStats.flush_time", "stats.statsd.graphiteStats.flush_length" })
+        {
+            Assert.NotEmpty(await ReadSeriesAsync(host.Db, own));
+        }
+        // flush_length: the bytes of the flush before it as carbon plaintext lines, some 40 per point.
+        Assert.Contains(await ReadSeriesAsync(host.Db, "stats.statsd.graphiteStats.flush_length"), p => p.Value > 40 * 20);
     }
 
     [Fact]

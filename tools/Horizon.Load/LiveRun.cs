@@ -481,11 +481,13 @@ public sealed class LiveRun
             var statsd = Enumerable.Range(0, _metrics).Where(m => _protocolOf[m] == protocol).ToArray();
             await ForEachBatchAsync(statsd, 1000, async batch =>
             {
-                var reads = batch.Select(m => db.StringGetAsync(StoreKeys.Series($"stats.counters.{Name(m)}.count"))).ToArray();
-                await Task.WhenAll(reads);
+                // The count under StatsD's legacy name (Horizon's default), or the other namespace's.
+                var reads = batch.Select(m => db.StringGetAsync(StoreKeys.Series($"stats_counts.{Name(m)}"))).ToArray();
+                var others = batch.Select(m => db.StringGetAsync(StoreKeys.Series($"stats.counters.{Name(m)}.count"))).ToArray();
+                await Task.WhenAll(reads.Concat(others));
                 for (var i = 0; i < batch.Length; i++)
                 {
-                    byte[]? bytes = reads[i].Result;
+                    byte[]? bytes = reads[i].Result.HasValue ? reads[i].Result : others[i].Result;
                     var total = 0.0;
                     if (bytes is not null)
                     {

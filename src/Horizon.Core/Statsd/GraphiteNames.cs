@@ -8,7 +8,7 @@ namespace Horizon.Core.Statsd;
 /// <summary>How StatsD's Graphite backend names what a flush produces: <c>stats.counters.&lt;key&gt;.rate</c>
 /// and <c>.count</c> (or the legacy <c>stats.&lt;key&gt;</c> and <c>stats_counts.&lt;key&gt;</c>),
 /// <c>stats.timers.&lt;key&gt;.upper_90</c> and the rest, <c>stats.gauges.&lt;key&gt;</c>,
-/// <c>stats.sets.&lt;key&gt;.count</c>. Each output's key is resolved in the registry once per
+/// <c>stats.sets.&lt;key&gt;.count</c>, and StatsD's own metrics (<see cref="StatsdOwnStat"/>). Each output's key is resolved in the registry once per
 /// StatsD key and slot, then reused every flush.</summary>
 internal sealed class GraphiteNames
 {
@@ -19,10 +19,28 @@ internal sealed class GraphiteNames
     {
         _options = options;
         _registry = registry;
-        CounterPrefix = options.GlobalPrefix + "." + options.PrefixCounter;
-        TimerPrefix = options.GlobalPrefix + "." + options.PrefixTimer;
-        GaugePrefix = options.GlobalPrefix + "." + options.PrefixGauge;
-        SetPrefix = options.GlobalPrefix + "." + options.PrefixSet;
+        var global = options.GlobalPrefix;
+        // StatsD's namespaces: the legacy one ignores the Prefix* settings (counters sit right under
+        // the global prefix); the other joins the non-empty components.
+        CounterPrefix = options.LegacyNamespace ? global : Join(global, options.PrefixCounter);
+        TimerPrefix = Join(global, options.LegacyNamespace ? "timers" : options.PrefixTimer);
+        GaugePrefix = Join(global, options.LegacyNamespace ? "gauges" : options.PrefixGauge);
+        SetPrefix = Join(global, options.LegacyNamespace ? "sets" : options.PrefixSet);
+        var stats = Join(global, options.PrefixStats);
+        // The graphite backend writes the legacy names of its own metrics with a literal "stats.".
+        var legacyStats = "stats." + options.PrefixStats;
+        OwnNames =
+        [
+            Encoding.UTF8.GetBytes(options.LegacyNamespace ? options.PrefixStats + ".numStats" : stats + ".numStats"),
+            Encoding.UTF8.GetBytes((options.LegacyNamespace ? legacyStats : stats) + ".graphiteStats.calculationtime"),
+            Encoding.UTF8.GetBytes((options.LegacyNamespace ? legacyStats : stats) + ".processing_time"),
+            Encoding.UTF8.GetBytes(stats + ".graphiteStats.last_exception"),
+            Encoding.UTF8.GetBytes(stats + ".graphiteStats.last_flush"),
+            Encoding.UTF8.GetBytes(stats + ".graphiteStats.flush_time"),
+            Encoding.UTF8.GetBytes(stats + ".graphiteStats.flush_length"),
+            Encoding.UTF8.GetBytes(Join(GaugePrefix, options.PrefixStats + ".timestamp_lag")),
+        ];
+        _histograms = [.. options.Histogram.Select(h => (h.Metric, h.Bounds, h.Names.Select(n => "histogram." + n).ToArray()))];
         var suffixes = new List<string>();
         foreach (var pct in options.PercentThreshold)
         {
@@ -37,6 +55,31 @@ internal sealed class GraphiteNames
         suffixes.AddRange(["std", "upper", "lower", "count", "count_ps", "sum", "sum_squares", "mean", "median"]);
         TimerSuffixes = [.. suffixes];
     }
+
+    private readonly (string Metric, double[] Bounds, string[] Suffixes)[] _histograms;
+
+    /// <summary>The full names of StatsD's own metrics, by <see cref="StatsdOwnStat"/>.</summary>
+    public byte[][] OwnNames { get; }
+
+    /// <summary>A timer's histogram (StatsD: the first setting whose metric is part of the name), or null.</summary>
+    public (double[] Bounds, string[] Suffixes)? HistogramFor(ReadOnlySpan<byte> name)
+    {
+        if (_histograms.Length == 0)
+        {
+            return null;
+        }
+        var text = Encoding.UTF8.GetString(name);
+        foreach (var (metric, bounds, suffixes) in _histograms)
+        {
+            if (text.Contains(metric, StringComparison.Ordinal))
+            {
+                return (bounds, suffixes);
+            }
+        }
+        return null;
+    }
+
+    private static string Join(string a, string b) => a.Length == 0 ? b : b.Length == 0 ? a : a + "." + b;
 
     public string CounterPrefix { get; }
 
@@ -57,7 +100,7 @@ internal sealed class GraphiteNames
     {
         if (_options.LegacyNamespace)
         {
-            Emit(keys, 0, output, ref rejects, _options.GlobalPrefix, name, null, value / flushSeconds);
+            Emit(keys, 0, output, ref rejects, CounterPrefix, name, null, value / flushSeconds);
             if (_options.FlushCounts)
             {
                 Emit(keys, 1, output, ref rejects, "stats_counts", name, null, value);
@@ -104,15 +147,19 @@ internal sealed class GraphiteNames
     private static byte[] BuildName(string prefix, byte[] name, string? suffix)
     {
         var p = Encoding.UTF8.GetByteCount(prefix);
+        var dot = p == 0 ? 0 : 1;
         var s = suffix is null ? 0 : Encoding.UTF8.GetByteCount(suffix) + 1;
-        var result = new byte[p + 1 + name.Length + s];
+        var result = new byte[p + dot + name.Length + s];
         Encoding.UTF8.GetBytes(prefix, result);
-        result[p] = (byte)'.';
-        name.CopyTo(result, p + 1);
+        if (dot == 1)
+        {
+            result[p] = (byte)'.';
+        }
+        name.CopyTo(result, p + dot);
         if (suffix is not null)
         {
-            result[p + 1 + name.Length] = (byte)'.';
-            Encoding.UTF8.GetBytes(suffix, result.AsSpan(p + 2 + name.Length));
+            result[p + dot + name.Length] = (byte)'.';
+            Encoding.UTF8.GetBytes(suffix, result.AsSpan(p + dot + 1 + name.Length));
         }
         return result;
     }
@@ -133,4 +180,37 @@ internal sealed class GraphiteNames
         }
         return text;
     }
+}
+
+/// <summary>StatsD's own metrics besides its counters, as its Graphite backend names them
+/// (non-legacy names shown): <c>stats.statsd.numStats</c> (keys in the flush),
+/// <c>stats.statsd.graphiteStats.calculationtime</c> (ms naming the flush), <c>stats.statsd.processing_time</c>
+/// (ms aggregating it), <c>stats.statsd.graphiteStats.last_exception</c>, <c>last_flush</c> (Unix
+/// seconds), <c>flush_time</c> (ms), <c>flush_length</c> (bytes, as carbon plaintext), and the gauge
+/// <c>stats.gauges.statsd.timestamp_lag</c> (seconds the flush ran late).</summary>
+public enum StatsdOwnStat
+{
+    /// <summary>Keys in the flush.</summary>
+    NumStats,
+
+    /// <summary>Milliseconds naming and batching the flush.</summary>
+    CalculationTime,
+
+    /// <summary>Milliseconds aggregating the flush.</summary>
+    ProcessingTime,
+
+    /// <summary>When the store last failed a write (Unix seconds; start-up until then).</summary>
+    LastException,
+
+    /// <summary>When the last flush was handed over (Unix seconds).</summary>
+    LastFlush,
+
+    /// <summary>Milliseconds the last flush took to hand over.</summary>
+    FlushTime,
+
+    /// <summary>Bytes of the last flush as carbon plaintext lines.</summary>
+    FlushLength,
+
+    /// <summary>Seconds between this flush and the last one beyond the flush interval.</summary>
+    TimestampLag,
 }

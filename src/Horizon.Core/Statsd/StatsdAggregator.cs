@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.IO.Hashing;
+using System.Text;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Horizon.Core.Metrics;
@@ -29,12 +31,12 @@ public sealed class StatsdAggregator
     private long _packetsReceived;
     private long _metricsReceived;
     private long _badLinesSeen;
-    private readonly (byte[] Name, Entry Entry)[] _internalCounters =
-    [
-        ("statsd.packets_received"u8.ToArray(), new CounterEntry()),
-        ("statsd.metrics_received"u8.ToArray(), new CounterEntry()),
-        ("statsd.bad_lines_seen"u8.ToArray(), new CounterEntry()),
-    ];
+    private long _badLinesTotal;
+    private long _lastPacketTick = Environment.TickCount64;
+    private static readonly string[] InternalCounterNames = ["packets_received", "metrics_received", "bad_lines_seen"];
+    private readonly (byte[] Name, Entry Entry)[] _internalCounters;
+    private readonly MetricKey?[] _ownKeys = new MetricKey?[Enum.GetValues<StatsdOwnStat>().Length];
+    private long _lastFlush;
 
     /// <summary>Creates an aggregator whose outputs are named into <paramref name="registry"/>.</summary>
     public StatsdAggregator(StatsdOptions options, MetricRegistry registry)
@@ -44,6 +46,7 @@ public sealed class StatsdAggregator
         _flushSeconds = options.FlushInterval.TotalSeconds;
         _stripes = [.. Enumerable.Range(0, StripeCount).Select(_ => new Stripe())];
         _deletes = [options.DeletesCounters, options.DeletesTimers, options.DeletesGauges, options.DeletesSets];
+        _internalCounters = [.. InternalCounterNames.Select(n => (Encoding.UTF8.GetBytes(options.PrefixStats + "." + n), (Entry)new CounterEntry()))];
     }
 
     /// <summary>Distinct keys currently held.</summary>
@@ -79,6 +82,78 @@ public sealed class StatsdAggregator
         Interlocked.Increment(ref _packetsReceived);
         Interlocked.Add(ref _metricsReceived, lines);
         Interlocked.Add(ref _badLinesSeen, badLines);
+        if (badLines > 0)
+        {
+            Interlocked.Add(ref _badLinesTotal, badLines);
+        }
+        Volatile.Write(ref _lastPacketTick, Environment.TickCount64);
+    }
+
+    /// <summary>StatsD's <c>messages</c> stats: when the last packet came (Unix seconds; start-up
+    /// before any) and the bad lines seen since start-up.</summary>
+    public (long LastMessageSeen, long BadLinesSeen) Messages(long now)
+    {
+        var tick = Volatile.Read(ref _lastPacketTick);
+        return (now - ((Environment.TickCount64 - tick) / 1000), Interlocked.Read(ref _badLinesTotal));
+    }
+
+    /// <summary>The counters of the interval so far (StatsD's own first), for the admin interface.</summary>
+    public List<(string Name, double Value)> CurrentCounters()
+    {
+        ReadOnlySpan<long> own = [Interlocked.Read(ref _packetsReceived), Interlocked.Read(ref _metricsReceived), Interlocked.Read(ref _badLinesSeen)];
+        var result = new List<(string, double)>();
+        for (var i = 0; i < _internalCounters.Length; i++)
+        {
+            result.Add((Encoding.UTF8.GetString(_internalCounters[i].Name), own[i]));
+        }
+        result.AddRange(Current(StatsdType.Counter).Select(e => (e.Name, e.Value)));
+        return result;
+    }
+
+    /// <summary>Each key of a type with its value so far (a timer's: its samples), by name.</summary>
+    public List<(string Name, double Value, double[]? Values)> Current(StatsdType type)
+    {
+        var result = new List<(string, double, double[]?)>();
+        foreach (var stripe in _stripes)
+        {
+            lock (stripe)
+            {
+                foreach (var (name, entry) in stripe.Entries[(int)type])
+                {
+                    var (value, values) = entry.Peek();
+                    result.Add((Encoding.UTF8.GetString(name), value, values));
+                }
+            }
+        }
+        result.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
+        return result;
+    }
+
+    /// <summary>Deletes keys of a type (StatsD's admin <c>delcounters</c> and the like): the name,
+    /// or every name starting with what comes before a trailing <c>*</c>. Returns the names deleted.</summary>
+    public List<string> Delete(StatsdType type, string pattern)
+    {
+        var prefix = pattern.EndsWith('*') ? pattern[..^1] : null;
+        var deleted = new List<string>();
+        foreach (var stripe in _stripes)
+        {
+            lock (stripe)
+            {
+                var entries = stripe.Entries[(int)type];
+                foreach (var name in entries.Keys.ToList())
+                {
+                    var text = Encoding.UTF8.GetString(name);
+                    if (prefix is null ? text == pattern : text.StartsWith(prefix, StringComparison.Ordinal))
+                    {
+                        entries.Remove(name);
+                        Interlocked.Decrement(ref _keyCount);
+                        deleted.Add(text);
+                    }
+                }
+            }
+        }
+        deleted.Sort(StringComparer.Ordinal);
+        return deleted;
     }
 
     /// <summary>Processes one line: <c>name:value|type[|@rate][|#tags][:value|type...]</c>.</summary>
@@ -128,7 +203,7 @@ public sealed class StatsdAggregator
                 entry = sample.Type switch
                 {
                     StatsdType.Counter => new CounterEntry(),
-                    StatsdType.Timer => new TimerEntry(_names.TimerSuffixes.Length),
+                    StatsdType.Timer => new TimerEntry(_names.TimerSuffixes.Length, _names.HistogramFor(name)),
                     StatsdType.Gauge => new GaugeEntry(),
                     _ => new SetEntry(),
                 };
@@ -159,9 +234,24 @@ public sealed class StatsdAggregator
     /// does (zeroing, or deleting idle keys when configured). Outputs whose names cannot be stored
     /// (over the name-length limit, or the metric table is full) are counted in
     /// <paramref name="rejects"/>.</summary>
-    public List<StatsdOutput> Flush(ref RejectTally rejects)
+    public List<StatsdOutput> Flush(ref RejectTally rejects) => Flush(0, ref rejects);
+
+    /// <summary>As <see cref="Flush(ref RejectTally)"/>, for the flush at <paramref name="now"/>
+    /// (Unix seconds): from the second flush on, StatsD's <c>timestamp_lag</c> gauge says how late it ran.</summary>
+    public List<StatsdOutput> Flush(long now, ref RejectTally rejects)
     {
+        var started = Stopwatch.GetTimestamp();
         var output = new List<StatsdOutput>();
+        var numStats = _internalCounters.Length;
+        if (now > 0)
+        {
+            if (_lastFlush > 0)
+            {
+                EmitOwn(StatsdOwnStat.TimestampLag, now - _lastFlush - _flushSeconds, output, ref rejects);
+                numStats++;
+            }
+            _lastFlush = now;
+        }
         // StatsD creates its own counters at start and never deletes them.
         ReadOnlySpan<long> internalValues =
         [
@@ -199,6 +289,10 @@ public sealed class StatsdAggregator
                 }
             }
             // Deleted entries were flushed one last time above, which is when StatsD sends them too.
+            for (var t = 0; t < Types; t++)
+            {
+                numStats += taken[t].Count;
+            }
             foreach (var (name, entry, value, _) in taken[(int)StatsdType.Counter])
             {
                 _names.EmitCounter(name, entry.Keys, value, _flushSeconds, output, ref rejects);
@@ -216,8 +310,15 @@ public sealed class StatsdAggregator
                 _names.Emit(entry.Keys, 0, output, ref rejects, _names.SetPrefix, name, "count", count);
             }
         }
+        EmitOwn(StatsdOwnStat.NumStats, numStats, output, ref rejects);
+        // StatsD reports whole milliseconds.
+        EmitOwn(StatsdOwnStat.ProcessingTime, Math.Floor(Stopwatch.GetElapsedTime(started).TotalMilliseconds), output, ref rejects);
         return output;
     }
+
+    /// <summary>Adds one of StatsD's own metrics to a flush's output.</summary>
+    public void EmitOwn(StatsdOwnStat stat, double value, List<StatsdOutput> output, ref RejectTally rejects) =>
+        _names.Emit(_ownKeys, (int)stat, output, ref rejects, "", _names.OwnNames[(int)stat], null, value);
 
     private void FlushTimer(byte[] name, Entry entry, List<double> list, double counted, List<StatsdOutput> output, ref RejectTally rejects)
     {
@@ -301,6 +402,21 @@ public sealed class StatsdAggregator
             var s = _names.PercentOutputs + i;
             _names.Emit(entry.Keys, s, output, ref rejects, prefix, name, _names.TimerSuffixes[s], stats[i]);
         }
+        if (Unsafe.As<TimerEntry>(entry).Histogram is var (bounds, suffixes))
+        {
+            // StatsD's bins: each counts the sorted samples below its bound not counted before;
+            // samples past the last bound are left out.
+            var at = 0;
+            for (var b = 0; b < bounds.Length; b++)
+            {
+                var start = at;
+                while (at < count && (double.IsPositiveInfinity(bounds[b]) || values[at] < bounds[b]))
+                {
+                    at++;
+                }
+                _names.Emit(entry.Keys, _names.TimerSuffixes.Length + b, output, ref rejects, prefix, name, suffixes[b], at - start);
+            }
+        }
     }
 
     private readonly record struct Taken(byte[] Name, Entry Entry, double Value, List<double>? Values);
@@ -312,6 +428,9 @@ public sealed class StatsdAggregator
 
         /// <summary>The interval's aggregate (and a timer's samples); resets for the next one.</summary>
         public abstract (double Value, List<double>? Values) TakeInterval();
+
+        /// <summary>The aggregate so far (a timer's samples copied), leaving it as it is.</summary>
+        public abstract (double Value, double[]? Values) Peek();
     }
 
     private sealed class CounterEntry() : Entry(2)
@@ -319,6 +438,8 @@ public sealed class StatsdAggregator
         private double _value;
 
         public void Add(in StatsdSample sample) => _value += sample.Value / sample.SampleRate;
+
+        public override (double, double[]?) Peek() => (_value, null);
 
         public override (double, List<double>?) TakeInterval()
         {
@@ -328,8 +449,12 @@ public sealed class StatsdAggregator
         }
     }
 
-    private sealed class TimerEntry(int outputs) : Entry(outputs)
+    private sealed class TimerEntry(int outputs, (double[] Bounds, string[] Suffixes)? histogram)
+        : Entry(outputs + (histogram?.Bounds.Length ?? 0))
     {
+        /// <summary>Its bins' upper bounds and output suffixes (StatsD histogram), or null.</summary>
+        public (double[] Bounds, string[] Suffixes)? Histogram { get; } = histogram;
+
         private List<double> _values = [];
         private double _count;
 
@@ -338,6 +463,8 @@ public sealed class StatsdAggregator
             _values.Add(sample.Value);
             _count += 1 / sample.SampleRate;
         }
+
+        public override (double, double[]?) Peek() => (_count, [.. _values]);
 
         public override (double, List<double>?) TakeInterval()
         {
@@ -355,6 +482,8 @@ public sealed class StatsdAggregator
         public void Add(in StatsdSample sample) => _value = sample.Delta ? _value + sample.Value : sample.Value;
 
         public override (double, List<double>?) TakeInterval() => (_value, null); // gauges keep their value
+
+        public override (double, double[]?) Peek() => (_value, null);
     }
 
     private sealed class SetEntry() : Entry(1)
@@ -362,6 +491,8 @@ public sealed class StatsdAggregator
         private HashSet<ulong> _members = [];
 
         public void Add(in StatsdSample sample) => _members.Add(sample.Member);
+
+        public override (double, double[]?) Peek() => (_members.Count, null);
 
         public override (double, List<double>?) TakeInterval()
         {

@@ -1,7 +1,8 @@
 namespace Horizon.Core.Statsd;
 
-/// <summary>StatsD aggregation settings; defaults are StatsD's own (etsy/statsd, Graphite backend,
-/// legacyNamespace off so names read <c>stats.counters.&lt;name&gt;.rate</c>).</summary>
+/// <summary>StatsD aggregation settings; defaults are StatsD's own (etsy/statsd with its Graphite
+/// backend, legacyNamespace on as in StatsD: counters are <c>stats.&lt;name&gt;</c> and
+/// <c>stats_counts.&lt;name&gt;</c>), so a StatsD replaced by Horizon keeps its names.</summary>
 public sealed record StatsdOptions
 {
     /// <summary>How often aggregates are flushed (StatsD flushInterval, 10 s).</summary>
@@ -28,8 +29,11 @@ public sealed record StatsdOptions
     /// <summary>Also send <c>.count</c> for counters (StatsD flush_counts, true).</summary>
     public bool FlushCounts { get; init; } = true;
 
-    /// <summary>StatsD's pre-0.6 names: <c>stats.&lt;name&gt;</c> and <c>stats_counts.&lt;name&gt;</c> for counters.</summary>
-    public bool LegacyNamespace { get; init; }
+    /// <summary>StatsD's legacyNamespace (its default, true): counters are <c>stats.&lt;name&gt;</c>
+    /// (rate) and <c>stats_counts.&lt;name&gt;</c>, timers, gauges and sets <c>stats.timers</c>,
+    /// <c>stats.gauges</c>, <c>stats.sets</c> whatever the prefixes; false: <c>stats.counters.&lt;name&gt;.rate</c>
+    /// and <c>.count</c>, and the Prefix* settings apply.</summary>
+    public bool LegacyNamespace { get; init; } = true;
 
     /// <summary>First name component of everything flushed (Graphite backend globalPrefix, "stats").</summary>
     public string GlobalPrefix { get; init; } = "stats";
@@ -46,6 +50,14 @@ public sealed record StatsdOptions
     /// <summary>Set component ("sets").</summary>
     public string PrefixSet { get; init; } = "sets";
 
+    /// <summary>Component of StatsD's own metrics (StatsD prefixStats, "statsd"): <c>statsd.packets_received</c>,
+    /// <c>numStats</c>, <c>processing_time</c>, <c>graphiteStats.*</c>, <c>timestamp_lag</c>.</summary>
+    public string PrefixStats { get; init; } = "statsd";
+
+    /// <summary>Timer histograms (StatsD histogram): the first entry whose <c>Metric</c> is part of a
+    /// timer's name (empty: every timer) gives its bins.</summary>
+    public IReadOnlyList<StatsdHistogram> Histogram { get; init; } = [];
+
     /// <summary>Bound on distinct StatsD keys held between flushes (memory bound; StatsD has none).</summary>
     public int MaxKeys { get; init; } = 1_000_000;
 
@@ -59,6 +71,14 @@ public sealed record StatsdOptions
         if (MaxKeys < 1)
         {
             throw new ArgumentException("Statsd:MaxKeys must be positive.");
+        }
+        if (string.IsNullOrEmpty(PrefixStats))
+        {
+            throw new ArgumentException("Statsd:PrefixStats must not be empty.");
+        }
+        foreach (var h in Histogram)
+        {
+            h.Validate();
         }
         foreach (var p in PercentThreshold)
         {
@@ -76,4 +96,50 @@ public sealed record StatsdOptions
     internal bool DeletesGauges => DeleteIdleStats || DeleteGauges;
 
     internal bool DeletesSets => DeleteIdleStats || DeleteSets;
+}
+
+/// <summary>One StatsD histogram setting: timers whose name contains <see cref="Metric"/> get a
+/// count per bin, <c>stats.timers.&lt;name&gt;.histogram.bin_&lt;bound&gt;</c>.</summary>
+public sealed record StatsdHistogram
+{
+    /// <summary>Part of the timer's name ("" or absent: every timer).</summary>
+    public string Metric { get; init; } = "";
+
+    /// <summary>Upper bounds, ascending, as numbers or <c>inf</c> (the rest). A bin counts the
+    /// samples below its bound and at or above the one before; samples past the last bound are not
+    /// counted, as in StatsD.</summary>
+    public IReadOnlyList<string> Bins { get; init; } = [];
+
+    /// <summary>The bounds as numbers (<c>inf</c>: positive infinity).</summary>
+    internal double[] Bounds => [.. Bins.Select(b => b.Trim().Equals("inf", StringComparison.OrdinalIgnoreCase)
+        ? double.PositiveInfinity
+        : double.Parse(b, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture))];
+
+    /// <summary>StatsD's output names: <c>bin_</c> and the bound, its first '.' made '_' (<c>bin_0_5</c>, <c>bin_inf</c>).</summary>
+    internal string[] Names => [.. Bounds.Select(b => double.IsPositiveInfinity(b) ? "bin_inf"
+        : ReplaceFirstDot("bin_" + b.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))];
+
+    private static string ReplaceFirstDot(string text)
+    {
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        return dot < 0 ? text : string.Concat(text.AsSpan(0, dot), "_", text.AsSpan(dot + 1));
+    }
+
+    /// <summary>Fails fast on bins that are not ascending numbers (or <c>inf</c>).</summary>
+    public void Validate()
+    {
+        double[] bounds;
+        try
+        {
+            bounds = Bounds;
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"Statsd:Histogram bins [{string.Join(", ", Bins)}] must be numbers or inf.");
+        }
+        if (bounds.Length == 0 || bounds.Zip(bounds.Skip(1)).Any(p => p.Second <= p.First) || bounds.Any(double.IsNaN))
+        {
+            throw new ArgumentException($"Statsd:Histogram bins [{string.Join(", ", Bins)}] must be ascending numbers (inf last), at least one.");
+        }
+    }
 }
