@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -59,15 +60,17 @@ public sealed partial class StoreConnection : IAsyncDisposable
 
     /// <summary>Starts the embedded store if needed and connects. With an external store that is
     /// down, this returns at once and the multiplexer keeps trying in the background.</summary>
-    public static StoreConnection Open(StoreOptions options, ILoggerFactory loggerFactory)
+    public static StoreConnection Open(StoreOptions options, ILoggerFactory loggerFactory, string uniqueMetricsKey = "metrics.unique_metrics")
     {
         var logger = loggerFactory.CreateLogger<StoreConnection>();
+        var started = Stopwatch.GetTimestamp();
         if (!options.UsesEmbedded)
         {
             var configuration = Configure(options.Redis!);
             var mux = ConnectionMultiplexer.Connect(configuration);
             var external = new StoreConnection(mux, configuration, null, $"Redis at {options.Redis}", logger);
             Log.Connected(logger, external.Description);
+            external.CountSeries(uniqueMetricsKey, started);
             return external;
         }
         var embedded = EmbeddedGarnet.Start(options.Embedded, loggerFactory);
@@ -82,12 +85,34 @@ public sealed partial class StoreConnection : IAsyncDisposable
             var connection = new StoreConnection(mux, configuration, embedded,
                 $"embedded Garnet at {embedded.EndPoint} (data in {embedded.DataDirectory})", logger, guard);
             Log.Connected(logger, connection.Description);
+            connection.CountSeries(uniqueMetricsKey, started);
             return connection;
         }
         catch
         {
             embedded.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Series in the unique set when Horizon started (what the embedded store recovered
+    /// from its data directory, or what the external store held); null if it could not be read.</summary>
+    public long? SeriesAtStart { get; private set; }
+
+    /// <summary>Seconds from opening to the store answering (for the embedded store: its recovery).</summary>
+    public double SecondsToReady { get; private set; }
+
+    private void CountSeries(string uniqueMetricsKey, long started)
+    {
+        try
+        {
+            SeriesAtStart = Database.SetLength(uniqueMetricsKey);
+            SecondsToReady = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            Log.Ready(_logger, SecondsToReady, SeriesAtStart.Value, uniqueMetricsKey, _embedded is null ? "held" : "recovered");
+        }
+        catch (RedisException e)
+        {
+            Log.NotReadyYet(_logger, e.Message);
         }
     }
 
@@ -117,6 +142,12 @@ public sealed partial class StoreConnection : IAsyncDisposable
     {
         [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Store: {Description}")]
         public static partial void Connected(ILogger logger, string description);
+
+        [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Store ready in {Seconds:F1} s: {Series} series {How} ({Key})")]
+        public static partial void Ready(ILogger logger, double seconds, long series, string key, string how);
+
+        [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Store not answering yet ({Reason}); points are buffered until it does")]
+        public static partial void NotReadyYet(ILogger logger, string reason);
 
         [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Lost the store connection to {EndPoint} ({FailureType}): {Reason}; reconnecting, points are buffered meanwhile")]
         public static partial void ConnectionLost(ILogger logger, string endPoint, string failureType, string reason);

@@ -109,13 +109,15 @@ public static class HorizonApp
         {
             var registry = Prometheus.Metrics.NewCustomRegistry();
             DotNetStats.Register(registry);
+            BuildInfo.Register(registry);
             return registry;
         });
         services.TryAddSingleton<ConnectionMetrics>();
         services.AddSingleton<WebMetrics>();
         // Opened when first needed (at start-up, by the first service that uses the store) and
         // closed by the container after every hosted service has stopped.
-        services.AddSingleton(sp => StoreConnection.Open(options.Store, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => StoreConnection.Open(options.Store, sp.GetRequiredService<ILoggerFactory>(),
+            options.Series.UniqueMetricsKey));
         services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Ingest.DrainTimeout + TimeSpan.FromSeconds(30));
 
         var bound = new BoundEndpoints();
@@ -171,8 +173,8 @@ public static class HorizonApp
         {
             var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon");
             // Resolving the store here makes start-up fail fast when it is unreachable.
-            log.LogInformation("horizon {Role} started; store: {Store}; listening: {Endpoints}",
-                role.ToString().ToLowerInvariant(), app.Services.GetRequiredService<StoreConnection>().Description,
+            log.LogInformation("{Build}: {Role} started; store: {Store}; listening: {Endpoints}",
+                BuildInfo.Line, role.ToString().ToLowerInvariant(), app.Services.GetRequiredService<StoreConnection>().Description,
                 string.Join(", ", bound.Describe().Select(p => $"{p.Key}={p.Value}")));
         });
         return app;

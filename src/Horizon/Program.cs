@@ -1,10 +1,16 @@
 using Horizon;
 
+if (args is ["--version"] or ["-V"])
+{
+    Console.WriteLine(BuildInfo.Line);
+    return 0;
+}
 var (role, switches) = HorizonApp.ParseRole(args);
 if (role is null)
 {
     Console.Error.WriteLine("""
-        usage: horizon [all|ingest|analyze|web] [--redis host:port] [--data dir] [--bind address] [--web-port port] [--shard i/N] [--Section:Key=value ...]
+        usage: horizon --version
+               horizon [all|ingest|analyze|web] [--redis host:port] [--data dir] [--bind address] [--web-port port] [--shard i/N] [--Section:Key=value ...]
 
           all     every role in one process (default); uses the embedded store unless --redis is given
           ingest  carbon plaintext (2003), carbon pickle (2024), StatsD (8125 UDP and TCP), msgpack (2025 UDP), Roomba

@@ -350,11 +350,14 @@ public sealed class FaultTests
             var now = Now;
             await using (var first = await HorizonHost.StartAsync(null, dataDirectory: data))
             {
+                Assert.Equal(0, first.Store.SeriesAtStart);
                 await SendTcpAsync(first.Endpoint("plaintext"), $"persisted.metric 1 {now - 10}\npersisted.metric 2.5 {now}\n");
                 await WaitUntilAsync(() => Task.FromResult(first.WriterMetrics.PointsStored.WithLabels("plaintext").Value == 2), "stored");
             }
             await using var second = await HorizonHost.StartAsync(null, dataDirectory: data);
             Assert.Equal([(now - 10, 1.0), (now, 2.5)], await ReadSeriesAsync(second.Db, "persisted.metric"));
+            // What the start-up log and /api/status report as recovered.
+            Assert.Equal(1, second.Store.SeriesAtStart);
             Assert.Contains("metrics.persisted.metric", await UniqueMetricsAsync(second.Db));
         }
         finally

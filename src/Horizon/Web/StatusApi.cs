@@ -10,19 +10,24 @@ namespace Horizon.Web;
 /// what the writer holds and the analyzer's last pass.</summary>
 public static class StatusApi
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    // snake_case, as every other endpoint answers (the analyzer's pass as /api/anomalies shows it).
+    private static readonly JsonSerializerOptions Json = new(AnomalyPublisher.Json) { WriteIndented = true };
 
     /// <summary>Maps /api/status for a process of <paramref name="role"/>.</summary>
     public static void MapStatus(this WebApplication app, HorizonRole role) =>
         app.MapGet("/api/status", (IServiceProvider sp) => Results.Json(new
         {
             role = role.ToString().ToLowerInvariant(),
+            version = BuildInfo.Version,
+            commit = BuildInfo.Commit,
+            runtime = BuildInfo.Runtime,
             store = sp.GetRequiredService<StoreConnection>().Description,
             connected = sp.GetRequiredService<StoreConnection>().Multiplexer.IsConnected,
             listeners = sp.GetRequiredService<BoundEndpoints>().Describe(),
-            knownMetrics = sp.GetService<MetricRegistry>()?.Count,
-            bufferedPoints = sp.GetService<SeriesWriter>()?.BufferedPoints,
-            inFlightPoints = sp.GetService<SeriesWriter>()?.InFlightPoints,
+            series_at_start = sp.GetRequiredService<StoreConnection>().SeriesAtStart,
+            known_metrics = sp.GetService<MetricRegistry>()?.Count,
+            buffered_points = sp.GetService<SeriesWriter>()?.BufferedPoints,
+            in_flight_points = sp.GetService<SeriesWriter>()?.InFlightPoints,
             analyzer = sp.GetService<AnalyzerService>()?.LastPass,
         }, Json));
 }
