@@ -5,6 +5,7 @@ using Horizon.Core.Points;
 using Horizon.Core.Series;
 using Horizon.Core.Statsd;
 using Horizon.Storage;
+using Horizon.Storage.Events;
 using Horizon.Storage.Forwarding;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -41,7 +42,10 @@ public static class IngestHosting
         services.AddSingleton(sp =>
         {
             var series = sp.GetRequiredService<SeriesOptions>();
-            return new MetricRegistry(series.FullNamespace, new SkipList(series.SkipList), series.MaxMetrics, sp.GetRequiredService<TimeProvider>());
+            return new MetricRegistry(series.FullNamespace, new SkipList(series.SkipList), series.MaxMetrics, sp.GetRequiredService<TimeProvider>())
+            {
+                EventPrefix = sp.GetService<EventOptions>()?.MetricPrefix ?? "",
+            };
         });
         services.AddSingleton(sp => new PointGate(sp.GetRequiredService<MetricRegistry>(), sp.GetRequiredService<SeriesOptions>()));
         services.AddSingleton(sp => new StatsdAggregator(sp.GetRequiredService<StatsdOptions>(), sp.GetRequiredService<MetricRegistry>()));
@@ -51,6 +55,8 @@ public static class IngestHosting
         services.TryAddSingleton<ConnectionMetrics>();
         services.TryAddSingleton<RoombaMetrics>();
         services.AddSingleton<CarbonForwarder>();
+        services.AddSingleton(sp => new EventPoints(sp.GetRequiredService<EventStore>(), sp.GetRequiredService<EventOptions>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EventPoints>>()));
         services.AddSingleton<SeriesWriter>();
         services.AddSingleton<IngestServices>();
         services.TryAddSingleton<BoundEndpoints>();

@@ -34,11 +34,13 @@ public sealed partial class SeriesWriter : IDisposable
     private readonly TaskCompletionSource _stopping = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
     private readonly Forwarding.CarbonForwarder? _forwarder;
+    private readonly Events.EventPoints? _events;
 
     /// <summary>Creates a writer; call <see cref="Start"/> once the store is reachable.</summary>
     public SeriesWriter(StoreConnection store, WriterOptions options, SeriesOptions series, WriterMetrics metrics,
-        ILogger<SeriesWriter> logger, TimeProvider? time = null, Forwarding.CarbonForwarder? forwarder = null)
+        ILogger<SeriesWriter> logger, TimeProvider? time = null, Forwarding.CarbonForwarder? forwarder = null, Events.EventPoints? events = null)
     {
+        _events = events;
         _forwarder = forwarder is { Enabled: true } ? forwarder : null;
         _store = store;
         _options = options;
@@ -209,6 +211,10 @@ public sealed partial class SeriesWriter : IDisposable
             for (var i = 0; i < batch.Count; i++)
             {
                 var key = batch.Keys[i];
+                if (key.IsEvent)
+                {
+                    _events?.Offer(key, batch.Timestamps[i], batch.Values[i]);
+                }
                 if (key.FlushGeneration != generation)
                 {
                     key.FlushGeneration = generation;

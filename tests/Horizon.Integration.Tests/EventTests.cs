@@ -55,4 +55,23 @@ public sealed class EventTests
         Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync($"{url}/{id}", Ct)).StatusCode);
         Assert.Equal(["deploy api 77", "deploy web 1235"], await WhatAsync($"from={now - 3600}&until={now + 200}"));
     }
+
+    [Fact]
+    public async Task APointUnderTheEventsPrefixIsAlsoAnEventForToolsThatOnlySpeakCarbon()
+    {
+        await using var host = await HorizonHost.StartAsync(null);
+        var now = Now;
+        await SendTcpAsync(host.Endpoint("plaintext"), $"events.deploy.web 1234 {now - 30}\neventsx.deploy 1 {now}\nevents. 5 {now}\n");
+        using var anonymous = new HttpClient();
+        var url = $"http://{host.Endpoint("web")}/api/events?from={now - 60}&until={now + 60}";
+        JsonElement listed = default;
+        await WaitUntilAsync(async () => (listed = await anonymous.GetFromJsonAsync<JsonElement>(url, Ct)).GetProperty("count").GetInt32() > 0, "the event");
+        var e = Assert.Single(listed.GetProperty("events").EnumerateArray());
+        Assert.Equal("deploy web 1234", e.GetProperty("what").GetString());
+        Assert.Equal(["deploy", "web"], e.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(now - 30, e.GetProperty("when").GetInt64());
+        Assert.Equal("carbon: events.deploy.web", e.GetProperty("data").GetString());
+        // The point is a series too, as Graphite's drawAsInfinite users expect.
+        Assert.Equal([(now - 30, 1234.0)], await ReadSeriesAsync(host.Db, "events.deploy.web"));
+    }
 }

@@ -24,6 +24,10 @@ public sealed class MetricKey
     /// <summary>True when the name matched the skip list; such points are counted and dropped.</summary>
     public bool IsSkipped { get; }
 
+    /// <summary>True when the name starts with the events prefix (<c>events.deploy.web</c>): each
+    /// of its points is also an event (a deploy sent by a tool that only speaks carbon).</summary>
+    public bool IsEvent { get; init; }
+
     // Public fields on purpose: the writer reads and updates them by reference (Volatile,
     // Interlocked) on its hot path, which properties would not allow.
 #pragma warning disable CA1051

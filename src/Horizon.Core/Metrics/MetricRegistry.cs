@@ -31,6 +31,9 @@ public sealed class MetricRegistry
         _lookup = _keys.GetAlternateLookup<ReadOnlySpan<byte>>();
     }
 
+    /// <summary>Names starting with this (and longer) are events too (<see cref="MetricKey.IsEvent"/>); empty: none.</summary>
+    public string EventPrefix { get; init; } = "";
+
     /// <summary>The key prefix, e.g. <c>metrics.</c> (Skyline's FULL_NAMESPACE).</summary>
     public ReadOnlySpan<byte> KeyPrefix => _prefix;
 
@@ -59,6 +62,7 @@ public sealed class MetricRegistry
             // A name counts as alive from the moment it is first seen, so a sweep that runs
             // before its first write does not drop it.
             LastWritten = _time.GetUtcNow().ToUnixTimeSeconds(),
+            IsEvent = EventPrefix.Length > 0 && name.Length > EventPrefix.Length && name.StartsWith(Encoding.UTF8.GetBytes(EventPrefix)),
         };
         while (!_keys.TryAdd(redisKey, created))
         {

@@ -9,6 +9,11 @@ public sealed record EventOptions
     /// <summary>Most events kept; beyond, the oldest go.</summary>
     public int MaxEvents { get; init; } = 100_000;
 
+    /// <summary>A point whose name starts with this is also an event, for tools that only speak
+    /// carbon: <c>events.deploy.web 1234 &lt;time&gt;</c> is the event "deploy web 1234" tagged
+    /// deploy and web, at that time (the point is stored as a series too). Empty: off.</summary>
+    public string MetricPrefix { get; init; } = "events.";
+
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {
