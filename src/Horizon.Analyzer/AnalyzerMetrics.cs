@@ -30,6 +30,7 @@ public sealed class AnalyzerMetrics
         FullReads = f.CreateCounter("horizon_analyzer_full_reads_total", "Series read whole (new, or rewritten by Roomba) rather than appended to.");
         CacheBytes = f.CreateGauge("horizon_analyzer_cache_bytes", "Bytes of series held in the local copy.");
         MappedBytes = f.CreateGauge("horizon_analyzer_mapped_bytes", "Bytes of memory-mapped arena files.");
+        DeployVerdicts = f.CreateCounter("horizon_deploy_verdicts_total", "Deploy verdicts decided, by verdict (ok, suspect, bad, no_data).", "verdict");
     }
 
 #pragma warning disable CS1591 // the help text of each collector documents it
@@ -53,5 +54,6 @@ public sealed class AnalyzerMetrics
     public Counter FullReads { get; }
     public Gauge CacheBytes { get; }
     public Gauge MappedBytes { get; }
+    public Counter DeployVerdicts { get; }
 #pragma warning restore CS1591
 }

@@ -59,6 +59,9 @@ public sealed record AnalyzerOptions
     /// <summary>How findings group into incidents.</summary>
     public Incidents.IncidentOptions Incidents { get; init; } = new();
 
+    /// <summary>The verdict after each deploy.</summary>
+    public Deploys.DeployOptions Deploys { get; init; } = new();
+
     /// <summary>The parsed shard.</summary>
     public Shard ParsedShard => Analyzer.Shard.Parse(Shard);
 
@@ -74,6 +77,7 @@ public sealed record AnalyzerOptions
         Ensemble.Validate();
         Alerts.Validate();
         Incidents.Validate();
+        Deploys.Validate();
         if (MinPassInterval < TimeSpan.Zero || HistoryLength < 0 || Parallelism < 0 || FetchBatch < 1)
         {
             throw new ArgumentException("Analyzer: MinPassInterval, HistoryLength and Parallelism must not be negative, FetchBatch positive.");

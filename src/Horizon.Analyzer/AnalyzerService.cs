@@ -81,6 +81,8 @@ public sealed partial class AnalyzerService : BackgroundService
         using var receivers = _options.Alerts.Receivers.Count > 0 ? new IncidentDispatcher(_options.Alerts, _alertMetrics, _logger, _time) : null;
         var notifying = Task.WhenAll(alertmanager?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask, receivers?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask);
         var incidents = new IncidentTracker(_incidentStore, _options.Incidents, _shard, alertmanager, receivers, _events, new CollectionStore(_store));
+        // One shard decides the deploys' verdicts (from the store, so it sees every KPI).
+        var deploys = _shard.Index == 0 ? new Deploys.DeployVerdicts(_store, _events, _options.Deploys, _series.FullNamespace) : null;
         Log.Starting(_logger, _shard.ToString(), CacheDirectory, cache.Count);
         try
         {
@@ -89,7 +91,7 @@ public sealed partial class AnalyzerService : BackgroundService
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    await RunPassAsync(cache, sync, pass, publisher, incidents, detection, started, stoppingToken);
+                    await RunPassAsync(cache, sync, pass, publisher, incidents, deploys, detection, started, stoppingToken);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -128,7 +130,8 @@ public sealed partial class AnalyzerService : BackgroundService
         }
     }
 
-    private async Task RunPassAsync(LocalSeriesCache cache, SeriesSync sync, AnalysisPass pass, AnomalyPublisher publisher, IncidentTracker incidents, DetectionContext? detection, long started, CancellationToken stoppingToken)
+    private async Task RunPassAsync(LocalSeriesCache cache, SeriesSync sync, AnalysisPass pass, AnomalyPublisher publisher, IncidentTracker incidents,
+        Deploys.DeployVerdicts? deploys, DetectionContext? detection, long started, CancellationToken stoppingToken)
     {
         var synced = await sync.SyncAsync(stoppingToken);
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
@@ -178,7 +181,21 @@ public sealed partial class AnalyzerService : BackgroundService
         var summary = new PassSummary(_shard.ToString(), now, duration.TotalSeconds, synced.Duration.TotalSeconds, analysis.TotalSeconds,
             synced.Keys, counts.Analysed, counts.Points, skipped, counts.Errored, votes, counts.Anomalies.Count, synced.BytesFetched, synced.FullReads);
         await publisher.PublishAsync(counts.Anomalies, summary);
-        foreach (var e in await incidents.TrackAsync(counts.Anomalies, now, counts.Abnormal))
+        // A deploy whose KPIs moved: a finding per KPI (a KPI the pass found already carries the
+        // verdict as its first reason), which the incidents group under the deploy and send on.
+        var findings = counts.Anomalies;
+        if (deploys is not null && await deploys.DecideAsync(now) is { Count: > 0 } verdicts)
+        {
+            var byMetric = verdicts.ToDictionary(v => v.Metric, StringComparer.Ordinal);
+            findings = [.. counts.Anomalies.Select(a => byMetric.Remove(a.Metric, out var v)
+                ? a with { Reasons = [.. v.Reasons!, .. a.Reasons ?? [AnomalyRecord.SkylineReason(a.Votes, a.Consensus, a.Algorithms)]] }
+                : a), .. byMetric.Values];
+        }
+        foreach (var decided in deploys?.Decided ?? [])
+        {
+            _metrics.DeployVerdicts.WithLabels(decided.Verdict).Inc();
+        }
+        foreach (var e in await incidents.TrackAsync(findings, now, counts.Abnormal))
         {
             _metrics.IncidentEvents.WithLabels(e.Event).Inc();
         }

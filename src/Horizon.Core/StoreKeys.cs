@@ -46,6 +46,9 @@ public static class StoreKeys
     /// <c>{id, when, what, tags, data}</c>, score = its time (Unix seconds).</summary>
     public const string Events = "horizon.events";
 
+    /// <summary>Hash of deploy verdicts: field = the deploy event's id, value = JSON (<c>DeployVerdict</c>).</summary>
+    public const string Deploys = "horizon.deploys";
+
     /// <summary>Hash of saved shapes ("collections" of known problems): field = id, value = JSON
     /// <c>{id, name, notes, created_at, created_by, metric, means}</c> (30 points).</summary>
     public const string Collections = "horizon.collections";

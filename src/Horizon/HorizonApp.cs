@@ -167,6 +167,7 @@ public static class HorizonApp
         app.MapMetadataApi();
         app.MapIncidentApi();
         app.MapEventApi();
+        app.MapDeployApi();
         app.MapSimilarApi();
         app.MapGraphiteApi(options.Series);
         app.Lifetime.ApplicationStarted.Register(() =>

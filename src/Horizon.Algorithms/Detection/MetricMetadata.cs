@@ -62,6 +62,9 @@ public sealed record MetricMetadata
     /// <summary>Detectors to leave out.</summary>
     public IReadOnlyList<string> Skip { get; init; } = [];
 
+    /// <summary>A key performance indicator: judged after every deploy (the deploy verdict).</summary>
+    public bool Kpi { get; init; }
+
     /// <summary>Multiplies the deviations before scoring: 2 flags what is half as unusual, 0.5 only what is twice as unusual.</summary>
     public double Sensitivity { get; init; } = 1.0;
 
