@@ -44,6 +44,16 @@ public sealed class DeployJudgeTests
     }
 
     [Fact]
+    public void ASeasonalKpiIsJudgedBeyondTheChangeExpected()
+    {
+        var (ts, vs) = Series(t => 100 + Noise(t) + (t >= When ? 30 : 0));
+        var seasonal = DeployJudge.Judge("kpi", ts, vs, When, Options, BadDirection.Both, (30, "the same time yesterday"));
+        Assert.Equal("ok", seasonal.Verdict);
+        Assert.Contains("+30 expected from the same time yesterday", seasonal.Reason, StringComparison.Ordinal);
+        Assert.Equal("bad", DeployJudge.Judge("kpi", ts, vs, When, Options, BadDirection.Both, (-30, "the same time yesterday")).Verdict);
+    }
+
+    [Fact]
     public void AFlatKpiIsJudgedAgainstATenthOfAPercentNotAgainstZero()
     {
         Assert.Equal("ok", Judge(t => t >= When ? 1000.5 : 1000).Verdict);

@@ -96,4 +96,46 @@ public sealed class DeployTests
         Assert.Contains("checkout.orders: ", row, StringComparison.Ordinal);
         Assert.Contains("2 of 2 held", (string)(await browser.EvaluateAsync($"document.querySelector('#deploys tr[data-deploy=\"{calmId}\"]').textContent"))!, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ASeasonalKpiIsJudgedBeyondWhatTheSameTimeYesterdaySaw()
+    {
+        await using var host = await HorizonHost.StartAsync(null);
+        var web = $"http://{host.Endpoint("web")}";
+        using var http = WritingClient();
+        using var anonymous = new HttpClient();
+        // Both rise by 40 at the deploy, as they do every day at that time; only one says it is daily.
+        foreach (var (name, metadata) in new[] { ("shop.visits", """{"kpi":true,"seasonality":"Daily"}"""), ("shop.carts", """{"kpi":true}""") })
+        {
+            using var body = new StringContent(metadata);
+            (await http.PutAsync($"{web}/api/metadata/{name}", body, Ct)).EnsureSuccessStatusCode();
+        }
+        var now = Now - (Now % 60);
+        var deploy = now - 420;
+        var rush = deploy % 86400;
+        double Daily(long t) => 100 + ((((t % 86400) - rush + 86400) % 86400) < 3600 ? 40 : 0);
+        var random = new Random(9);
+        foreach (var name in new[] { "shop.visits", "shop.carts" })
+        {
+            await SeedAsync(host.Db, name, Enumerable.Range(0, 720).Select(i => now - 7190 + (i * 10L)).Select(t => (t, Daily(t) + (random.NextDouble() * 4) - 2)));
+            // The analyzer's roll-ups (ensemble mode) of the week before: a mean per 10 minutes.
+            var rollup = new Horizon.Algorithms.Detection.RollupHistory(600);
+            for (var t = now - (8 * 86400); t < now - 86400 + 7200; t += 60)
+            {
+                rollup.Add(t, Daily(t) + (random.NextDouble() * 4) - 2);
+            }
+            await host.Db.StringSetAsync(Horizon.Core.StoreKeys.Rollup(name), rollup.Serialize(rollup.FirstSlot, withHeader: true));
+        }
+        using (var body = new StringContent($$"""{"what":"deploy shop 77","tags":"deploy shop","when":{{deploy}}}"""))
+        {
+            var id = (await (await http.PostAsync($"{web}/api/events", body, Ct)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString();
+            JsonElement verdict = default;
+            await WaitUntilAsync(async () => (verdict = await anonymous.GetFromJsonAsync<JsonElement>($"{web}/api/deploys/{id}", Ct)).GetProperty("verdict").GetString() != "pending", "the verdict", 60);
+            var kpis = verdict.GetProperty("kpis").EnumerateArray().ToDictionary(k => k.GetProperty("metric").GetString()!);
+            Assert.Equal("ok", kpis["shop.visits"].GetProperty("verdict").GetString());
+            Assert.Contains("expected from the same time yesterday", kpis["shop.visits"].GetProperty("reason").GetString(), StringComparison.Ordinal);
+            Assert.Equal("bad", kpis["shop.carts"].GetProperty("verdict").GetString());
+            Assert.Equal("bad", verdict.GetProperty("verdict").GetString());
+        }
+    }
 }

@@ -29,7 +29,11 @@ public static class DeployJudge
     public const int MinAfter = 3;
 
     /// <summary>Judges one KPI from its (timestamp-ordered) points.</summary>
-    public static KpiVerdict Judge(string metric, ReadOnlySpan<long> ts, ReadOnlySpan<double> vs, long when, DeployOptions options, BadDirection direction)
+    /// <param name="expected">For a seasonal KPI, the change the same time a period ago saw over
+    /// the same stretches (from its roll-ups) and where it comes from: the move counted is the part
+    /// beyond it.</param>
+    public static KpiVerdict Judge(string metric, ReadOnlySpan<long> ts, ReadOnlySpan<double> vs, long when, DeployOptions options, BadDirection direction,
+        (double Change, string From)? expected = null)
     {
         var before = new List<double>();
         var after = new List<double>();
@@ -54,7 +58,7 @@ public static class DeployJudge
         var level = Median(before);
         var spread = Math.Max(1.4826 * Median(before.Select(v => Math.Abs(v - level)).ToList()), Math.Max(Math.Abs(level) * 1e-3, 1e-9));
         var now = Median(after);
-        var moved = (now - level) / spread;
+        var moved = (now - level - (expected?.Change ?? 0)) / spread;
         var counted = direction switch
         {
             BadDirection.Up => Math.Max(moved, 0),
@@ -63,7 +67,7 @@ public static class DeployJudge
         };
         var verdict = counted >= options.BadSpreads ? "bad" : counted >= options.SuspectSpreads ? "suspect" : "ok";
         var reason = string.Create(CultureInfo.InvariantCulture,
-            $"{metric}: {now:G4} after vs {level:G4} ± {spread:G3} before ({moved:+0.0;-0.0} spreads{(direction == BadDirection.Both ? "" : ", bad " + direction.ToString().ToLowerInvariant())})");
+            $"{metric}: {now:G4} after vs {level:G4} ± {spread:G3} before{(expected is { } e ? $", {e.Change:+0.###;-0.###} expected from {e.From}" : "")} ({moved:+0.0;-0.0} spreads{(direction == BadDirection.Both ? "" : ", bad " + direction.ToString().ToLowerInvariant())})");
         return new KpiVerdict(metric, verdict, level, now, spread, Math.Round(moved, 2), reason);
     }
 

@@ -42,7 +42,7 @@ public sealed class DeployVerdicts(StoreConnection store, EventStore events, Dep
         }
         var db = store.Database;
         var known = await db.HashGetAsync(StoreKeys.Deploys, [.. due.Select(e => (RedisValue)e.Id)]);
-        List<(string Metric, BadDirection Direction)>? kpis = null;
+        List<(string Metric, MetricMetadata Metadata)>? kpis = null;
         for (var i = 0; i < due.Count; i++)
         {
             if (!known[i].IsNull)
@@ -52,11 +52,12 @@ public sealed class DeployVerdicts(StoreConnection store, EventStore events, Dep
             kpis ??= await KpisAsync();
             var deploy = due[i];
             var judged = new List<KpiVerdict>();
-            foreach (var (metric, direction) in kpis.Take(options.MaxKpis))
+            foreach (var (metric, metadata) in kpis.Take(options.MaxKpis))
             {
                 byte[]? raw = await db.StringGetAsync(StoreKeys.Series(metric, fullNamespace));
                 var (ts, vs) = raw is null ? ([], []) : SeriesCodec.DecodeAll(raw, out _);
-                judged.Add(DeployJudge.Judge(metric, ts, vs, deploy.When, options, direction));
+                var expected = await ExpectedAsync(metric, metadata.Seasonality, deploy.When);
+                judged.Add(DeployJudge.Judge(metric, ts, vs, deploy.When, options, metadata.BadDirection, expected));
             }
             var verdict = new DeployVerdict(deploy.Id, deploy.What, deploy.When, DeployJudge.Worst(judged), deploy.When + window, now,
                 judged, Math.Max(0, kpis.Count - options.MaxKpis));
@@ -73,17 +74,17 @@ public sealed class DeployVerdicts(StoreConnection store, EventStore events, Dep
     }
 
     /// <summary>The KPIs: names matching a <see cref="DeployOptions.Kpis"/> glob, and metrics whose
-    /// metadata says <c>"kpi": true</c>; by name.</summary>
-    public async Task<List<(string Metric, BadDirection Direction)>> KpisAsync()
+    /// metadata says <c>"kpi": true</c>; by name, with their metadata.</summary>
+    public async Task<List<(string Metric, MetricMetadata Metadata)>> KpisAsync()
     {
         var db = store.Database;
-        var directions = new Dictionary<string, BadDirection>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, MetricMetadata>(StringComparer.Ordinal);
         var names = new SortedSet<string>(StringComparer.Ordinal);
         await foreach (var entry in db.HashScanAsync(StoreKeys.Metadata, pageSize: 1000))
         {
             if (MetricMetadata.TryParse(entry.Value) is { } m)
             {
-                directions[entry.Name!] = m.BadDirection;
+                metadata[entry.Name!] = m;
                 if (m.Kpi)
                 {
                     names.Add(entry.Name!);
@@ -102,6 +103,50 @@ public sealed class DeployVerdicts(StoreConnection store, EventStore events, Dep
                 }
             }
         }
-        return [.. names.Select(n => (n, directions.GetValueOrDefault(n, BadDirection.Both)))];
+        return [.. names.Select(n => (n, metadata.GetValueOrDefault(n, MetricMetadata.Default)))];
+    }
+
+    // A KPI whose metadata says it is daily or weekly: the change its roll-ups (ensemble mode) saw
+    // from the baseline to the window a period before the deploy. Null without one (or without
+    // roll-ups covering both stretches).
+    private async Task<(double Change, string From)?> ExpectedAsync(string metric, SeasonalityMode seasonality, long when)
+    {
+        var period = seasonality switch { SeasonalityMode.Daily => 86400L, SeasonalityMode.Weekly => 7 * 86400L, _ => 0 };
+        if (period == 0)
+        {
+            return null;
+        }
+        byte[]? raw = await store.Database.StringGetAsync(StoreKeys.Rollup(metric));
+        if (raw is not { Length: >= RollupHistory.HeaderBytes } || RollupHistory.StoredSlotSeconds(raw) is not (>= 1 and var slot))
+        {
+            return null;
+        }
+        var history = new RollupHistory(slot, int.MaxValue);
+        if (!history.TryLoad(raw))
+        {
+            return null;
+        }
+        // The whole slots on either side of the deploy's time a period ago (a slot straddling it
+        // would blur the change): the baseline's before it, and from it on at least one.
+        double Mean(long firstSlot, long endSlot)
+        {
+            double sum = 0;
+            var n = 0;
+            for (var s = firstSlot; s < endSlot; s++)
+            {
+                if (history.At(s) is var v && !float.IsNaN(v))
+                {
+                    sum += v;
+                    n++;
+                }
+            }
+            return n == 0 ? double.NaN : sum / n;
+        }
+        var then = when - period;
+        var firstAfter = history.SlotOf(then + slot - 1);
+        var before = Mean(history.SlotOf(then - (long)options.Baseline.TotalSeconds + slot - 1), history.SlotOf(then));
+        var after = Mean(firstAfter, Math.Max(firstAfter + 1, history.SlotOf(then + (long)options.Window.TotalSeconds + slot - 1)));
+        return double.IsNaN(before) || double.IsNaN(after) ? null
+            : (after - before, period == 86400 ? "the same time yesterday" : "the same time last week");
     }
 }
