@@ -2,6 +2,8 @@
 # Ingest throughput of an earlier revision against the working tree, in alternating runs in one
 # session (the VM's speed drifts within the hour, so runs measured apart do not compare):
 #   perf/ab-ingest.sh REV [rounds] [metrics] [seconds] [protocol]
+# NEW_ARGS adds switches to the working tree's runs only (REV=HEAD and
+# NEW_ARGS=--Forward:Destinations:0=127.0.0.1:2203 with perf/carbon-sink.py running: the cost of forwarding).
 # Each run: a fresh redis-server (no persistence), `horizon ingest` of one build, horizon-load
 # sending --max over 4 connections and reading every point back. Prints each run's rate, points
 # lost, and the median per build. Needs redis-server.
@@ -36,7 +38,7 @@ run() {
   until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.1; done
   dotnet "${BUILD[$which]}" ingest --redis "127.0.0.1:$PORT" --web-port=1520 --Roomba:Enabled=false \
     --Listeners:Plaintext:Port=2103 --Listeners:Pickle:Port=2124 --Listeners:StatsdTcp:Enabled=false \
-    --Listeners:StatsdUdp:Enabled=false --Listeners:Msgpack:Enabled=false >"$file.horizon.log" 2>&1 &
+    --Listeners:StatsdUdp:Enabled=false --Listeners:Msgpack:Enabled=false $([[ $which == new ]] && echo "${NEW_ARGS:-}") >"$file.horizon.log" 2>&1 &
   local pid=$!
   until curl -sf 127.0.0.1:1520/metrics >/dev/null 2>&1; do sleep 0.2; done
   "$LOAD" run --metrics "$METRICS" --protocol "$PROTOCOL" --max --duration "${SECONDS_PER_RUN}s" --connections 4 \

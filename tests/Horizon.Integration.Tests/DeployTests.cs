@@ -83,7 +83,7 @@ public sealed class DeployTests
         var fresh = await PostAsync($$"""{"what":"deploy web 1235","tags":"deploy web","when":{{Now}}}""");
         var pending = await VerdictAsync(fresh);
         Assert.Equal("pending", pending.GetProperty("verdict").GetString());
-        Assert.Equal(pending.GetProperty("when").GetInt64() + 300, pending.GetProperty("decides_at").GetInt64());
+        Assert.Equal(pending.GetProperty("when").GetInt64() + 240, pending.GetProperty("decides_at").GetInt64());
         var list = await anonymous.GetFromJsonAsync<JsonElement>($"{web}/api/deploys?from={now - 7200}&until={Now + 60}", Ct);
         Assert.Equal(["pending", "bad", "ok"], list.GetProperty("deploys").EnumerateArray().Select(d => d.GetProperty("verdict").GetString()));
 

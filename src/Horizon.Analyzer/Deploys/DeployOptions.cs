@@ -10,8 +10,9 @@ public sealed record DeployOptions
     /// <summary>KPIs by name (globs, as in silences); metrics whose metadata says <c>"kpi": true</c> are KPIs too.</summary>
     public IReadOnlyList<string> Kpis { get; init; } = [];
 
-    /// <summary>How long after the deploy the KPIs are watched before the verdict.</summary>
-    public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>How long after the deploy the KPIs are watched before the verdict (four minutes:
+    /// with a pass after it, the verdict is on the page within five).</summary>
+    public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(4);
 
     /// <summary>The stretch before the deploy a KPI's usual level and spread are taken from.</summary>
     public TimeSpan Baseline { get; init; } = TimeSpan.FromHours(1);
