@@ -91,6 +91,51 @@ public sealed class ShapeSearchTests
     }
 
     [Fact]
+    public void TheShiftDistanceIsTheBestOverlapsDistanceComputedDirectly()
+    {
+        // Independent of the scan's arithmetic (row moments once, an overlap's by subtraction):
+        // each overlap z-normalised on both sides and compared element by element.
+        var random = new Random(11);
+        var matrix = Matrix(300, 12);
+        var query = Walk(random, 40);
+        const int offset = 50, maxShift = 4;
+        var found = ShapeSearch.BruteForce(matrix, new ShapeQuery(query, offset, 300, ShapeMode.Shift, MaxShift: maxShift));
+        var data = matrix.Snapshot().Data;
+        foreach (var f in found)
+        {
+            var x = data.AsSpan((f.Row * Dims) + offset, query.Length).ToArray();
+            var (best, lag) = (double.PositiveInfinity, 0);
+            for (var l = -maxShift; l <= maxShift; l++)
+            {
+                var length = query.Length - Math.Abs(l);
+                var a = new double[length];
+                var b = new double[length];
+                Assert.True(ShapeSearch.Normalise(x.AsSpan(Math.Max(0, l), length), a));
+                Assert.True(ShapeSearch.Normalise(query.AsSpan(Math.Max(0, -l), length), b));
+                var d = Math.Sqrt(a.Zip(b).Sum(p => (p.First - p.Second) * (p.First - p.Second)) * query.Length / length);
+                if (d < best - 1e-9 || (Math.Abs(d - best) <= 1e-9 && Math.Abs(l) < Math.Abs(lag)))
+                {
+                    (best, lag) = (d, l);
+                }
+            }
+            Assert.Equal(best, f.Distance, 6);
+            Assert.Equal(lag, f.Lag);
+        }
+    }
+
+    [Fact]
+    public void TheDotKernelAgreesWithTheScalarReference()
+    {
+        var random = new Random(4);
+        foreach (var n in new[] { 1, 7, 8, 16, 17, 143, 144 })
+        {
+            var x = Walk(random, n);
+            var q = Enumerable.Range(0, n).Select(_ => random.NextDouble() - 0.5).ToArray();
+            Assert.Equal(ShapeSearch.MomentsDotScalar(x, q).Dot, ShapeSearch.Dot(x, q), 9);
+        }
+    }
+
+    [Fact]
     public void ATimeShiftedCopyIsFoundByTheShiftTolerantModeWithItsLag()
     {
         var shape = Planted();

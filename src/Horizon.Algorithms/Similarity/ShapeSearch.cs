@@ -205,6 +205,29 @@ public static class ShapeSearch
         return (sum, squares, dot);
     }
 
+    /// <summary>SIMD: the dot product of x with q (the shift-tolerant scan's per-shift pass).</summary>
+    public static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<double> q)
+    {
+        var i = 0;
+        double dot = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            Vector<double> d = default;
+            var half = Vector<double>.Count;
+            for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(x[i..]), out var lo, out var hi);
+                d += (lo * new Vector<double>(q[i..])) + (hi * new Vector<double>(q[(i + half)..]));
+            }
+            dot = Vector.Sum(d);
+        }
+        for (; i < x.Length; i++)
+        {
+            dot += x[i] * q[i];
+        }
+        return dot;
+    }
+
     /// <summary>Scalar reference of <see cref="MomentsDot"/> (the benchmark's baseline).</summary>
     public static (double Sum, double Squares, double Dot) MomentsDotScalar(ReadOnlySpan<float> x, ReadOnlySpan<double> q)
     {
@@ -305,11 +328,25 @@ public static class ShapeSearch
             {
                 case ShapeMode.Shift:
                 {
+                    // The row's moments once; each shift's overlap drops at most MaxShift values
+                    // from them, so only its dot product is a pass over the row.
+                    var (total, totalSquares) = Moments(x);
                     var best = double.PositiveInfinity;
                     foreach (var (l, q, sum, squares) in _shifts)
                     {
-                        var part = x.Slice(Math.Max(0, l), q.Length);
-                        var d = SquaredDistance(q.Length, MomentsDot(part, q), sum, squares) * m / q.Length;
+                        var start = Math.Max(0, l);
+                        var (partSum, partSquares) = (total, totalSquares);
+                        for (var i = 0; i < m; i++)
+                        {
+                            if (i == start)
+                            {
+                                i += q.Length - 1; // the overlap itself stays
+                                continue;
+                            }
+                            partSum -= x[i];
+                            partSquares -= (double)x[i] * x[i];
+                        }
+                        var d = SquaredDistance(q.Length, (partSum, partSquares, Dot(x.Slice(start, q.Length), q)), sum, squares) * m / q.Length;
                         if (d < best || (d == best && Math.Abs(l) < Math.Abs(lag)))
                         {
                             (best, lag) = (d, l);
