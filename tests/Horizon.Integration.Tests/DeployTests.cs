@@ -86,11 +86,14 @@ public sealed class DeployTests
         Assert.Equal(pending.GetProperty("when").GetInt64() + 240, pending.GetProperty("decides_at").GetInt64());
         var list = await anonymous.GetFromJsonAsync<JsonElement>($"{web}/api/deploys?from={now - 7200}&until={Now + 60}", Ct);
         Assert.Equal(["pending", "bad", "ok"], list.GetProperty("deploys").EnumerateArray().Select(d => d.GetProperty("verdict").GetString()));
+        // One posted long after the fact (past its window and the hour after it) is never decided, and says so.
+        var late = await PostAsync($$"""{"what":"deploy web 1200","tags":"deploy web","when":{{now - 20_000}}}""");
+        Assert.Equal("not_decided", (await VerdictAsync(late)).GetProperty("verdict").GetString());
 
         // The page lists the deploys with their verdicts, and the bad one says which KPI moved.
         await using var browser = await DevTools.OpenAsync($"{web}/");
-        await browser.WaitForAsync("document.querySelectorAll('#deploys tr[data-verdict]').length === 3", "the deploys on the page");
-        Assert.Equal("pending,bad,ok", (string)(await browser.EvaluateAsync("[...document.querySelectorAll('#deploys tr[data-verdict]')].map(r => r.dataset.verdict).join()"))!);
+        await browser.WaitForAsync("document.querySelectorAll('#deploys tr[data-verdict]').length === 4", "the deploys on the page");
+        Assert.Equal("pending,bad,ok,not_decided", (string)(await browser.EvaluateAsync("[...document.querySelectorAll('#deploys tr[data-verdict]')].map(r => r.dataset.verdict).join()"))!);
         var row = (string)(await browser.EvaluateAsync($"document.querySelector('#deploys tr[data-deploy=\"{brokenId}\"]').textContent"))!;
         Assert.Contains("deploy web 1234", row, StringComparison.Ordinal);
         Assert.Contains("checkout.orders: ", row, StringComparison.Ordinal);

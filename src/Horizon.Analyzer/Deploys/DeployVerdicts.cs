@@ -20,7 +20,8 @@ public sealed class DeployVerdicts(StoreConnection store, EventStore events, Dep
     /// <summary>JSON as stored and served.</summary>
     public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private const long CatchUpSeconds = 3600;
+    /// <summary>How long past its window a deploy is still decided (Horizon was down meanwhile).</summary>
+    public const long CatchUpSeconds = 3600;
 
     /// <summary>Verdicts decided by the last call (for counting).</summary>
     public List<DeployVerdict> Decided { get; } = [];

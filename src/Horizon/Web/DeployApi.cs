@@ -13,7 +13,8 @@ namespace Horizon.Web;
 /// <list type="bullet">
 /// <item><c>GET /api/deploys/{event id}</c>: the verdict (<c>ok</c>, <c>suspect</c>, <c>bad</c>,
 /// <c>no_data</c>) with each KPI's level before and after; <c>pending</c> with <c>decides_at</c>
-/// until the window has passed; 404 for an event that is not a deploy or does not exist.</item>
+/// until the window has passed (<c>not_decided</c> when no analyzer decided it within an hour of
+/// that: none ran, or the deploy was posted late); 404 for an event that is not a deploy or does not exist.</item>
 /// <item><c>GET /api/deploys[?from=&amp;until=]</c>: the deploys in the range (a day by default), newest first, each with its verdict.</item>
 /// </list>
 /// </summary>
@@ -26,7 +27,7 @@ public static class DeployApi
         {
             var now = time.GetUtcNow().ToUnixTimeSeconds();
             var deploys = await events.RangeAsync(from ?? now - 86400, until ?? now, [analyzer.Deploys.Tag], 1000);
-            var verdicts = await VerdictsAsync(store, analyzer.Deploys, deploys);
+            var verdicts = await VerdictsAsync(store, analyzer.Deploys, deploys, now);
             return Results.Json(new { count = verdicts.Count, deploys = verdicts.AsEnumerable().Reverse() }, DeployVerdicts.Json);
         });
         app.MapGet("/api/deploys/{id}", async (string id, EventStore events, StoreConnection store, AnalyzerOptions analyzer, TimeProvider time) =>
@@ -35,11 +36,11 @@ public static class DeployApi
             var deploy = (await events.RangeAsync(0, now + 86400, [analyzer.Deploys.Tag])).FirstOrDefault(e => e.Id == id);
             return deploy is null
                 ? Results.NotFound(new { id, error = $"no deploy event (tagged '{analyzer.Deploys.Tag}') with this id" })
-                : Results.Json((await VerdictsAsync(store, analyzer.Deploys, [deploy]))[0], DeployVerdicts.Json);
+                : Results.Json((await VerdictsAsync(store, analyzer.Deploys, [deploy], now))[0], DeployVerdicts.Json);
         });
     }
 
-    private static async Task<List<DeployVerdict>> VerdictsAsync(StoreConnection store, DeployOptions options, List<HorizonEvent> deploys)
+    private static async Task<List<DeployVerdict>> VerdictsAsync(StoreConnection store, DeployOptions options, List<HorizonEvent> deploys, long now)
     {
         if (deploys.Count == 0)
         {
@@ -48,6 +49,6 @@ public static class DeployApi
         var stored = await store.Database.HashGetAsync(StoreKeys.Deploys, [.. deploys.Select(e => (RedisValue)e.Id)]);
         var window = (long)options.Window.TotalSeconds;
         return [.. deploys.Select((e, i) => (stored[i].IsNull ? null : JsonSerializer.Deserialize<DeployVerdict>((string)stored[i]!, DeployVerdicts.Json))
-            ?? new DeployVerdict(e.Id, e.What, e.When, "pending", e.When + window, null, []))];
+            ?? new DeployVerdict(e.Id, e.What, e.When, now > e.When + window + DeployVerdicts.CatchUpSeconds ? "not_decided" : "pending", e.When + window, null, []))];
     }
 }
