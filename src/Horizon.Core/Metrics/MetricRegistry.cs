@@ -32,7 +32,14 @@ public sealed class MetricRegistry
     }
 
     /// <summary>Names starting with this (and longer) are events too (<see cref="MetricKey.IsEvent"/>); empty: none.</summary>
-    public string EventPrefix { get; init; } = "";
+    public string EventPrefix
+    {
+        get => _eventPrefixText;
+        init => (_eventPrefixText, _eventPrefix) = (value, Encoding.UTF8.GetBytes(value));
+    }
+
+    private readonly string _eventPrefixText = "";
+    private readonly byte[] _eventPrefix = [];
 
     /// <summary>The key prefix, e.g. <c>metrics.</c> (Skyline's FULL_NAMESPACE).</summary>
     public ReadOnlySpan<byte> KeyPrefix => _prefix;
@@ -62,7 +69,7 @@ public sealed class MetricRegistry
             // A name counts as alive from the moment it is first seen, so a sweep that runs
             // before its first write does not drop it.
             LastWritten = _time.GetUtcNow().ToUnixTimeSeconds(),
-            IsEvent = EventPrefix.Length > 0 && name.Length > EventPrefix.Length && name.StartsWith(Encoding.UTF8.GetBytes(EventPrefix)),
+            IsEvent = _eventPrefix.Length > 0 && name.Length > _eventPrefix.Length && name.StartsWith(_eventPrefix),
         };
         while (!_keys.TryAdd(redisKey, created))
         {
