@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -6,8 +5,8 @@ using static Horizon.Integration.Tests.TestSupport;
 
 namespace Horizon.Integration.Tests;
 
-/// <summary>Forwarding into real carbon-caches (Debian's graphite-carbon), read back from the
-/// whisper files they write with whisper's own Python module.</summary>
+/// <summary>Forwarding into real carbon-caches (Debian's graphite-carbon, <see cref="CarbonDaemon"/>),
+/// read back from the whisper files they write with whisper's own Python module.</summary>
 public sealed partial class ForwardingTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -15,9 +14,9 @@ public sealed partial class ForwardingTests
     [Fact]
     public async Task EveryAcceptedPointReachesWhisperByPlaintextAndByPickleIncludingADestinationThatCameUpLate()
     {
-        await using var plain = await CarbonCache.StartedAsync();
+        await using var plain = await CarbonDaemon.StartedAsync(CarbonDaemon.Cache());
         // The pickle destination is down when Horizon starts and while the points arrive.
-        await using var late = CarbonCache.Prepare();
+        await using var late = CarbonDaemon.Cache();
         await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
         {
             ["Forward:Destinations:0"] = $"127.0.0.1:{plain.LinePort}",
@@ -104,130 +103,5 @@ public sealed partial class ForwardingTests
     {
         var match = Regex.Match(scrape, $@"^{Regex.Escape(metric)}\{{{Regex.Escape(labels)}\}} (\S+)$", RegexOptions.Multiline);
         return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-    }
-
-    /// <summary>A carbon-cache of its own: config, whisper tree and logs in a temporary folder,
-    /// line and pickle receivers on loopback ports, 10 s whisper buckets kept for a day.</summary>
-    private sealed class CarbonCache : IAsyncDisposable
-    {
-        private readonly string _dir;
-        private Process? _process;
-
-        private CarbonCache(string dir, int linePort, int picklePort)
-        {
-            _dir = dir;
-            LinePort = linePort;
-            PicklePort = picklePort;
-        }
-
-        public int LinePort { get; }
-
-        public int PicklePort { get; }
-
-        /// <summary>Ports and folder chosen, not started.</summary>
-        public static CarbonCache Prepare()
-        {
-            var dir = Directory.CreateTempSubdirectory("horizon-carbon-").FullName;
-            return new CarbonCache(dir, RedisServer.FreePort(), RedisServer.FreePort());
-        }
-
-        public static async Task<CarbonCache> StartedAsync()
-        {
-            var cache = Prepare();
-            await cache.StartAsync();
-            return cache;
-        }
-
-        public async Task StartAsync()
-        {
-            Directory.CreateDirectory(Path.Combine(_dir, "whisper"));
-            Directory.CreateDirectory(Path.Combine(_dir, "log"));
-            await File.WriteAllTextAsync(Path.Combine(_dir, "carbon.conf"), $"""
-                [cache]
-                STORAGE_DIR = {_dir}
-                LOCAL_DATA_DIR = {_dir}/whisper
-                WHITELISTS_DIR = {_dir}
-                CONF_DIR = {_dir}
-                LOG_DIR = {_dir}/log
-                PID_DIR = {_dir}
-                ENABLE_LOGROTATION = False
-                USER =
-                MAX_CACHE_SIZE = inf
-                MAX_UPDATES_PER_SECOND = inf
-                MAX_CREATES_PER_MINUTE = inf
-                LINE_RECEIVER_INTERFACE = 127.0.0.1
-                LINE_RECEIVER_PORT = {LinePort}
-                ENABLE_UDP_LISTENER = False
-                PICKLE_RECEIVER_INTERFACE = 127.0.0.1
-                PICKLE_RECEIVER_PORT = {PicklePort}
-                CACHE_QUERY_INTERFACE = 127.0.0.1
-                CACHE_QUERY_PORT = {RedisServer.FreePort()}
-
-                """, Ct);
-            await File.WriteAllTextAsync(Path.Combine(_dir, "storage-schemas.conf"), "[default]\npattern = .*\nretentions = 10s:1d\n", Ct);
-            _process = Process.Start(new ProcessStartInfo("carbon-cache", ["--config=" + Path.Combine(_dir, "carbon.conf"), "--debug", "start"])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            var log = new StringBuilder();
-            _process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-            _process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-            await WaitUntilAsync(() =>
-            {
-                Assert.False(_process.HasExited, $"carbon-cache exited: {log}");
-                lock (log)
-                {
-                    var text = log.ToString();
-                    return Task.FromResult(text.Contains($"starting on {LinePort}", StringComparison.Ordinal) && text.Contains($"starting on {PicklePort}", StringComparison.Ordinal));
-                }
-            }, "carbon-cache listening");
-        }
-
-        /// <summary>The points not (yet) in the whisper files, as whisper.fetch reads them.</summary>
-        public async Task<List<(string Name, long Ts, double Value)>> ReadAsync(IReadOnlyList<(string Name, long Ts, double Value)> points)
-        {
-            var script = """
-                import json, os, sys, whisper
-                root, wanted = sys.argv[1], json.load(sys.stdin)
-                missing = []
-                for name, ts, value in wanted:
-                    path = os.path.join(root, *name.split('.')) + '.wsp'
-                    got = None
-                    if os.path.exists(path):
-                        (start, end, step), values = whisper.fetch(path, ts - 1, ts + 1)
-                        got = values[(ts - start) // step] if start <= ts < end else None
-                    if got != value:
-                        missing.append([name, ts, value])
-                json.dump(missing, sys.stdout)
-                """;
-            using var python = Process.Start(new ProcessStartInfo("/usr/bin/python3", ["-c", script, Path.Combine(_dir, "whisper")])
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            await python.StandardInput.WriteAsync(System.Text.Json.JsonSerializer.Serialize(points.Select(p => new object[] { p.Name, p.Ts, p.Value })));
-            python.StandardInput.Close();
-            var output = await python.StandardOutput.ReadToEndAsync(Ct);
-            var errors = await python.StandardError.ReadToEndAsync(Ct);
-            await python.WaitForExitAsync(Ct);
-            Assert.True(python.ExitCode == 0, errors);
-            using var doc = System.Text.Json.JsonDocument.Parse(output);
-            return [.. doc.RootElement.EnumerateArray().Select(e => (e[0].GetString()!, e[1].GetInt64(), e[2].GetDouble()))];
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_process is { HasExited: false })
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-            _process?.Dispose();
-            Directory.Delete(_dir, recursive: true);
-        }
     }
 }
