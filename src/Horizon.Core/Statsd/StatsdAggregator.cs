@@ -32,7 +32,7 @@ public sealed class StatsdAggregator
     private long _metricsReceived;
     private long _badLinesSeen;
     private long _badLinesTotal;
-    private long _lastPacketTick = Environment.TickCount64;
+    private long _lastMessageSeen = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     private static readonly string[] InternalCounterNames = ["packets_received", "metrics_received", "bad_lines_seen"];
     private readonly (byte[] Name, Entry Entry)[] _internalCounters;
     private readonly MetricKey?[] _ownKeys = new MetricKey?[Enum.GetValues<StatsdOwnStat>().Length];
@@ -86,16 +86,14 @@ public sealed class StatsdAggregator
         {
             Interlocked.Add(ref _badLinesTotal, badLines);
         }
-        Volatile.Write(ref _lastPacketTick, Environment.TickCount64);
     }
 
-    /// <summary>StatsD's <c>messages</c> stats: when the last packet came (Unix seconds; start-up
-    /// before any) and the bad lines seen since start-up.</summary>
-    public (long LastMessageSeen, long BadLinesSeen) Messages(long now)
-    {
-        var tick = Volatile.Read(ref _lastPacketTick);
-        return (now - ((Environment.TickCount64 - tick) / 1000), Interlocked.Read(ref _badLinesTotal));
-    }
+    /// <summary>StatsD's <c>messages</c> stats: when the last packet came (Unix seconds, to the
+    /// flush interval: now if one came since the last flush, else that flush's time if one came
+    /// before it; start-up before any) and the bad lines seen since start-up. Kept off the packet
+    /// path, which reads no clock.</summary>
+    public (long LastMessageSeen, long BadLinesSeen) Messages(long now) =>
+        (Interlocked.Read(ref _packetsReceived) > 0 ? now : Interlocked.Read(ref _lastMessageSeen), Interlocked.Read(ref _badLinesTotal));
 
     /// <summary>The counters of the interval so far (StatsD's own first), for the admin interface.</summary>
     public List<(string Name, double Value)> CurrentCounters()
@@ -253,9 +251,14 @@ public sealed class StatsdAggregator
             _lastFlush = now;
         }
         // StatsD creates its own counters at start and never deletes them.
+        var packets = Interlocked.Exchange(ref _packetsReceived, 0);
+        if (packets > 0 && now > 0)
+        {
+            Interlocked.Exchange(ref _lastMessageSeen, now);
+        }
         ReadOnlySpan<long> internalValues =
         [
-            Interlocked.Exchange(ref _packetsReceived, 0),
+            packets,
             Interlocked.Exchange(ref _metricsReceived, 0),
             Interlocked.Exchange(ref _badLinesSeen, 0),
         ];
