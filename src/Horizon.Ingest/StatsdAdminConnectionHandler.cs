@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Horizon.Core.Protocols;
 using Microsoft.AspNetCore.Connections;
 
 namespace Horizon.Ingest;
@@ -14,37 +15,58 @@ public sealed class StatsdAdminConnectionHandler(StatsdAdmin admin) : Connection
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         var input = connection.Transport.Input;
-        var output = connection.Transport.Output;
+        var framer = new LineFramer(MaxLine);
         try
         {
             while (true)
             {
                 var result = await input.ReadAsync(connection.ConnectionClosed);
                 var buffer = result.Buffer;
-                while (buffer.PositionOf((byte)'\n') is { } end)
+                var (answers, close) = Answer(framer, ref buffer, result.IsCompleted);
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (answers.Length > 0)
                 {
-                    var answer = admin.Run(Encoding.ASCII.GetString(buffer.Slice(0, end)));
-                    buffer = buffer.Slice(buffer.GetPosition(1, end));
-                    if (answer is null)
-                    {
-                        return;
-                    }
-                    await output.WriteAsync(Encoding.UTF8.GetBytes(answer), connection.ConnectionClosed);
+                    await connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(answers), connection.ConnectionClosed);
                 }
-                if (buffer.Length > MaxLine || result.IsCompleted || result.IsCanceled)
+                if (close || result.IsCompleted || result.IsCanceled)
                 {
-                    if (result.IsCompleted && buffer.Length is > 0 and <= MaxLine && admin.Run(Encoding.ASCII.GetString(buffer)) is { } last)
-                    {
-                        await output.WriteAsync(Encoding.UTF8.GetBytes(last), connection.ConnectionClosed);
-                    }
                     return;
                 }
-                input.AdvanceTo(buffer.Start, buffer.End);
             }
         }
         catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException)
         {
             // The peer went away.
         }
+    }
+
+    // Runs every complete line buffered (at the end of the stream, the last one without its
+    // newline too); stops at quit or an over-long line, which close the connection.
+    private (string Answers, bool Close) Answer(LineFramer framer, ref ReadOnlySequence<byte> buffer, bool final)
+    {
+        var answers = new StringBuilder();
+        var reader = new SequenceReader<byte>(buffer);
+        var close = false;
+        while (!close && framer.TryRead(ref reader, out var line, out var tooLong))
+        {
+            close = !Run(line, tooLong, answers);
+        }
+        buffer = buffer.Slice(reader.Position);
+        if (!close && final && framer.TryReadFinal(buffer, out var last, out var lastTooLong))
+        {
+            Run(last, lastTooLong, answers);
+        }
+        return (answers.ToString(), close);
+    }
+
+    // False when the connection is to close.
+    private bool Run(ReadOnlySpan<byte> line, bool tooLong, StringBuilder answers)
+    {
+        if (tooLong || admin.Run(Encoding.ASCII.GetString(line)) is not { } answer)
+        {
+            return false;
+        }
+        answers.Append(answer);
+        return true;
     }
 }
