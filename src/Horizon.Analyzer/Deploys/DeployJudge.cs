@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Horizon.Algorithms.Detection;
+using Horizon.Algorithms.Kernels;
 
 namespace Horizon.Analyzer.Deploys;
 
@@ -55,9 +57,11 @@ public static class DeployJudge
             return new KpiVerdict(metric, "no_data", null, null, null, null,
                 string.Create(CultureInfo.InvariantCulture, $"{metric}: {before.Count} points before and {after.Count} after, too few to judge"));
         }
-        var level = Median(before);
-        var spread = Math.Max(1.4826 * Median(before.Select(v => Math.Abs(v - level)).ToList()), Math.Max(Math.Abs(level) * 1e-3, 1e-9));
-        var now = Median(after);
+        var scratch = new double[before.Count];
+        var level = Selection.Median(CollectionsMarshal.AsSpan(before), scratch);
+        var mad = Selection.AbsoluteDeviationMedian(CollectionsMarshal.AsSpan(before), level, new double[before.Count], scratch);
+        var spread = Math.Max(1.4826 * mad, Math.Max(Math.Abs(level) * 1e-3, 1e-9));
+        var now = Selection.Median(CollectionsMarshal.AsSpan(after), new double[after.Count]);
         var moved = (now - level - (expected?.Change ?? 0)) / spread;
         var counted = direction switch
         {
@@ -74,11 +78,4 @@ public static class DeployJudge
     /// <summary>The worst of the KPIs' verdicts.</summary>
     public static string Worst(IEnumerable<KpiVerdict> kpis) =>
         kpis.Select(k => k.Verdict).DefaultIfEmpty("no_data").MaxBy(v => Array.IndexOf(DeployVerdict.Order, v))!;
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        var mid = values.Count / 2;
-        return values.Count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-    }
 }
