@@ -79,4 +79,8 @@ public static class StoreKeys
 
     /// <summary>Incremented by every write to <see cref="Profiles"/>: analyzers read it again only when it moved.</summary>
     public const string ProfilesVersion = "horizon.profiles.version";
+
+    /// <summary>A new id for a record kept in one of these keys (an event, a silence, a taught
+    /// shape, a collection): <paramref name="prefix"/> and 48 random bits in hex.</summary>
+    public static string NewRecordId(string prefix) => prefix + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
 }

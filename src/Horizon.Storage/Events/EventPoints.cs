@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Threading.Channels;
+using Horizon.Core;
 using Horizon.Core.Metrics;
 using Microsoft.Extensions.Logging;
 
@@ -36,7 +37,7 @@ public sealed partial class EventPoints : IAsyncDisposable
         var tags = name[prefix.Length..].Split('.', StringSplitOptions.RemoveEmptyEntries);
         return new HorizonEvent
         {
-            Id = "e-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6)),
+            Id = StoreKeys.NewRecordId("e-"),
             When = timestamp,
             What = string.Join(' ', tags.Append(value.ToString("R", CultureInfo.InvariantCulture))),
             Tags = tags,

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Horizon.Core;
 using Horizon.Storage.Events;
 
 namespace Horizon.Web;
@@ -99,7 +100,7 @@ public static class EventApi
             {
                 data = dt.ValueKind switch { JsonValueKind.String => dt.GetString(), JsonValueKind.Null => null, _ => dt.GetRawText() };
             }
-            return new HorizonEvent { Id = IncidentApi.NewId("e-"), What = what.GetString()!, Tags = tags, When = when, Data = data };
+            return new HorizonEvent { Id = StoreKeys.NewRecordId("e-"), What = what.GetString()!, Tags = tags, When = when, Data = data };
         }
         catch (JsonException)
         {

@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Horizon.Analyzer.Incidents;
+using Horizon.Core;
 using Horizon.Core.Series;
 using Horizon.Storage;
 
@@ -116,7 +116,7 @@ public static class IncidentApi
                     missing.Add(m.Metric);
                     continue;
                 }
-                shapes.Add(new TaughtShape(NewId("p-"), m.Metric, movement.EndBin, movement.Means.ToArray(), now, by, id));
+                shapes.Add(new TaughtShape(StoreKeys.NewRecordId("p-"), m.Metric, movement.EndBin, movement.Means.ToArray(), now, by, id));
             }
             if (shapes.Count > 0)
             {
@@ -168,7 +168,7 @@ public static class IncidentApi
             {
                 return Results.BadRequest(new { error = "duration (\"2h\") or ends_at (Unix seconds) is required" });
             }
-            var silence = new Silence(NewId("s-"), Text(body, "metric"), Text(body, "owner"),
+            var silence = new Silence(StoreKeys.NewRecordId("s-"), Text(body, "metric"), Text(body, "owner"),
                 now, endsAt, Text(body, "created_by") ?? "", Text(body, "comment"));
             if (silence.Problem(now) is { } problem)
             {
@@ -188,7 +188,6 @@ public static class IncidentApi
     }
 
     /// <summary>An id nobody can guess or collide with: the prefix and 48 random bits (silences, taught shapes, collections, events).</summary>
-    internal static string NewId(string prefix) => prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 
     // The movement of a stored series over its points up to `until`.
     private static Movement? MovementUntil(byte[] raw, long until)

@@ -138,7 +138,7 @@ public static class SimilarApi
                 return Results.BadRequest(new { error = "the shape is flat: there is nothing to match" });
             }
             var notes = Text(body, "notes");
-            var saved = new SavedShape(IncidentApi.NewId("c-"), name,
+            var saved = new SavedShape(StoreKeys.NewRecordId("c-"), name,
                 notes is { Length: > 4000 } ? notes[..4000] : notes, time.GetUtcNow().ToUnixTimeSeconds(), Text(body, "created_by") ?? "", metric, means);
             await new CollectionStore(store).AddAsync(saved);
             return Results.Json(saved, IncidentStore.Json, statusCode: StatusCodes.Status201Created);
