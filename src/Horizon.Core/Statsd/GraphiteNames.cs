@@ -40,7 +40,7 @@ internal sealed class GraphiteNames
             Encoding.UTF8.GetBytes(stats + ".graphiteStats.flush_length"),
             Encoding.UTF8.GetBytes(Join(GaugePrefix, options.PrefixStats + ".timestamp_lag")),
         ];
-        _histograms = [.. options.Histogram.Select(h => (h.Metric, h.Bounds, h.Names.Select(n => "histogram." + n).ToArray()))];
+        _histograms = [.. options.Histogram.Select(h => (h.Metric, h.Bounds, h.Bounds.Select(b => "histogram." + BinName(b)).ToArray()))];
         var suffixes = new List<string>();
         foreach (var pct in options.PercentThreshold)
         {
@@ -165,20 +165,18 @@ internal sealed class GraphiteNames
     }
 
     // StatsD: ('' + pct).replace('.', '_').replace('-', 'top')
-    private static string CleanPercent(double pct)
+    private static string CleanPercent(double pct) =>
+        ReplaceFirst(ReplaceFirst(pct.ToString("R", CultureInfo.InvariantCulture), '.', "_"), '-', "top");
+
+    // StatsD: ('bin_' + bound).replace('.', '_'): bin_10, bin_0_5, bin_inf.
+    private static string BinName(double bound) =>
+        double.IsPositiveInfinity(bound) ? "bin_inf" : ReplaceFirst("bin_" + bound.ToString("R", CultureInfo.InvariantCulture), '.', "_");
+
+    // JavaScript's string replace: the first occurrence only.
+    private static string ReplaceFirst(string text, char what, string with)
     {
-        var text = pct.ToString("R", CultureInfo.InvariantCulture);
-        var dot = text.IndexOf('.', StringComparison.Ordinal);
-        if (dot >= 0)
-        {
-            text = string.Concat(text.AsSpan(0, dot), "_", text.AsSpan(dot + 1));
-        }
-        var minus = text.IndexOf('-', StringComparison.Ordinal);
-        if (minus >= 0)
-        {
-            text = string.Concat(text.AsSpan(0, minus), "top", text.AsSpan(minus + 1));
-        }
-        return text;
+        var at = text.IndexOf(what, StringComparison.Ordinal);
+        return at < 0 ? text : string.Concat(text.AsSpan(0, at), with, text.AsSpan(at + 1));
     }
 }
 

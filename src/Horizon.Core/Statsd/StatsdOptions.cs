@@ -115,16 +115,6 @@ public sealed record StatsdHistogram
         ? double.PositiveInfinity
         : double.Parse(b, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture))];
 
-    /// <summary>StatsD's output names: <c>bin_</c> and the bound, its first '.' made '_' (<c>bin_0_5</c>, <c>bin_inf</c>).</summary>
-    internal string[] Names => [.. Bounds.Select(b => double.IsPositiveInfinity(b) ? "bin_inf"
-        : ReplaceFirstDot("bin_" + b.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))];
-
-    private static string ReplaceFirstDot(string text)
-    {
-        var dot = text.IndexOf('.', StringComparison.Ordinal);
-        return dot < 0 ? text : string.Concat(text.AsSpan(0, dot), "_", text.AsSpan(dot + 1));
-    }
-
     /// <summary>Fails fast on bins that are not ascending numbers (or <c>inf</c>).</summary>
     public void Validate()
     {
