@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Diagnostics;
 using Horizon.Core.Points;
 using Horizon.Core.Protocols;
@@ -75,7 +74,7 @@ public sealed partial class StatsdFlusher(IngestServices services, StatsdOptions
                     continue;
                 }
                 batch.Add(output.Key, timestamp, output.Value);
-                length += PlaintextLength(output.Key.Name, output.Value, timestamp);
+                length += CarbonEncoding.PlaintextLength(output.Key.Name, output.Value, timestamp); // the bytes StatsD's Graphite backend would send
                 handed++;
                 if (batch.IsFull)
                 {
@@ -98,15 +97,6 @@ public sealed partial class StatsdFlusher(IngestServices services, StatsdOptions
         {
             _flushing.Release();
         }
-    }
-
-    // "name value timestamp\n", the bytes StatsD's Graphite backend would have sent.
-    private static int PlaintextLength(ReadOnlySpan<byte> name, double value, long timestamp)
-    {
-        Span<byte> scratch = stackalloc byte[32];
-        Utf8Formatter.TryFormat(value, scratch, out var v);
-        Utf8Formatter.TryFormat(timestamp, scratch, out var t);
-        return name.Length + v + t + 3;
     }
 
     /// <inheritdoc />

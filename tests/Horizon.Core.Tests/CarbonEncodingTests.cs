@@ -83,5 +83,6 @@ public sealed class CarbonEncodingTests
         }
         Assert.Equal((byte)'\n', text[^1]);
         Assert.Equal(expected, read);
+        Assert.Equal(text.Length, Enumerable.Range(0, batch.Count).Sum(i => CarbonEncoding.PlaintextLength(batch.Keys[i].Name, batch.Values[i], batch.Timestamps[i])));
     }
 }

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
-using System.Text;
 using Horizon.Core.Points;
 
 namespace Horizon.Core.Protocols;
@@ -97,6 +96,12 @@ public static class CarbonEncoding
         return n;
     }
 
-    /// <summary>For tests and logs: the plaintext as text.</summary>
-    public static string Text(byte[] plaintext) => Encoding.UTF8.GetString(plaintext);
+    /// <summary>The bytes of one point's plaintext line, as <see cref="Plaintext"/> writes it.</summary>
+    public static int PlaintextLength(ReadOnlySpan<byte> name, double value, long timestamp)
+    {
+        Span<byte> scratch = stackalloc byte[32];
+        Utf8Formatter.TryFormat(value, scratch, out var v);
+        Utf8Formatter.TryFormat(timestamp, scratch, out var t);
+        return name.Length + v + t + 3;
+    }
 }
