@@ -62,11 +62,7 @@ public static class IngestHosting
         services.TryAddSingleton<BoundEndpoints>();
         services.AddSingleton<Roomba>();
 
-        var statsdEnabled = (IServiceProvider sp) =>
-        {
-            var l = sp.GetRequiredService<ListenerOptions>();
-            return l.StatsdUdp.Enabled || l.StatsdTcp.Enabled;
-        };
+        static bool StatsdOn(IServiceProvider sp) => sp.GetRequiredService<ListenerOptions>().StatsdEnabled;
         services.AddSingleton<StatsdFlusher>();
         services.AddSingleton<StatsdAdmin>();
         // First: its StartingAsync starts the writer before any listener, its StoppedAsync drains
@@ -74,7 +70,7 @@ public static class IngestHosting
         services.AddSingleton<IHostedService>(sp => new IngestPipeline(
             sp.GetRequiredService<SeriesWriter>(),
             sp.GetRequiredService<CarbonForwarder>(),
-            statsdEnabled(sp) ? sp.GetRequiredService<StatsdFlusher>() : null,
+            StatsdOn(sp) ? sp.GetRequiredService<StatsdFlusher>() : null,
             sp.GetRequiredService<MetricRegistry>(),
             sp.GetRequiredService<SeriesOptions>(),
             sp.GetRequiredService<IngestMetrics>(),
@@ -82,7 +78,7 @@ public static class IngestHosting
             sp.GetRequiredService<IngestOptions>(),
             sp.GetRequiredService<ILogger<IngestPipeline>>(),
             sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IHostedService>(sp => statsdEnabled(sp) ? sp.GetRequiredService<StatsdFlusher>() : new NothingService());
+        services.AddSingleton<IHostedService>(sp => StatsdOn(sp) ? sp.GetRequiredService<StatsdFlusher>() : new NothingService());
         services.AddSingleton<IHostedService>(sp => UdpListenerOrNothing(sp, "statsd_udp", o => o.StatsdUdp, s => new StatsdDatagramHandler(s)));
         services.AddSingleton<IHostedService>(sp => UdpListenerOrNothing(sp, "msgpack", o => o.Msgpack, s => new MsgpackDatagramHandler(s)));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RoombaOptions>().Enabled

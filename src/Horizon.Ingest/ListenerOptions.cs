@@ -48,8 +48,11 @@ public sealed record ListenerOptions
     public IEnumerable<(string Name, EndpointOptions Endpoint)> Named() =>
         [("plaintext", Plaintext), ("pickle", Pickle), ("statsd_udp", StatsdUdp), ("statsd_tcp", StatsdTcp), ("statsd_admin", StatsdAdminIfStatsd), ("msgpack", Msgpack)];
 
+    /// <summary>Whether a StatsD listener runs (and so the aggregation, its flush and its admin port).</summary>
+    public bool StatsdEnabled => StatsdUdp.Enabled || StatsdTcp.Enabled;
+
     /// <summary>The admin endpoint, disabled when no StatsD listener runs.</summary>
-    public EndpointOptions StatsdAdminIfStatsd => StatsdUdp.Enabled || StatsdTcp.Enabled ? StatsdAdmin : StatsdAdmin with { Enabled = false };
+    public EndpointOptions StatsdAdminIfStatsd => StatsdEnabled ? StatsdAdmin : StatsdAdmin with { Enabled = false };
 
     /// <summary>The number of UDP loops to run.</summary>
     public int EffectiveUdpLoops => UdpReceiveLoops > 0 ? UdpReceiveLoops : Math.Max(1, Environment.ProcessorCount);
