@@ -21,7 +21,16 @@ public sealed class DeployVerdicts(StoreConnection store, EventStore events, Dep
     public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>How long past its window a deploy is still decided (Horizon was down meanwhile).</summary>
-    public const long CatchUpSeconds = 3600;
+    private const long CatchUpSeconds = 3600;
+
+    /// <summary>What a deploy with no stored verdict is at <paramref name="now"/>: <c>pending</c>
+    /// while <see cref="DecideAsync"/> may still decide it (until an hour past its window),
+    /// <c>not_decided</c> after.</summary>
+    public static DeployVerdict Undecided(HorizonEvent deploy, DeployOptions options, long now)
+    {
+        var decidesAt = deploy.When + (long)options.Window.TotalSeconds;
+        return new DeployVerdict(deploy.Id, deploy.What, deploy.When, now > decidesAt + CatchUpSeconds ? "not_decided" : "pending", decidesAt, null, []);
+    }
 
     /// <summary>Verdicts decided by the last call (for counting).</summary>
     public List<DeployVerdict> Decided { get; } = [];

@@ -47,8 +47,7 @@ public static class DeployApi
             return [];
         }
         var stored = await store.Database.HashGetAsync(StoreKeys.Deploys, [.. deploys.Select(e => (RedisValue)e.Id)]);
-        var window = (long)options.Window.TotalSeconds;
         return [.. deploys.Select((e, i) => (stored[i].IsNull ? null : JsonSerializer.Deserialize<DeployVerdict>((string)stored[i]!, DeployVerdicts.Json))
-            ?? new DeployVerdict(e.Id, e.What, e.When, now > e.When + window + DeployVerdicts.CatchUpSeconds ? "not_decided" : "pending", e.When + window, null, []))];
+            ?? DeployVerdicts.Undecided(e, options, now))];
     }
 }
