@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Horizon.Analyzer;
@@ -14,10 +13,6 @@ namespace Horizon.Integration.Tests;
 /// in ensemble mode on the embedded store.</summary>
 public sealed class AlertTests
 {
-    private static double Counter(string scraped, string series) =>
-        scraped.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
-            .Select(l => double.Parse(l[(series.Length + 1)..], CultureInfo.InvariantCulture)).SingleOrDefault();
-
     private static string Messages(string receiver, string result) => $"horizon_incident_messages_total{{receiver=\"{receiver}\",result=\"{result}\"}}";
 
     // The embedded store (in dataDirectory when given), the analyzer in ensemble mode every half second, Slack webhooks.
@@ -62,8 +57,8 @@ public sealed class AlertTests
         Assert.Contains("level\\: expected", mattermostText, StringComparison.Ordinal);
         Assert.False(toMattermost.TryGetProperty("blocks", out _), "Mattermost reads no Block Kit");
         Assert.True(slack.AllSized && mattermost.AllSized, "every message was sent with a Content-Length");
-        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), Messages("mattermost-0", "sent")) >= 1, "the Mattermost message counted", 10);
-        Assert.Equal(1, Counter(await host.ScrapeAsync(), Messages("webhooks-0", "sent")));
+        await WaitUntilAsync(async () => Scraped(await host.ScrapeAsync(), Messages("mattermost-0", "sent")) >= 1, "the Mattermost message counted", 10);
+        Assert.Equal(1, Scraped(await host.ScrapeAsync(), Messages("webhooks-0", "sent")));
     }
 
     [Fact]
@@ -75,7 +70,7 @@ public sealed class AlertTests
         var random = new Random(2);
         await SeedAsync(host.Db, "alert.redirected", Day(Now, i => i == 1439 ? 900 : 100 + (random.NextDouble() * 10)));
 
-        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), Messages("webhooks-0", "failed")) >= 1, "the redirect counted as a failure", 60);
+        await WaitUntilAsync(async () => Scraped(await host.ScrapeAsync(), Messages("webhooks-0", "failed")) >= 1, "the redirect counted as a failure", 60);
         Assert.Equal(1, redirecting.Requests);
         Assert.Equal(0, elsewhere.Requests);
     }
@@ -133,8 +128,8 @@ public sealed class AlertTests
         var body = await NextAsync(flaky, timeout.Token);
         Assert.Contains("alert.flaky is anomalous", body.GetProperty("text").GetString()!, StringComparison.Ordinal);
         Assert.Equal(3, flaky.Requests); // two refusals, then accepted
-        await WaitUntilAsync(async () => Counter(await host.ScrapeAsync(), Messages("webhooks-1", "failed")) >= 1, "the dead webhook counted", 30);
-        Assert.Equal(1, Counter(await host.ScrapeAsync(), Messages("webhooks-0", "sent")));
+        await WaitUntilAsync(async () => Scraped(await host.ScrapeAsync(), Messages("webhooks-1", "failed")) >= 1, "the dead webhook counted", 30);
+        Assert.Equal(1, Scraped(await host.ScrapeAsync(), Messages("webhooks-0", "sent")));
         await WaitForPassesAsync(host, 2);
     }
 

@@ -368,7 +368,7 @@ public sealed class AlertmanagerTests
         }
         // The same finding, judged again on the next passes, is no longer reported, and counted.
         await WaitUntilAsync(async () => !(await host.Db.HashGetAsync(Horizon.Core.StoreKeys.Anomalies, "batch.queue")).HasValue, "the taught finding gone", 30);
-        Assert.True(ScrapedValue(await host.ScrapeAsync(), "horizon_analyzer_findings_taught_total") >= 1);
+        Assert.True(Scraped(await host.ScrapeAsync(), "horizon_analyzer_findings_taught_total") >= 1);
         var profiles = await http.GetFromJsonAsync<JsonElement>($"{web}/api/profiles/batch.queue", ct);
         Assert.Equal("alice", profiles.GetProperty("profiles")[0].GetProperty("by").GetString());
         // A burst four times as large is not what was taught: reported.
@@ -377,9 +377,6 @@ public sealed class AlertmanagerTests
         Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"{web}/api/profiles/batch.queue", ct)).StatusCode);
     }
 
-    private static double ScrapedValue(string scraped, string series) =>
-        scraped.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
-            .Select(l => double.Parse(l[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).SingleOrDefault();
     [Fact]
     public async Task InBothModesAFindingOfSkylinesVoteAloneCarriesTheVotesNotTheEnsemblesLowScore()
     {

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using static Horizon.Integration.Tests.TestSupport;
 
 namespace Horizon.Integration.Tests;
@@ -99,9 +98,5 @@ public sealed partial class ForwardingTests
         Assert.Contains($"Forward:Destinations entry '{destination}'", error.Message, StringComparison.Ordinal);
     }
 
-    private static double Sample(string scrape, string metric, string labels)
-    {
-        var match = Regex.Match(scrape, $@"^{Regex.Escape(metric)}\{{{Regex.Escape(labels)}\}} (\S+)$", RegexOptions.Multiline);
-        return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-    }
+    private static double Sample(string scrape, string metric, string labels) => Scraped(scrape, $"{metric}{{{labels}}}");
 }

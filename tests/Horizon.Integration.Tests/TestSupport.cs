@@ -22,6 +22,11 @@ public static class TestSupport
         return http;
     }
 
+    /// <summary>The value of one series (<c>name{labels}</c> as exported) in a Prometheus scrape; 0 when absent.</summary>
+    public static double Scraped(string scrape, string series) =>
+        scrape.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).SingleOrDefault();
+
     /// <summary>Unix seconds now.</summary>
     public static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
