@@ -31,18 +31,24 @@ public sealed class EventStore(StoreConnection store, EventOptions options)
         return events.Count > limit ? events[^limit..] : events;
     }
 
+    /// <summary>The event with this id, or null.</summary>
+    public async Task<HorizonEvent?> FindAsync(string id) => (await FindMemberAsync(id))?.Event;
+
     /// <summary>Removes an event; false when there is none with that id.</summary>
-    public async Task<bool> DeleteAsync(string id)
+    public async Task<bool> DeleteAsync(string id) =>
+        await FindMemberAsync(id) is { } found && await store.Database.SortedSetRemoveAsync(StoreKeys.Events, found.Member);
+
+    // Events are kept by time, not id: a lookup by id reads them all (at most MaxEvents).
+    private async Task<(RedisValue Member, HorizonEvent Event)?> FindMemberAsync(string id)
     {
-        var db = store.Database;
-        foreach (var member in await db.SortedSetRangeByRankAsync(StoreKeys.Events))
+        foreach (var member in await store.Database.SortedSetRangeByRankAsync(StoreKeys.Events))
         {
             if (Parse(member) is { } e && e.Id == id)
             {
-                return await db.SortedSetRemoveAsync(StoreKeys.Events, member);
+                return (member, e);
             }
         }
-        return false;
+        return null;
     }
 
     private static HorizonEvent? Parse(RedisValue value)

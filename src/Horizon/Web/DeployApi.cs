@@ -33,7 +33,7 @@ public static class DeployApi
         app.MapGet("/api/deploys/{id}", async (string id, EventStore events, StoreConnection store, AnalyzerOptions analyzer, TimeProvider time) =>
         {
             var now = time.GetUtcNow().ToUnixTimeSeconds();
-            var deploy = (await events.RangeAsync(0, now + 86400, [analyzer.Deploys.Tag])).FirstOrDefault(e => e.Id == id);
+            var deploy = await events.FindAsync(id) is { } e && e.HasTags([analyzer.Deploys.Tag]) ? e : null;
             return deploy is null
                 ? Results.NotFound(new { id, error = $"no deploy event (tagged '{analyzer.Deploys.Tag}') with this id" })
                 : Results.Json((await VerdictsAsync(store, analyzer.Deploys, [deploy], now))[0], DeployVerdicts.Json);
