@@ -110,9 +110,11 @@ public sealed class CarbonDaemon : IAsyncDisposable
             for name, ts, value in wanted:
                 path = os.path.join(root, *name.split('.')) + '.wsp'
                 got = None
-                if os.path.exists(path):
+                try:
                     (start, end, step), values = whisper.fetch(path, ts - 1, ts + 1)
                     got = values[(ts - start) // step] if start <= ts < end else None
+                except (FileNotFoundError, whisper.CorruptWhisperFile):
+                    pass  # not created yet, or carbon-cache is still writing its header
                 if got != value:
                     missing.append([name, ts, value])
             json.dump(missing, sys.stdout)
