@@ -83,6 +83,8 @@ public sealed partial class AnalyzerService : BackgroundService
         var incidents = new IncidentTracker(_incidentStore, _options.Incidents, _shard, alertmanager, receivers, _events, new CollectionStore(_store));
         // One shard decides the deploys' verdicts (from the store, so it sees every KPI).
         var deploys = _shard.Index == 0 ? new Deploys.DeployVerdicts(_store, _events, _options.Deploys, _series.FullNamespace) : null;
+        // ... and turns new log templates into findings (five minutes back: what a restart missed).
+        var logTemplates = _shard.Index == 0 ? new NewLogTemplates(new Horizon.Storage.Logs.LogTemplateStore(_store), _time.GetUtcNow().ToUnixTimeSeconds() - 300) : null;
         Log.Starting(_logger, _shard.ToString(), CacheDirectory, cache.Count);
         try
         {
@@ -91,7 +93,7 @@ public sealed partial class AnalyzerService : BackgroundService
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    await RunPassAsync(cache, sync, pass, publisher, incidents, deploys, detection, started, stoppingToken);
+                    await RunPassAsync(cache, sync, pass, publisher, incidents, deploys, logTemplates, detection, started, stoppingToken);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -131,7 +133,7 @@ public sealed partial class AnalyzerService : BackgroundService
     }
 
     private async Task RunPassAsync(LocalSeriesCache cache, SeriesSync sync, AnalysisPass pass, AnomalyPublisher publisher, IncidentTracker incidents,
-        Deploys.DeployVerdicts? deploys, DetectionContext? detection, long started, CancellationToken stoppingToken)
+        Deploys.DeployVerdicts? deploys, NewLogTemplates? logTemplates, DetectionContext? detection, long started, CancellationToken stoppingToken)
     {
         var synced = await sync.SyncAsync(stoppingToken);
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
@@ -190,6 +192,12 @@ public sealed partial class AnalyzerService : BackgroundService
             findings = [.. counts.Anomalies.Select(a => byMetric.Remove(a.Metric, out var v)
                 ? a with { Reasons = [.. v.Reasons!, .. a.Reasons ?? [AnomalyRecord.SkylineReason(a.Votes, a.Consensus, a.Algorithms)]] }
                 : a), .. byMetric.Values];
+        }
+        if (logTemplates is not null && await logTemplates.FindAsync(now) is { Count: > 0 } templates)
+        {
+            var already = findings.Select(f => f.Metric).ToHashSet(StringComparer.Ordinal);
+            findings = [.. findings, .. templates.Where(t => !already.Contains(t.Metric))];
+            _metrics.NewLogTemplates.Inc(templates.Count);
         }
         foreach (var decided in deploys?.Decided ?? [])
         {

@@ -80,6 +80,18 @@ public static class StoreKeys
     /// <summary>Incremented by every write to <see cref="Profiles"/>: analyzers read it again only when it moved.</summary>
     public const string ProfilesVersion = "horizon.profiles.version";
 
+    /// <summary>Hash: each log template's series name to its JSON (source, template, severity,
+    /// first and last seen, lines, sample lines), written by the ingest process that groups the
+    /// source's lines.</summary>
+    public const string LogTemplates = "horizon.logs.templates";
+
+    /// <summary>Sorted set: the series of log templates that appeared after their source's
+    /// warm-up, scored by when; the analyzer makes each a finding.</summary>
+    public const string LogNewTemplates = "horizon.logs.new";
+
+    /// <summary>Hash: each log source to when its first line arrived (Unix seconds).</summary>
+    public const string LogSources = "horizon.logs.sources";
+
     /// <summary>A new id for a record kept in one of these keys (an event, a silence, a taught
     /// shape, a collection): <paramref name="prefix"/> and 48 random bits in hex.</summary>
     public static string NewRecordId(string prefix) => prefix + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));

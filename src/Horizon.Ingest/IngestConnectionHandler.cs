@@ -9,18 +9,32 @@ namespace Horizon.Ingest;
 /// reading promptly when the server shuts down (what was read is still processed), close a
 /// connection that sent nothing for <see cref="ListenerOptions.IdleTimeout"/>, and treat a peer that
 /// vanishes as the end of its stream rather than an error.</summary>
-public abstract class IngestConnectionHandler(IngestServices services, PointSource source) : ConnectionHandler
+public abstract class IngestConnectionHandler : ConnectionHandler
 {
-    /// <summary>The shared ingest services.</summary>
-    protected IngestServices Services { get; } = services;
+    /// <summary>A handler of a point listener.</summary>
+    protected IngestConnectionHandler(IngestServices services, PointSource source)
+        : this(services, source.Label()) => Source = source;
 
-    /// <summary>The listener this handler serves.</summary>
-    protected PointSource Source { get; } = source;
+    /// <summary>A handler of another listener (the log listeners), named for the counters.</summary>
+    protected IngestConnectionHandler(IngestServices services, string listener)
+    {
+        Services = services;
+        Listener = listener;
+    }
+
+    /// <summary>The shared ingest services.</summary>
+    protected IngestServices Services { get; }
+
+    /// <summary>The point listener this handler serves.</summary>
+    protected PointSource Source { get; }
+
+    /// <summary>The listener's name in metrics and logs.</summary>
+    protected string Listener { get; }
 
     /// <inheritdoc />
     public sealed override async Task OnConnectedAsync(ConnectionContext connection)
     {
-        var active = Services.Connections.ConnectionsActive.WithLabels(Source.Label());
+        var active = Services.Connections.ConnectionsActive.WithLabels(Listener);
         active.Inc();
         var input = connection.Transport.Input;
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
@@ -50,5 +64,5 @@ public abstract class IngestConnectionHandler(IngestServices services, PointSour
     protected abstract Task RunAsync(PipeReader input, string? peer);
 
     /// <summary>Counts a connection Horizon closes because of what the peer sent.</summary>
-    protected void CountClosed(string reason) => Services.Connections.ConnectionsClosed.WithLabels(Source.Label(), reason).Inc();
+    protected void CountClosed(string reason) => Services.Connections.ConnectionsClosed.WithLabels(Listener, reason).Inc();
 }

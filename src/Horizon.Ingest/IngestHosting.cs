@@ -4,6 +4,7 @@ using Horizon.Core.Metrics;
 using Horizon.Core.Points;
 using Horizon.Core.Series;
 using Horizon.Core.Statsd;
+using Horizon.Ingest.Logs;
 using Horizon.Storage;
 using Horizon.Storage.Events;
 using Horizon.Storage.Forwarding;
@@ -63,6 +64,7 @@ public static class IngestHosting
         services.AddSingleton<Roomba>();
 
         static bool StatsdOn(IServiceProvider sp) => sp.GetRequiredService<ListenerOptions>().StatsdEnabled;
+        static bool LogsOn(IServiceProvider sp) => sp.GetService<LogOptions>() is { Enabled: true };
         services.AddSingleton<StatsdFlusher>();
         services.AddSingleton<StatsdAdmin>();
         // First: its StartingAsync starts the writer before any listener, its StoppedAsync drains
@@ -78,19 +80,26 @@ public static class IngestHosting
             sp.GetRequiredService<IngestOptions>(),
             sp.GetRequiredService<ILogger<IngestPipeline>>(),
             sp.GetRequiredService<TimeProvider>()));
+        // Logs: after the point pipeline, so at shutdown the last counts reach the writer before it drains.
+        services.TryAddSingleton<LogMetrics>();
+        services.TryAddSingleton<Horizon.Storage.Logs.LogTemplateStore>();
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<LogPipeline>(sp));
+        services.AddSingleton<IHostedService>(sp => LogsOn(sp) ? sp.GetRequiredService<LogPipeline>() : new NothingService());
+        services.AddSingleton<IHostedService>(sp => LogsOn(sp)
+            ? UdpListenerOrNothing(sp, "syslog_udp", sp.GetRequiredService<LogOptions>().SyslogUdp, _ => new SyslogDatagramHandler(sp.GetRequiredService<LogPipeline>(), sp.GetRequiredService<TimeProvider>()))
+            : new NothingService());
         services.AddSingleton<IHostedService>(sp => StatsdOn(sp) ? sp.GetRequiredService<StatsdFlusher>() : new NothingService());
-        services.AddSingleton<IHostedService>(sp => UdpListenerOrNothing(sp, "statsd_udp", o => o.StatsdUdp, s => new StatsdDatagramHandler(s)));
-        services.AddSingleton<IHostedService>(sp => UdpListenerOrNothing(sp, "msgpack", o => o.Msgpack, s => new MsgpackDatagramHandler(s)));
+        services.AddSingleton<IHostedService>(sp => UdpListenerOrNothing(sp, "statsd_udp", sp.GetRequiredService<ListenerOptions>().StatsdUdp, s => new StatsdDatagramHandler(s)));
+        services.AddSingleton<IHostedService>(sp => UdpListenerOrNothing(sp, "msgpack", sp.GetRequiredService<ListenerOptions>().Msgpack, s => new MsgpackDatagramHandler(s)));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RoombaOptions>().Enabled
             ? ActivatorUtilities.CreateInstance<RoombaService>(sp)
             : new NothingService());
         return services;
     }
 
-    private static IHostedService UdpListenerOrNothing(IServiceProvider sp, string name, Func<ListenerOptions, EndpointOptions> pick, Func<IngestServices, IDatagramHandler> handler)
+    private static IHostedService UdpListenerOrNothing(IServiceProvider sp, string name, EndpointOptions endpoint, Func<IngestServices, IDatagramHandler> handler)
     {
         var options = sp.GetRequiredService<ListenerOptions>();
-        var endpoint = pick(options);
         if (!endpoint.Enabled)
         {
             return new NothingService();
@@ -151,6 +160,12 @@ public static class IngestHosting
         Listen<PickleConnectionHandler>("pickle", options.Pickle);
         Listen<StatsdTcpConnectionHandler>("statsd_tcp", options.StatsdTcp);
         Listen<StatsdAdminConnectionHandler>("statsd_admin", options.StatsdAdminIfStatsd);
+        if (services.GetService<LogOptions>() is { Enabled: true } logs)
+        {
+            Listen<SyslogTcpConnectionHandler>("syslog_tcp", logs.SyslogTcp);
+            Listen<PlainLogConnectionHandler>("logs_plain", logs.PlainTcp);
+            Listen<JsonLogConnectionHandler>("logs_json", logs.JsonTcp);
+        }
     }
 
     private static bool PortTaken(IPAddress address, int port, out string reason)

@@ -99,6 +99,8 @@ public static class HorizonApp
         services.AddSingleton(options.Web);
         services.AddSingleton(options.Events);
         services.AddSingleton(options.Forward);
+        services.AddSingleton(options.Logs);
+        services.AddSingleton<Horizon.Storage.Logs.LogTemplateStore>();
         services.AddSingleton<Horizon.Storage.Events.EventStore>();
         services.AddSingleton<ShapeIndex>();
         services.AddSingleton<GraphiteNames>();
@@ -113,6 +115,7 @@ public static class HorizonApp
             return registry;
         });
         services.TryAddSingleton<ConnectionMetrics>();
+        services.TryAddSingleton<Horizon.Ingest.Logs.LogMetrics>();
         services.AddSingleton<WebMetrics>();
         // Opened when first needed (at start-up, by the first service that uses the store) and
         // closed by the container after every hosted service has stopped.
@@ -170,6 +173,7 @@ public static class HorizonApp
         app.MapDeployApi();
         app.MapSimilarApi();
         app.MapGraphiteApi(options.Series);
+        app.MapLogApi();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Horizon");

@@ -19,7 +19,8 @@ public sealed record HorizonOptions(
     AnalyzerOptions Analyzer,
     WebOptions Web,
     Horizon.Storage.Events.EventOptions Events,
-    Horizon.Storage.Forwarding.ForwardOptions Forward)
+    Horizon.Storage.Forwarding.ForwardOptions Forward,
+    Horizon.Ingest.Logs.LogOptions Logs)
 {
     /// <summary>Horizon's configuration sections and the record each binds to.</summary>
     public static readonly IReadOnlyDictionary<string, Type> Sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
@@ -35,6 +36,7 @@ public sealed record HorizonOptions(
         ["Web"] = typeof(WebOptions),
         ["Events"] = typeof(Horizon.Storage.Events.EventOptions),
         ["Forward"] = typeof(Horizon.Storage.Forwarding.ForwardOptions),
+        ["Logs"] = typeof(Horizon.Ingest.Logs.LogOptions),
     };
 
     /// <summary>Binds every section (lists replace their defaults rather than extend them), refuses
@@ -78,7 +80,8 @@ public sealed record HorizonOptions(
             analyzer,
             Section<WebOptions>("Web"),
             Section<Horizon.Storage.Events.EventOptions>("Events"),
-            Section<Horizon.Storage.Forwarding.ForwardOptions>("Forward"));
+            Section<Horizon.Storage.Forwarding.ForwardOptions>("Forward"),
+            Section<Horizon.Ingest.Logs.LogOptions>("Logs"));
         options.Validate();
         return options;
     }
@@ -96,6 +99,7 @@ public sealed record HorizonOptions(
         Web.Validate();
         Events.Validate();
         Forward.Validate();
+        Logs.Validate();
         if (Ingest.DrainTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("Ingest:DrainTimeout must be positive.");

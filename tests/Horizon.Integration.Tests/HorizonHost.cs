@@ -59,6 +59,10 @@ public sealed class HorizonHost : IAsyncDisposable
             ["Listeners:StatsdAdmin:Port"] = "0",
             ["Listeners:Msgpack:Port"] = "0",
             ["Listeners:UdpReceiveLoops"] = "2",
+            ["Logs:SyslogUdp:Port"] = "0",
+            ["Logs:SyslogTcp:Port"] = "0",
+            ["Logs:PlainTcp:Port"] = "0",
+            ["Logs:JsonTcp:Port"] = "0",
             // StatsD flushes its own counters into the store every interval; tests that want
             // StatsD turn it on, the others get a store holding only what they wrote.
             ["Listeners:StatsdUdp:Enabled"] = "false",

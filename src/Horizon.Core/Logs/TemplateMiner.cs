@@ -28,7 +28,7 @@ public sealed class LogTemplate
     public string Text { get; private set; }
 
     /// <summary>Lines grouped into it.</summary>
-    public long Lines { get; internal set; }
+    public long Lines { get; set; }
 
     /// <summary>The template's text changed since <see cref="Changed"/> was last cleared.</summary>
     public bool Changed { get; set; }
@@ -61,11 +61,13 @@ public sealed class TemplateMiner
     private readonly int _prefixDepth;
     private readonly int _maxChildren;
     private readonly string _idSeed;
+    private readonly TemplateBudget? _budget;
 
     /// <summary>Creates a miner. <paramref name="depth"/> is Drain's tree depth (the root and the
     /// length layer included, so 4 routes by the first two words).</summary>
-    public TemplateMiner(string idSeed = "", int depth = 4, double similarity = 0.5, int maxChildren = 100, int maxTemplates = 10_000)
+    public TemplateMiner(string idSeed = "", int depth = 4, double similarity = 0.5, int maxChildren = 100, int maxTemplates = 10_000, TemplateBudget? budget = null)
     {
+        _budget = budget;
         ArgumentOutOfRangeException.ThrowIfLessThan(depth, 3);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxChildren, 2);
         if (similarity is <= 0 or > 1)
@@ -117,7 +119,7 @@ public sealed class TemplateMiner
             best.Lines++;
             return best.Index;
         }
-        if (_templates.Count >= MaxTemplates)
+        if (_templates.Count >= MaxTemplates || (_budget is not null && !_budget.TryTake()))
         {
             if (best is null)
             {
@@ -151,6 +153,7 @@ public sealed class TemplateMiner
             tokens[i] = t.SequenceEqual(Wildcard) ? Wildcard : t.ToString();
         }
         var template = new LogTemplate(_templates.Count, id, tokens);
+        _budget?.TryTake();
         _templates.Add(template);
         Leaf(line, count).Add(template);
         return template;
@@ -298,6 +301,29 @@ public sealed class TemplateMiner
             }
             return child;
         }
+    }
+}
+
+/// <summary>A bound on templates shared by several miners (one per source).</summary>
+public sealed class TemplateBudget(int max)
+{
+    private int _used;
+
+    /// <summary>Templates made so far.</summary>
+    public int Used => Volatile.Read(ref _used);
+
+    /// <summary>The bound.</summary>
+    public int Max { get; } = max;
+
+    /// <summary>Takes one; false when none is left.</summary>
+    public bool TryTake()
+    {
+        if (Interlocked.Increment(ref _used) <= Max)
+        {
+            return true;
+        }
+        Interlocked.Decrement(ref _used);
+        return false;
     }
 }
 

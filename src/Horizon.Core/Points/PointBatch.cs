@@ -11,15 +11,16 @@ public enum PointSource : byte
     StatsdTcp,
     StatsdFlush,
     Msgpack,
+    LogTemplates,
 }
 
 /// <summary>Stable labels for <see cref="PointSource"/>.</summary>
 public static class PointSources
 {
     /// <summary>Number of sources.</summary>
-    public const int Count = (int)PointSource.Msgpack + 1;
+    public const int Count = (int)PointSource.LogTemplates + 1;
 
-    private static readonly string[] Labels = ["plaintext", "pickle", "statsd_udp", "statsd_tcp", "statsd_flush", "msgpack"];
+    private static readonly string[] Labels = ["plaintext", "pickle", "statsd_udp", "statsd_tcp", "statsd_flush", "msgpack", "log_templates"];
 
     /// <summary>The label of a source.</summary>
     public static string Label(this PointSource source) => Labels[(int)source];

@@ -61,7 +61,8 @@ public static class HealthApi
             var listeners = services.GetRequiredService<ListenerOptions>();
             var metrics = services.GetRequiredService<IngestMetrics>();
             var bound = services.GetRequiredService<BoundEndpoints>();
-            foreach (var (name, endpoint) in listeners.Named())
+            var logs = services.GetRequiredService<Horizon.Ingest.Logs.LogOptions>();
+            foreach (var (name, endpoint) in listeners.Named().Concat(logs.Named()))
             {
                 if (!endpoint.Enabled)
                 {
