@@ -258,4 +258,31 @@ public sealed class LogTests
         Assert.Equal(1, Scraped(scrape, "horizon_log_new_templates_total{recorded=\"true\"}"));
         Assert.Equal(1, Scraped(scrape, "horizon_log_template_findings_total"));
     }
+
+    [Fact]
+    public async Task ThePageTailsLinesLiveFilteredHighlightedAndPausable()
+    {
+        await using var host = await HorizonHost.StartAsync(null);
+        var web = $"http://{host.Endpoint("web")}";
+        await using var browser = await DevTools.OpenAsync($"{web}/");
+        await browser.WaitForAsync("document.getElementById('log-state')?.textContent.includes('lines')", "the live tail connected");
+        await browser.EvaluateAsync("document.getElementById('log-q').value = 'refused'; document.getElementById('log-q').dispatchEvent(new Event('input'))");
+        await Task.Delay(1500, Ct); // the filter applies after typing stops, on a new stream
+        await SendTcpAsync(host.Endpoint("logs_plain"), "source=edge\nERROR upstream refused connection to 10.0.0.5\nINFO all fine\nWARN backend refused 3 times\n");
+        await browser.WaitForAsync("document.querySelectorAll('#log-lines > div').length === 2", "the two matching lines");
+        var shown = (await browser.EvaluateAsync("[...document.querySelectorAll('#log-lines > div')].map(d => d.className + '|' + d.querySelector('mark').textContent + '|' + d.textContent).join('\\n')"))!.GetValue<string>();
+        var rows = shown.Split('\n');
+        Assert.StartsWith("err|refused|", rows[0], StringComparison.Ordinal);
+        Assert.EndsWith("ERROR upstream refused connection to 10.0.0.5", rows[0], StringComparison.Ordinal);
+        Assert.StartsWith("warning|refused|", rows[1], StringComparison.Ordinal);
+        Assert.Contains("edge", rows[1], StringComparison.Ordinal);
+
+        // Paused, new lines wait; resumed, they are shown.
+        await browser.EvaluateAsync("document.getElementById('log-pause').click()");
+        await SendTcpAsync(host.Endpoint("logs_plain"), "source=edge\nERROR db refused login\n");
+        await browser.WaitForAsync("document.getElementById('log-state').textContent.includes('1 waiting')", "the line waiting while paused");
+        Assert.Equal(2, (await browser.EvaluateAsync("document.querySelectorAll('#log-lines > div').length"))!.GetValue<int>());
+        await browser.EvaluateAsync("document.getElementById('log-pause').click()");
+        await browser.WaitForAsync("document.querySelectorAll('#log-lines > div').length === 3", "the waiting line shown on resume");
+    }
 }
