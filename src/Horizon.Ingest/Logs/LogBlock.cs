@@ -51,7 +51,8 @@ public sealed class LogBlock
     /// <summary>The message bytes of a line.</summary>
     internal ReadOnlySpan<byte> Message(in LogBlockLine line) => Bytes.AsSpan(line.Offset + line.SourceLength, line.MessageLength);
 
-    internal void Clear()
+    /// <summary>Empties the block for reuse.</summary>
+    public void Clear()
     {
         Count = 0;
         _used = 0;

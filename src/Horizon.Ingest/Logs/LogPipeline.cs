@@ -86,10 +86,7 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Channel<LogBlock> _queue;
-    private readonly TemplateBudget _budget;
-    private readonly Dictionary<string, LogSource> _sources = new(StringComparer.Ordinal);
-    private readonly List<LogTemplateState> _templates = [];
-    private readonly char[] _chars;
+    private readonly LogGrouper _grouper;
     private readonly long[] _lastRejectLog = new long[Listeners.Length];
     private readonly CancellationTokenSource _stopping = new();
     private Task? _running;
@@ -104,10 +101,9 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
         _logger = logger;
         _time = time;
         _queue = Channel.CreateBounded<LogBlock>(new BoundedChannelOptions(options.QueueBlocks) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        _budget = new TemplateBudget(options.MaxTemplates);
-        _chars = new char[options.MaxLineLength];
         Pool = new LogBlockPool(options.QueueBlocks + 8);
         Tail = new LogTail(options.TailBytes, options.TailLines);
+        _grouper = new LogGrouper(options, metrics, Tail);
     }
 
     /// <summary>Blocks for the listeners.</summary>
@@ -170,11 +166,6 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
         }
     }
 
-    /// <summary>The sources known (the pipeline's own view; the store has every node's).</summary>
-    public int SourceCount => Volatile.Read(ref _sourceCount);
-
-    private int _sourceCount;
-
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -205,11 +196,11 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
             var restored = 0;
             foreach (var t in await _store.AllAsync())
             {
-                if (!t.Series.StartsWith(_options.SeriesPrefix, StringComparison.Ordinal) || _budget.Used >= _budget.Max)
+                if (!t.Series.StartsWith(_options.SeriesPrefix, StringComparison.Ordinal) || _grouper.Budget.Used >= _grouper.Budget.Max)
                 {
                     continue;
                 }
-                var source = SourceNamed(t.Source, sources.GetValueOrDefault(t.Source, t.FirstSeen));
+                var source = _grouper.SourceNamed(t.Source, sources.GetValueOrDefault(t.Source, t.FirstSeen));
                 source.Recorded = true;
                 var template = source.Miner.Restore(t.Id, t.Template);
                 template.Lines = t.Lines;
@@ -220,37 +211,25 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
                     FirstSample = t.Samples.Count > 0 ? t.Samples[0] : null,
                     LatestSample = t.Samples.Count > 1 ? t.Samples[^1] : null,
                 };
-                source.Templates.Add(state);
-                _templates.Add(state);
+                _grouper.Add(state);
                 restored++;
             }
             foreach (var (name, first) in sources)
             {
-                if (_sources.TryGetValue(name, out var s))
+                if (_grouper.Sources.TryGetValue(name, out var s))
                 {
                     s.FirstSeen = first;
                     s.Recorded = true;
                 }
             }
-            Log.Restored(_logger, restored, _sources.Count);
+            Log.Restored(_logger, restored, _grouper.Sources.Count);
         }
         catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
         {
             Log.RestoreFailed(_logger, e.Message);
         }
-        _metrics.Templates.Set(_budget.Used);
-        _metrics.Sources.Set(_sources.Count);
-    }
-
-    private LogSource SourceNamed(string name, long firstSeen)
-    {
-        if (!_sources.TryGetValue(name, out var source))
-        {
-            source = new LogSource(name, new TemplateMiner(name, _options.Depth, _options.Similarity, maxTemplates: _options.MaxTemplates, budget: _budget), firstSeen);
-            _sources[name] = source;
-            Volatile.Write(ref _sourceCount, _sources.Count);
-        }
-        return source;
+        _metrics.Templates.Set(_grouper.Budget.Used);
+        _metrics.Sources.Set(_grouper.Sources.Count);
     }
 
     private async Task RunAsync()
@@ -278,7 +257,7 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
             {
                 try
                 {
-                    Group(block);
+                    _grouper.Group(block);
                 }
                 catch (Exception e)
                 {
@@ -307,64 +286,6 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
         }
     }
 
-    // One block: every line to its source's templates and the tail.
-    private void Group(LogBlock block)
-    {
-        Span<char> sourceName = stackalloc char[64];
-        var lookup = _sources.GetAlternateLookup<ReadOnlySpan<char>>();
-        for (var i = 0; i < block.Count; i++)
-        {
-            ref readonly var line = ref block.Lines[i];
-            var n = LogSourceNames.Sanitise(block.Source(line), sourceName);
-            ReadOnlySpan<char> name = n == 0 ? "unknown" : sourceName[..n];
-            if (!lookup.TryGetValue(name, out var source))
-            {
-                source = _sources.Count >= _options.MaxSources ? SourceNamed("other", line.TimeMs / 1000) : SourceNamed(name.ToString(), line.TimeMs / 1000);
-            }
-            var message = block.Message(line);
-            var chars = _chars.AsSpan(0, Encoding.UTF8.GetChars(message, _chars));
-            var severity = line.Severity == LogSeverity.Unknown ? LogSeverities.Detect(chars) : line.Severity;
-            var index = source.Miner.Add(chars, out var created);
-            LogTemplateState? state = null;
-            if (index < 0)
-            {
-                _metrics.Unmatched.Inc();
-            }
-            else
-            {
-                if (created)
-                {
-                    var template = source.Miner.Templates[index];
-                    state = new LogTemplateState(source, template, _options.SeriesPrefix + source.Name + "." + template.Id, line.TimeMs / 1000)
-                    {
-                        FirstSample = chars.ToString(),
-                        IsNew = true,
-                    };
-                    source.Templates.Add(state);
-                    _templates.Add(state);
-                }
-                state ??= source.Templates[index];
-                if (state.Interval++ == 0)
-                {
-                    state.LatestSample = created ? state.FirstSample : chars.ToString();
-                    state.Dirty = true;
-                }
-                state.LastSeenMs = line.TimeMs;
-                if (severity < state.Severity)
-                {
-                    state.Severity = severity;
-                    state.Dirty = true;
-                }
-                if (state.Template.Changed)
-                {
-                    state.Template.Changed = false;
-                    state.Dirty = true;
-                }
-            }
-            Tail.Append(message, severity, line.TimeMs, source, state);
-        }
-    }
-
     // Each template's count becomes a point; changed templates are saved.
     private async Task FlushAsync(long nowMs)
     {
@@ -380,7 +301,7 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
         var newOnes = new List<StoredLogTemplate>();
         var threshold = _options.NewTemplateThreshold;
         var after = (long)_options.NewTemplateAfter.TotalSeconds;
-        foreach (var t in _templates)
+        foreach (var t in _grouper.Templates)
         {
             if (t.Interval > 0 || nowMs - t.LastSeenMs <= zeroFill)
             {
@@ -420,11 +341,11 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
         }
         await writer.SubmitAsync(batch);
         _ingest.Count(PointSource.LogTemplates, points + rejects.Total, rejects);
-        _metrics.Templates.Set(_budget.Used);
-        _metrics.Sources.Set(_sources.Count);
+        _metrics.Templates.Set(_grouper.Budget.Used);
+        _metrics.Sources.Set(_grouper.Sources.Count);
         try
         {
-            var unrecorded = _sources.Values.Where(s => !s.Recorded).ToList();
+            var unrecorded = _grouper.Sources.Values.Where(s => !s.Recorded).ToList();
             if (unrecorded.Count > 0)
             {
                 var stored = await _store.SourcesAsync(unrecorded.ToDictionary(s => s.Name, s => s.FirstSeen, StringComparer.Ordinal));
@@ -439,7 +360,7 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
         catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
         {
             // Saved again at the next flush.
-            foreach (var t in _templates.Where(t => save.Any(s => s.Series == t.Series)))
+            foreach (var t in _grouper.Templates.Where(t => save.Any(s => s.Series == t.Series)))
             {
                 t.Dirty = true;
             }
