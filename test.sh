@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Horizon test. Installs what the integration tests need (redis-server, Prometheus'
-# Alertmanager, aiosmtpd, graphite-web, graphite-carbon, and chromium for the web page's browser test) when it is missing, using apt-get (as root, or through sudo).
+# Alertmanager, aiosmtpd, graphite-web, graphite-carbon, logger and rsyslog, and chromium for the web page's browser test) when it is missing, using apt-get (as root, or through sudo).
 # Ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -14,6 +14,9 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alert
 [ -f /usr/lib/python3/dist-packages/graphite/render/functions.py ] || missing+=(graphite-web)
 # Forwarding is checked against real carbon-caches, read back from their whisper files.
 [ -x /usr/bin/carbon-cache ] || missing+=(graphite-carbon)
+# Logs arrive from util-linux's logger and through a real rsyslog relay.
+command -v logger >/dev/null 2>&1 || missing+=(bsdutils)
+[ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
 [ -n "${HORIZON_BROWSER:-}" ] || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
   || command -v google-chrome >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then

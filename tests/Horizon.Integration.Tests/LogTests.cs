@@ -285,4 +285,52 @@ public sealed class LogTests
         await browser.EvaluateAsync("document.getElementById('log-pause').click()");
         await browser.WaitForAsync("document.querySelectorAll('#log-lines > div').length === 3", "the waiting line shown on resume");
     }
+
+    [Fact]
+    public async Task RsyslogForwardsToHorizonByOctetCountedTcpAndByUdp()
+    {
+        await using var host = await HorizonHost.StartAsync(null);
+        var dir = Directory.CreateTempSubdirectory("horizon-rsyslog-").FullName;
+        var input = RedisServer.FreePort();
+        // rsyslog as a relay: it receives on UDP and forwards each message twice, RFC 5424 over
+        // octet-counted TCP and its classic forward format over UDP.
+        await File.WriteAllTextAsync(Path.Combine(dir, "rsyslog.conf"), $"""
+            global(workDirectory="{dir}")
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="{input}")
+            action(type="omfwd" target="127.0.0.1" port="{host.Endpoint("syslog_tcp").Port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
+            action(type="omfwd" target="127.0.0.1" port="{host.Endpoint("syslog_udp").Port}" protocol="udp" template="RSYSLOG_ForwardFormat")
+            """, Ct);
+        using var rsyslog = Process.Start(new ProcessStartInfo("/usr/sbin/rsyslogd", ["-n", "-f", Path.Combine(dir, "rsyslog.conf"), "-i", Path.Combine(dir, "rsyslog.pid")])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            var web = $"http://{host.Endpoint("web")}";
+            // rsyslog takes a moment to listen: send until the first message is through.
+            await WaitUntilAsync(async () =>
+            {
+                await LoggerAsync("--udp", "--server", "127.0.0.1", "--port", input.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "shop", "-p", "local0.err", "order 17 failed: card declined");
+                return (await JsonAsync($"{web}/api/logs/recent?source=shop")).GetProperty("count").GetInt32() >= 2;
+            }, "the message forwarded by rsyslog both ways");
+            var lines = (await JsonAsync($"{web}/api/logs/recent?source=shop")).GetProperty("lines").EnumerateArray().ToList();
+            Assert.All(lines, l =>
+            {
+                Assert.Equal("order 17 failed: card declined", l.GetProperty("line").GetString());
+                Assert.Equal("err", l.GetProperty("severity").GetString());
+            });
+            var scrape = await host.ScrapeAsync();
+            Assert.True(Scraped(scrape, "horizon_log_lines_total{listener=\"syslog_tcp\"}") >= 1);
+            Assert.True(Scraped(scrape, "horizon_log_lines_total{listener=\"syslog_udp\"}") >= 1);
+            Assert.Equal(0, Scraped(scrape, "horizon_log_lines_rejected_total{listener=\"syslog_tcp\",reason=\"bad_priority\"}"));
+        }
+        finally
+        {
+            rsyslog.Kill(entireProcessTree: true);
+            await rsyslog.WaitForExitAsync(Ct);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
