@@ -13,7 +13,8 @@ if (role is null)
                horizon [all|ingest|analyze|web] [--redis host:port] [--data dir] [--bind address] [--web-port port] [--shard i/N] [--Section:Key=value ...]
 
           all     every role in one process (default); uses the embedded store unless --redis is given
-          ingest  carbon plaintext (2003), carbon pickle (2024), StatsD (8125 UDP and TCP), msgpack (2025 UDP), Roomba
+          ingest  carbon plaintext (2003), carbon pickle (2024), StatsD (8125 UDP and TCP), msgpack (2025 UDP),
+                  logs (syslog 5140 UDP and TCP, plain 5141, JSON 5142), Roomba
           analyze the analyzer; --shard i/N analyses one of N shards of the metrics
           web     /metrics and the status API (port 1500)
 

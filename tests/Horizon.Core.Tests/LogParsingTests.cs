@@ -149,3 +149,34 @@ public sealed class LogParsingTests
         Assert.Equal(2, miner.Templates.Count);
     }
 }
+
+public sealed class GroupingAccuracyTests
+{
+    [Fact]
+    public void AccuracyCountsOnlyLinesWhoseGroupIsExactlyTheirTemplatesLines()
+    {
+        // Truth: A A A B B C. Predicted: {0,1,2} right, {3} and {4} split B (both wrong), {5} right.
+        Assert.Equal(4.0 / 6, GroupingAccuracy.Score([1, 1, 1, 2, 3, 4], ["A", "A", "A", "B", "B", "C"]), 10);
+        // Merging two templates makes both wrong.
+        Assert.Equal(0, GroupingAccuracy.Score([1, 1, 1, 1], ["A", "A", "B", "B"]));
+        Assert.Equal(1, GroupingAccuracy.Score(["x", "y", "x"], [7, 8, 7]));
+    }
+
+    [Fact]
+    public void ALogHubStructuredCsvIsReadWithItsQuotingAndDrainGroupsIt()
+    {
+        const string csv = """
+            LineId,Date,Time,Pid,Level,Component,Content,EventId,EventTemplate
+            1,081109,203615,148,INFO,dfs.DataNode$PacketResponder,PacketResponder 1 for block blk_38865049064139660 terminating,E10,PacketResponder <*> for block <*> terminating
+            2,081109,203807,222,INFO,dfs.DataNode$PacketResponder,PacketResponder 0 for block blk_-6952295868487656571 terminating,E10,PacketResponder <*> for block <*> terminating
+            3,081109,204005,35,INFO,dfs.FSNamesystem,"BLOCK* NameSystem.addStoredBlock: blockMap updated: 10.251.73.220:50010 is added to blk_7128370237687728475 size 67108864",E6,"BLOCK* NameSystem.addStoredBlock: blockMap updated: <*> is added to <*> size <*>"
+            4,081109,204015,308,INFO,dfs.DataNode$PacketResponder,"Received block blk_8229193803249955061 of size 67108864 from /10.251.71.16",E3,Received block <*> of size <*> from <*>
+            """;
+        var rows = GroupingAccuracy.ReadLogHub(new StringReader(csv));
+        Assert.Equal(4, rows.Count);
+        Assert.Equal("BLOCK* NameSystem.addStoredBlock: blockMap updated: 10.251.73.220:50010 is added to blk_7128370237687728475 size 67108864", rows[2].Content);
+        var (accuracy, templates) = GroupingAccuracy.Measure(rows, new TemplateMiner());
+        Assert.Equal(1, accuracy);
+        Assert.Equal(3, templates);
+    }
+}
