@@ -333,4 +333,47 @@ public sealed class LogTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task AnIncidentListsTheLogTemplateThatMovedWithItsMetricWithWhatItSays()
+    {
+        await using var host = await HorizonHost.StartAsync(null, new Dictionary<string, string?>
+        {
+            ["Analyzer:MinPassInterval"] = "00:00:00.5",
+            ["Analyzer:Mode"] = "ensemble",
+            ["Logs:FlushInterval"] = "00:00:01",
+            ["Logs:ZeroFillFor"] = "00:00:00",
+        });
+        var web = $"http://{host.Endpoint("web")}";
+        await SendTcpAsync(host.Endpoint("logs_plain"), "source=api\nERROR upstream refused connection to 10.0.0.5\n");
+        await WaitUntilAsync(async () => (await JsonAsync($"{web}/api/logs/templates")).GetProperty("count").GetInt32() == 1, "the template stored");
+        var series = (await JsonAsync($"{web}/api/logs/templates")).GetProperty("templates")[0].GetProperty("series").GetString()!;
+        await WaitUntilAsync(async () => (await ReadSeriesAsync(host.Db, series)).Count == 1, "the template's first count stored");
+        // A day of both: the latency bursts at the end, and so do the refusals (judged gently, so
+        // they are not in the incident themselves but move with it).
+        using var http = WritingClient();
+        using (var gentle = new StringContent("""{"sensitivity":0.01}"""))
+        {
+            (await http.PutAsync($"{web}/api/metadata/{series}", gentle, Ct)).EnsureSuccessStatusCode();
+        }
+        var now = Now;
+        var random = new Random(4);
+        await AnalyzerTests.SeedAsync(host.Db, series, AnalyzerTests.Day(now, i => random.Next(0, 3) + (i >= 1437 ? 60 : 0)));
+        await AnalyzerTests.SeedAsync(host.Db, "api.latency", AnalyzerTests.Day(now, i => 100 + (random.NextDouble() * 3) + (i >= 1437 ? 400 : 0)));
+        string id = "";
+        await WaitUntilAsync(async () =>
+        {
+            var open = (await JsonAsync($"{web}/api/incidents?state=open")).GetProperty("incidents").EnumerateArray()
+                .FirstOrDefault(i => i.GetProperty("metrics").EnumerateArray().Any(m => m.GetProperty("metric").GetString() == "api.latency"));
+            id = open.ValueKind == JsonValueKind.Object ? open.GetProperty("id").GetString()! : "";
+            return id != "";
+        }, "an incident on api.latency", 60);
+        var moved = await JsonAsync($"{web}/api/incidents/{id}/moved-with?k=3");
+        Assert.Equal(series, moved.GetProperty("results")[0].GetProperty("metric").GetString());
+
+        await using var browser = await DevTools.OpenAsync($"{web}/#incident={Uri.EscapeDataString(id)}");
+        await browser.WaitForAsync("document.querySelector('#moved-with [data-moved] .meta')", "the moved-with list with the template");
+        var said = (string)(await browser.EvaluateAsync("document.querySelector('#moved-with [data-moved] .meta').textContent"))!;
+        Assert.Equal("log template: ERROR upstream refused connection to <*>; e.g. ERROR upstream refused connection to 10.0.0.5", said);
+    }
 }
