@@ -265,6 +265,10 @@ public sealed class LogTests
         await using var host = await HorizonHost.StartAsync(null);
         var web = $"http://{host.Endpoint("web")}";
         await using var browser = await DevTools.OpenAsync($"{web}/");
+        // The panel is closed (no stream held) until opened.
+        await browser.WaitForAsync("document.getElementById('logs-box')", "the page");
+        Assert.False((await browser.EvaluateAsync("document.getElementById('logs-box').open"))!.GetValue<bool>());
+        await browser.EvaluateAsync("document.querySelector('#logs-box > summary').click()");
         await browser.WaitForAsync("document.getElementById('log-state')?.textContent.includes('lines')", "the live tail connected");
         await browser.EvaluateAsync("document.getElementById('log-q').value = 'refused'; document.getElementById('log-q').dispatchEvent(new Event('input'))");
         await Task.Delay(1500, Ct); // the filter applies after typing stops, on a new stream
