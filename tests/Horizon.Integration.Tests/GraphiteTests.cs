@@ -44,6 +44,8 @@ public sealed class GraphiteTests
         var web = $"http://{host.Endpoint("web")}";
         var now = Now - (Now % 60);
         var series = await SeedAsync(host, now);
+        // graphite-web is asked with its `now` at `until`, and so is Horizon: what lies past it
+        // ("+15min" reads ahead) is cut at the same second on both sides, whatever the clock says.
         var (from, until) = (now - (2 * 3600), now);
         string[] finds = ["*", "app.*", "app.{web1,db}", "app.web?.*", "app.*.req*", "hits", "hits.*", "nothing.*"];
 
@@ -54,7 +56,7 @@ public sealed class GraphiteTests
             foreach (var target in Targets)
             {
                 // Grafana's request: POST /render, a form of target, from, until, format, maxDataPoints.
-                var form = new List<KeyValuePair<string, string>> { new("target", target), new("from", from.ToString()), new("until", until.ToString()), new("format", "json") };
+                var form = new List<KeyValuePair<string, string>> { new("target", target), new("from", from.ToString()), new("until", until.ToString()), new("now", until.ToString()), new("format", "json") };
                 if (maxDataPoints is { } m)
                 {
                     form.Add(new("maxDataPoints", m.ToString()));

@@ -44,7 +44,13 @@ public static class GraphiteApi
             {
                 return Results.BadRequest(new { error = $"format={format} is not served: Horizon renders format=json (what Grafana asks for), no images" });
             }
-            var now = time.GetUtcNow().ToUnixTimeSeconds();
+            // Graphite's `now`: the time relative from/until count from, and past which nothing is
+            // read (a dashboard pinned to a moment); the clock by default.
+            var wall = time.GetUtcNow().ToUnixTimeSeconds();
+            if ((Get("now") is { } nowText ? GraphiteTime.Parse(nowText, wall) : wall) is not { } now)
+            {
+                return Results.BadRequest(new { error = "now is a Graphite time (Unix seconds, HH:MM_YYYYMMDD, YYYYMMDD, -1h)" });
+            }
             if (GraphiteTime.Parse(Get("from") ?? "-1d", now) is not { } from || GraphiteTime.Parse(Get("until") ?? "now", now) is not { } until || until <= from)
             {
                 return Results.BadRequest(new { error = "from and until are Graphite times (-6h, now, now-1d, Unix seconds, HH:MM_YYYYMMDD, YYYYMMDD), from before until" });
