@@ -31,6 +31,7 @@ public sealed class AnalyzerMetrics
         CacheBytes = f.CreateGauge("horizon_analyzer_cache_bytes", "Bytes of series held in the local copy.");
         MappedBytes = f.CreateGauge("horizon_analyzer_mapped_bytes", "Bytes of memory-mapped arena files.");
         DeployVerdicts = f.CreateCounter("horizon_deploy_verdicts_total", "Deploy verdicts decided, by verdict (ok, suspect, bad, no_data).", "verdict");
+        Members = f.CreateGauge("horizon_analyzer_members", "With Analyzer:Shard=auto, the live analyzers sharing the metrics at this one's last pass.");
         NewLogTemplates = f.CreateCounter("horizon_log_template_findings_total", "New log templates (after their source's warm-up) made findings by the analyzer.");
     }
 
@@ -57,5 +58,6 @@ public sealed class AnalyzerMetrics
     public Gauge MappedBytes { get; }
     public Counter DeployVerdicts { get; }
     public Counter NewLogTemplates { get; }
+    public Gauge Members { get; }
 #pragma warning restore CS1591
 }

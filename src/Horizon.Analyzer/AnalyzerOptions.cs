@@ -5,8 +5,17 @@ namespace Horizon.Analyzer;
 /// <summary>The analyzer's settings.</summary>
 public sealed record AnalyzerOptions
 {
-    /// <summary>This worker's shard, <c>i/N</c>.</summary>
+    /// <summary>This worker's shard: <c>i/N</c> (fixed), or <c>auto</c> (the live analyzers split
+    /// the metrics by rendezvous hashing and take over a dead one's share; see <see cref="AnalyzerMembership"/>).</summary>
     public string Shard { get; init; } = "0/1";
+
+    /// <summary>With <c>Shard=auto</c>: a member whose lease was not renewed for this long is dead
+    /// and its metrics go to the others (renewed every third of it).</summary>
+    public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>With <c>Shard=auto</c>: this analyzer's member id (default: host name, process id
+    /// and a random part, new at each start).</summary>
+    public string MemberId { get; init; } = "";
 
     /// <summary>A pass starts when the previous one ends or this long after it started, whichever is
     /// later: 5 s, so passes run back to back at scale and an anomaly waits for at most one pass.</summary>
@@ -63,12 +72,16 @@ public sealed record AnalyzerOptions
     public Deploys.DeployOptions Deploys { get; init; } = new();
 
     /// <summary>The parsed shard.</summary>
-    public Shard ParsedShard => Analyzer.Shard.Parse(Shard);
+    public Shard ParsedShard => Analyzer.Shard.Parse(Shard, MemberId);
 
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {
         _ = ParsedShard;
+        if (LeaseTimeout < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException("Analyzer:LeaseTimeout must be at least a second.");
+        }
         Skyline.Validate();
         if (RollupSlotSeconds < 1 || RollupRetention.TotalSeconds < 2 * RollupSlotSeconds || ExhaustionHorizon < TimeSpan.Zero)
         {

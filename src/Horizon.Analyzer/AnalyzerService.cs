@@ -24,7 +24,8 @@ public sealed partial class AnalyzerService : BackgroundService
     private readonly AlertMetrics _alertMetrics;
     private readonly ILogger<AnalyzerService> _logger;
     private readonly TimeProvider _time;
-    private readonly Shard _shard;
+    private readonly AnalyzerMembership? _membership;
+    private Shard _shard;
     private long _passes;
     private long _lastPassEnded = Stopwatch.GetTimestamp();
     private readonly IncidentStore _incidentStore;
@@ -44,7 +45,8 @@ public sealed partial class AnalyzerService : BackgroundService
         _alertMetrics = alertMetrics;
         _logger = logger;
         _time = time;
-        _shard = options.ParsedShard;
+        _shard = Shard.Parse(options.Shard, string.IsNullOrEmpty(options.MemberId) ? AnalyzerMembership.NewId() : options.MemberId);
+        _membership = _shard.IsAuto ? new AnalyzerMembership(store, _shard.Member!, options.LeaseTimeout, time) : null;
         _incidentStore = new IncidentStore(store);
         _events = events;
         _shapes = options.ShapeIndex ? shapes : null;
@@ -65,7 +67,10 @@ public sealed partial class AnalyzerService : BackgroundService
     public long Passes => Interlocked.Read(ref _passes);
 
     /// <summary>The local copy's folder for this shard.</summary>
-    public string CacheDirectory => Path.GetFullPath(Path.Combine(_options.CacheDirectory, $"shard-{_shard.Index}-of-{_shard.Count}"));
+    public string CacheDirectory => Path.GetFullPath(Path.Combine(_options.CacheDirectory, _shard.IsAuto ? "shard-auto" : $"shard-{_shard.Index}-of-{_shard.Count}"));
+
+    /// <summary>This analyzer's share of the metrics (in <c>auto</c> mode, as of its last pass).</summary>
+    public Shard Shard => _shard;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -82,10 +87,13 @@ public sealed partial class AnalyzerService : BackgroundService
         var notifying = Task.WhenAll(alertmanager?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask, receivers?.RunAsync(stopAlerts.Token) ?? Task.CompletedTask);
         var incidents = new IncidentTracker(_incidentStore, _options.Incidents, _shard, alertmanager, receivers, _events, new CollectionStore(_store));
         // One shard decides the deploys' verdicts (from the store, so it sees every KPI).
-        var deploys = _shard.Index == 0 ? new Deploys.DeployVerdicts(_store, _events, _options.Deploys, _series.FullNamespace) : null;
+        // (In auto mode, whichever member is first among the live ones that pass.)
+        var deploys = _shard.Index == 0 || _shard.IsAuto ? new Deploys.DeployVerdicts(_store, _events, _options.Deploys, _series.FullNamespace) : null;
         // ... and turns new log templates into findings (five minutes back: what a restart missed).
-        var logTemplates = _shard.Index == 0 ? new NewLogTemplates(new Horizon.Storage.Logs.LogTemplateStore(_store), _time.GetUtcNow().ToUnixTimeSeconds() - 300) : null;
+        var logTemplates = _shard.Index == 0 || _shard.IsAuto ? new NewLogTemplates(new Horizon.Storage.Logs.LogTemplateStore(_store), _time.GetUtcNow().ToUnixTimeSeconds() - 300) : null;
         Log.Starting(_logger, _shard.ToString(), CacheDirectory, cache.Count);
+        using var leaving = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var heartbeats = _membership?.RunAsync(leaving.Token) ?? Task.CompletedTask;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -125,6 +133,13 @@ public sealed partial class AnalyzerService : BackgroundService
         }
         finally
         {
+            await leaving.CancelAsync();
+            await heartbeats;
+            if (_membership is not null)
+            {
+                // A clean stop hands the share over at once rather than after the lease.
+                await _membership.LeaveAsync().WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
             cache.SaveIndex();
             // What the last passes found is still sent (briefly) before the process goes.
             await stopAlerts.CancelAsync();
@@ -135,7 +150,19 @@ public sealed partial class AnalyzerService : BackgroundService
     private async Task RunPassAsync(LocalSeriesCache cache, SeriesSync sync, AnalysisPass pass, AnomalyPublisher publisher, IncidentTracker incidents,
         Deploys.DeployVerdicts? deploys, NewLogTemplates? logTemplates, DetectionContext? detection, long started, CancellationToken stoppingToken)
     {
+        if (_membership is not null)
+        {
+            var share = await _membership.ShareAsync();
+            if (share.Count != _shard.Count || share.Index != _shard.Index)
+            {
+                Log.Membership(_logger, _shard.Member!, share.Index, share.Count, string.Join(", ", share.Members!));
+            }
+            _shard = share;
+            sync.Shard = share;
+            _metrics.Members.Set(share.Count);
+        }
         var synced = await sync.SyncAsync(stoppingToken);
+        var leader = _shard.Index == 0;
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         var entries = cache.Entries.ToList();
         var prefix = _series.FullNamespace;
@@ -186,20 +213,20 @@ public sealed partial class AnalyzerService : BackgroundService
         // A deploy whose KPIs moved: a finding per KPI (a KPI the pass found already carries the
         // verdict as its first reason), which the incidents group under the deploy and send on.
         var findings = counts.Anomalies;
-        if (deploys is not null && await deploys.DecideAsync(now) is { Count: > 0 } verdicts)
+        if (leader && deploys is not null && await deploys.DecideAsync(now) is { Count: > 0 } verdicts)
         {
             var byMetric = verdicts.ToDictionary(v => v.Metric, StringComparer.Ordinal);
             findings = [.. counts.Anomalies.Select(a => byMetric.Remove(a.Metric, out var v)
                 ? a with { Reasons = [.. v.Reasons!, .. a.Reasons ?? [AnomalyRecord.SkylineReason(a.Votes, a.Consensus, a.Algorithms)]] }
                 : a), .. byMetric.Values];
         }
-        if (logTemplates is not null && await logTemplates.FindAsync(now) is { Count: > 0 } templates)
+        if (leader && logTemplates is not null && await logTemplates.FindAsync(now) is { Count: > 0 } templates)
         {
             var already = findings.Select(f => f.Metric).ToHashSet(StringComparer.Ordinal);
             findings = [.. findings, .. templates.Where(t => !already.Contains(t.Metric))];
             _metrics.NewLogTemplates.Inc(templates.Count);
         }
-        foreach (var decided in deploys?.Decided ?? [])
+        foreach (var decided in leader ? deploys?.Decided ?? [] : [])
         {
             _metrics.DeployVerdicts.WithLabels(decided.Verdict).Inc();
         }
@@ -234,6 +261,7 @@ public sealed partial class AnalyzerService : BackgroundService
         _metrics.CacheBytes.Set(cache.Bytes);
         _metrics.MappedBytes.Set(cache.MappedBytes);
         LastPass = summary;
+        _membership?.Passed(synced.Keys, now);
         Interlocked.Increment(ref _passes);
         Interlocked.Exchange(ref _lastPassEnded, Stopwatch.GetTimestamp());
         Log.Pass(_logger, _shard.ToString(), duration.TotalSeconds, synced.Duration.TotalSeconds, synced.Membership.TotalSeconds, synced.Waiting.TotalSeconds, analysis.TotalSeconds, synced.Keys,
@@ -256,6 +284,9 @@ public sealed partial class AnalyzerService : BackgroundService
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 505, Level = LogLevel.Information, Message = "Analyzer {Member}: now {Index} of {Count} live analyzers ({Members}); its share of the metrics follows from that")]
+        public static partial void Membership(ILogger logger, string member, int index, int count, string members);
+
         [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Analyzer shard {Shard} starting; local copy in {Directory} ({Series} series resumed)")]
         public static partial void Starting(ILogger logger, string shard, string directory, int series);
 

@@ -19,6 +19,9 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
 
     private readonly byte[] _local = new byte[Overlap];
 
+    /// <summary>The shard synced (in <c>auto</c> mode it changes as analyzers come and go).</summary>
+    public Shard Shard { get; set; } = shard;
+
     /// <summary>Syncs every key this shard owns.</summary>
     public async Task<SyncResult> SyncAsync(CancellationToken cancellationToken)
     {
@@ -31,7 +34,7 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
         {
             var key = (string)member!;
             fetched += key.Length;
-            if (shard.Owns(key))
+            if (Shard.Owns(key))
             {
                 mine.Add(key);
             }

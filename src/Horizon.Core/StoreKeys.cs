@@ -80,6 +80,11 @@ public static class StoreKeys
     /// <summary>Incremented by every write to <see cref="Profiles"/>: analyzers read it again only when it moved.</summary>
     public const string ProfilesVersion = "horizon.profiles.version";
 
+    /// <summary>Hash: each analyzer in <c>Analyzer:Shard=auto</c> mode to its lease, JSON
+    /// <c>{member, host, pid, started_at, heartbeat_ms, owned, last_pass_at}</c>; a member whose
+    /// heartbeat is older than <c>Analyzer:LeaseTimeout</c> is dead and its names go to the others.</summary>
+    public const string Analyzers = "horizon.analyzers";
+
     /// <summary>Hash: each log template's series name to its JSON (source, template, severity,
     /// first and last seen, lines, sample lines), written by the ingest process that groups the
     /// source's lines.</summary>

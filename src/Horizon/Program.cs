@@ -15,7 +15,8 @@ if (role is null)
           all     every role in one process (default); uses the embedded store unless --redis is given
           ingest  carbon plaintext (2003), carbon pickle (2024), StatsD (8125 UDP and TCP), msgpack (2025 UDP),
                   logs (syslog 5140 UDP and TCP, plain 5141, JSON 5142), Roomba
-          analyze the analyzer; --shard i/N analyses one of N shards of the metrics
+          analyze the analyzer; --shard i/N analyses one of N shards of the metrics, --shard auto
+                  shares them with the other live analyzers (leases in the store)
           web     /metrics and the status API (port 1500)
 
         Settings come from appsettings.json, ./horizon.json, HORIZON_-prefixed environment variables

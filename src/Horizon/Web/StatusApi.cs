@@ -13,8 +13,29 @@ public static class StatusApi
     // snake_case, as every other endpoint answers (the analyzer's pass as /api/anomalies shows it).
     private static readonly JsonSerializerOptions Json = new(AnomalyPublisher.Json) { WriteIndented = true };
 
-    /// <summary>Maps /api/status for a process of <paramref name="role"/>.</summary>
-    public static void MapStatus(this WebApplication app, HorizonRole role) =>
+    /// <summary>Maps /api/status for a process of <paramref name="role"/>, and /api/analyzers:
+    /// every analyzer's state, from the store (any role answers it).</summary>
+    public static void MapStatus(this WebApplication app, HorizonRole role)
+    {
+        app.MapGet("/api/analyzers", async (StoreConnection store, AnalyzerOptions options, TimeProvider time) =>
+        {
+            var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var passes = (await store.Database.HashGetAllAsync(Horizon.Core.StoreKeys.AnalyzerPasses))
+                .ToDictionary(e => (string)e.Name!, e => JsonDocument.Parse((string)e.Value!).RootElement, StringComparer.Ordinal);
+            var members = (await AnalyzerMembership.ReadAsync(store)).OrderBy(m => m.Member, StringComparer.Ordinal).Select(m => new
+            {
+                m.Member,
+                m.Host,
+                m.Pid,
+                m.StartedAt,
+                HeartbeatAgeSeconds = Math.Round((nowMs - m.HeartbeatMs) / 1000.0, 1),
+                Alive = m.AliveAt(nowMs, options.LeaseTimeout),
+                m.Owned,
+                m.LastPassAt,
+            }).ToList();
+            // Fixed shards (i/N) have no lease; their passes say how they are.
+            return Results.Json(new { lease_timeout_seconds = options.LeaseTimeout.TotalSeconds, members, passes }, Json);
+        });
         app.MapGet("/api/status", (IServiceProvider sp) => Results.Json(new
         {
             role = role.ToString().ToLowerInvariant(),
@@ -30,4 +51,5 @@ public static class StatusApi
             in_flight_points = sp.GetService<SeriesWriter>()?.InFlightPoints,
             analyzer = sp.GetService<AnalyzerService>()?.LastPass,
         }, Json));
+    }
 }
