@@ -82,12 +82,16 @@ public sealed class AnalyzerMembership(StoreConnection store, string member, Tim
         if (stale.Length > 0)
         {
             await store.Database.HashDeleteAsync(StoreKeys.Analyzers, stale);
+            await store.Database.HashDeleteAsync(StoreKeys.AnalyzerPasses, [.. stale.Select(m => (RedisValue)$"auto:{m}")]);
         }
         return Shard.Auto(Member, all.Where(m => m.AliveAt(nowMs, lease)).Select(m => m.Member));
     }
 
-    /// <summary>Removes the lease (a clean stop: the others take over on their next pass).</summary>
-    public Task LeaveAsync() => store.Database.HashDeleteAsync(StoreKeys.Analyzers, Member);
+    /// <summary>Removes the lease and the last pass's summary (a clean stop: the others take over
+    /// on their next pass, and the page does not warn about a member that left).</summary>
+    public Task LeaveAsync() => Task.WhenAll(
+        store.Database.HashDeleteAsync(StoreKeys.Analyzers, Member),
+        store.Database.HashDeleteAsync(StoreKeys.AnalyzerPasses, $"auto:{Member}"));
 
     /// <summary>Every lease in the store.</summary>
     public static async Task<List<AnalyzerMember>> ReadAsync(StoreConnection store)

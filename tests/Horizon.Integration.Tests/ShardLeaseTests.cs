@@ -83,6 +83,11 @@ public sealed class ShardLeaseTests
         var left = Now;
         Assert.Equal(Metrics, (await OwnedAfterAsync(left, analyzerA))[0]);
         Assert.Equal(1, Scraped(await a.ScrapeAsync(), "horizon_analyzer_members"));
+        // It left no lease and no pass behind for the page to warn about.
+        var after = await new HttpClient().GetFromJsonAsync<JsonElement>($"{web}/api/analyzers", Ct);
+        Assert.DoesNotContain(after.GetProperty("members").EnumerateArray(), m => m.GetProperty("member").GetString() == "analyzer-b");
+        Assert.False(after.GetProperty("passes").TryGetProperty("auto:analyzer-b", out _));
+        Assert.True(after.GetProperty("passes").TryGetProperty("auto:analyzer-a", out _));
     }
 
     [Fact]
