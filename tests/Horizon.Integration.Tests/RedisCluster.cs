@@ -5,9 +5,12 @@ namespace Horizon.Integration.Tests;
 
 /// <summary>A real three-master Redis Cluster on loopback (redis-server in cluster mode, joined
 /// with redis-cli --cluster create), for the tests that prove Horizon works on a cluster.</summary>
-public sealed class RedisCluster : IAsyncLifetime
+public abstract class RedisClusterBase(int replicas) : IAsyncLifetime
 {
     private readonly List<RedisServer> _nodes = [];
+
+    /// <summary>The nodes.</summary>
+    public IReadOnlyList<RedisServer> Nodes => _nodes;
 
     /// <summary>All nodes, as a StackExchange.Redis connection string.</summary>
     public string ConnectionString => string.Join(',', _nodes.Select(n => $"127.0.0.1:{n.Port}"));
@@ -15,7 +18,7 @@ public sealed class RedisCluster : IAsyncLifetime
     /// <inheritdoc />
     public async ValueTask InitializeAsync()
     {
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 3 * (1 + replicas); i++)
         {
             _nodes.Add(await RedisServer.StartAsync("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"));
         }
@@ -27,7 +30,7 @@ public sealed class RedisCluster : IAsyncLifetime
             create.ArgumentList.Add($"127.0.0.1:{n.Port}");
         }
         create.ArgumentList.Add("--cluster-replicas");
-        create.ArgumentList.Add("0");
+        create.ArgumentList.Add(replicas.ToString(System.Globalization.CultureInfo.InvariantCulture));
         create.ArgumentList.Add("--cluster-yes");
         using var process = Process.Start(create)!;
         var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
@@ -55,12 +58,69 @@ public sealed class RedisCluster : IAsyncLifetime
         throw new TimeoutException("the cluster did not reach cluster_state:ok");
     }
 
+    /// <summary>Promotes a replica with CLUSTER FAILOVER (the coordinated kind: its master stops
+    /// taking writes until the replica has caught up, then they swap) and waits until every node
+    /// agrees. Returns the old master's port.</summary>
+    public async Task<int> FailOverAsync()
+    {
+        var replica = 0;
+        foreach (var n in _nodes)
+        {
+            await using var mux = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{n.Port},allowAdmin=true");
+            var info = (string?)await mux.GetServers()[0].ExecuteAsync("INFO", "replication");
+            if (info?.Contains("role:slave", StringComparison.Ordinal) == true)
+            {
+                replica = n.Port;
+                break;
+            }
+        }
+        if (replica == 0)
+        {
+            throw new InvalidOperationException("no replica to promote");
+        }
+        await using var promote = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{replica},allowAdmin=true");
+        var server = promote.GetServers()[0];
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var masterPort = 0;
+        // A replica takes a manual failover only once its link to the master is up (a new
+        // cluster's replicas are still syncing); a failover not done in 10 s is asked again.
+        while (DateTime.UtcNow < deadline)
+        {
+            var info = (string?)await server.ExecuteAsync("INFO", "replication") ?? "";
+            if (info.Contains("role:master", StringComparison.Ordinal) && masterPort != 0)
+            {
+                return masterPort;
+            }
+            if (info.Contains("master_link_status:up", StringComparison.Ordinal))
+            {
+                masterPort = int.Parse(info.Split('\n').First(l => l.StartsWith("master_port:", StringComparison.Ordinal))["master_port:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                await server.ExecuteAsync("CLUSTER", "FAILOVER");
+                var asked = DateTime.UtcNow;
+                while (DateTime.UtcNow - asked < TimeSpan.FromSeconds(10)
+                    && ((string?)await server.ExecuteAsync("INFO", "replication"))?.Contains("role:master", StringComparison.Ordinal) != true)
+                {
+                    await Task.Delay(100);
+                }
+                continue;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("the replica was not promoted");
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        GC.SuppressFinalize(this);
         foreach (var n in _nodes)
         {
             await n.DisposeAsync();
         }
     }
 }
+
+/// <summary>Three masters, no replicas.</summary>
+public sealed class RedisCluster() : RedisClusterBase(0);
+
+/// <summary>Three masters with a replica each.</summary>
+public sealed class ReplicatedRedisCluster() : RedisClusterBase(1);
