@@ -9,7 +9,12 @@ namespace Horizon.Integration.Tests;
 public sealed class ClusterFailoverTests(ReplicatedRedisCluster cluster) : IClassFixture<ReplicatedRedisCluster>
 {
     [Fact]
-    public async Task AMasterFailingOverMidStreamLosesNoAcceptedPoint()
+    public Task AMasterFailingOverMidStreamLosesNoAcceptedPoint() => StreamThroughAsync("failover", cluster.FailOverAsync);
+
+    [Fact]
+    public Task AMasterKilledMidStreamIsReplacedAndNoAcceptedPointIsLost() => StreamThroughAsync("killed", cluster.KillMasterAsync);
+
+    private async Task StreamThroughAsync(string prefix, Func<Task<int>> disrupt)
     {
         await using var host = await HorizonHost.StartAsync(cluster.ConnectionString, role: Horizon.HorizonRole.Ingest);
         const int names = 300;
@@ -27,24 +32,24 @@ public sealed class ClusterFailoverTests(ReplicatedRedisCluster cluster) : IClas
             var text = new StringBuilder();
             for (var i = 0; i < names; i++)
             {
-                text.Append(CultureInfo.InvariantCulture, $"failover.m{i} {r} {start + r}\n");
+                text.Append(CultureInfo.InvariantCulture, $"{prefix}.m{i} {r} {start + r}\n");
             }
             await SendTcpAsync(host.Endpoint("plaintext"), text.ToString());
             if (r == 10)
             {
-                failover = cluster.FailOverAsync();
+                failover = disrupt();
             }
             await Task.Delay(100, TestContext.Current.CancellationToken);
         }
         Assert.Equal(10, after);
         var oldMaster = await failover!;
-        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value == names * rounds), "every point stored", 60);
+        await WaitUntilAsync(() => Task.FromResult(host.WriterMetrics.PointsStored.WithLabels("plaintext").Value == names * rounds), "every point stored", 90);
         for (var i = 0; i < names; i++)
         {
-            var series = await ReadSeriesAsync(host.Db, $"failover.m{i}");
+            var series = await ReadSeriesAsync(host.Db, $"{prefix}.m{i}");
             Assert.True(series.Select(p => p.Value).SequenceEqual(Enumerable.Range(0, rounds).Select(r => (double)r)),
-                $"failover.m{i}: {string.Join(' ', series.Select(p => p.Value))} (the old master was 127.0.0.1:{oldMaster})");
+                $"{prefix}.m{i}: {string.Join(' ', series.Select(p => p.Value))} (the old master was 127.0.0.1:{oldMaster})");
         }
-        Assert.Equal(names, (await UniqueMetricsAsync(host.Db)).Count(k => k.StartsWith("metrics.failover.", StringComparison.Ordinal)));
+        Assert.Equal(names, (await UniqueMetricsAsync(host.Db)).Count(k => k.StartsWith($"metrics.{prefix}.", StringComparison.Ordinal)));
     }
 }

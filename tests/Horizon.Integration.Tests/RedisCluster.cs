@@ -108,6 +108,38 @@ public abstract class RedisClusterBase(int replicas) : IAsyncLifetime
         throw new TimeoutException("the replica was not promoted");
     }
 
+    /// <summary>Kills a master that has a replica (SIGKILL: no hand-over) and waits until the
+    /// cluster has promoted the replica (after cluster-node-timeout). Returns the killed port.</summary>
+    public async Task<int> KillMasterAsync()
+    {
+        foreach (var n in _nodes)
+        {
+            string info;
+            await using (var mux = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{n.Port},allowAdmin=true,connectTimeout=2000"))
+            {
+                info = (string?)await mux.GetServers()[0].ExecuteAsync("INFO", "replication") ?? "";
+            }
+            if (!info.Contains("role:master", StringComparison.Ordinal) || !info.Contains("connected_slaves:1", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var replicaPort = int.Parse(info.Split('\n').First(l => l.StartsWith("slave0:", StringComparison.Ordinal)).Split(',').First(p => p.StartsWith("port=", StringComparison.Ordinal))["port=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            await n.KillAsync();
+            await using var replica = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{replicaPort},allowAdmin=true");
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < deadline)
+            {
+                if (((string?)await replica.GetServers()[0].ExecuteAsync("INFO", "replication"))?.Contains("role:master", StringComparison.Ordinal) == true)
+                {
+                    return n.Port;
+                }
+                await Task.Delay(100);
+            }
+            throw new TimeoutException("the replica of the killed master was not promoted");
+        }
+        throw new InvalidOperationException("no master with a replica");
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
