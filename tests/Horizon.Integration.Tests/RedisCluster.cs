@@ -66,9 +66,7 @@ public abstract class RedisClusterBase(int replicas) : IAsyncLifetime
         var replica = 0;
         foreach (var n in _nodes)
         {
-            await using var mux = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{n.Port},allowAdmin=true");
-            var info = (string?)await mux.GetServers()[0].ExecuteAsync("INFO", "replication");
-            if (info?.Contains("role:slave", StringComparison.Ordinal) == true)
+            if (await ReplicationAsync(n.Port) is { } info && info.Contains("role:slave", StringComparison.Ordinal))
             {
                 replica = n.Port;
                 break;
@@ -112,32 +110,47 @@ public abstract class RedisClusterBase(int replicas) : IAsyncLifetime
     /// cluster has promoted the replica (after cluster-node-timeout). Returns the killed port.</summary>
     public async Task<int> KillMasterAsync()
     {
-        foreach (var n in _nodes)
+        // A replica fails over only with data recent enough, so the master killed is one whose
+        // replica's link is up (a new cluster's replicas may still be in their first sync).
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
         {
-            string info;
-            await using (var mux = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{n.Port},allowAdmin=true,connectTimeout=2000"))
+            foreach (var n in _nodes)
             {
-                info = (string?)await mux.GetServers()[0].ExecuteAsync("INFO", "replication") ?? "";
-            }
-            if (!info.Contains("role:master", StringComparison.Ordinal) || !info.Contains("connected_slaves:1", StringComparison.Ordinal))
-            {
-                continue;
-            }
-            var replicaPort = int.Parse(info.Split('\n').First(l => l.StartsWith("slave0:", StringComparison.Ordinal)).Split(',').First(p => p.StartsWith("port=", StringComparison.Ordinal))["port=".Length..], System.Globalization.CultureInfo.InvariantCulture);
-            await n.KillAsync();
-            await using var replica = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{replicaPort},allowAdmin=true");
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (DateTime.UtcNow < deadline)
-            {
-                if (((string?)await replica.GetServers()[0].ExecuteAsync("INFO", "replication"))?.Contains("role:master", StringComparison.Ordinal) == true)
+                if (await ReplicationAsync(n.Port) is not { } info || !info.Contains("role:slave", StringComparison.Ordinal)
+                    || !info.Contains("master_link_status:up", StringComparison.Ordinal))
                 {
-                    return n.Port;
+                    continue;
                 }
-                await Task.Delay(100);
+                var masterPort = int.Parse(info.Split('\n').First(l => l.StartsWith("master_port:", StringComparison.Ordinal))["master_port:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                await _nodes.First(m => m.Port == masterPort).KillAsync();
+                while (DateTime.UtcNow < deadline.AddSeconds(30))
+                {
+                    if ((await ReplicationAsync(n.Port))?.Contains("role:master", StringComparison.Ordinal) == true)
+                    {
+                        return masterPort;
+                    }
+                    await Task.Delay(200);
+                }
+                throw new TimeoutException("the replica of the killed master was not promoted");
             }
-            throw new TimeoutException("the replica of the killed master was not promoted");
+            await Task.Delay(200);
         }
-        throw new InvalidOperationException("no master with a replica");
+        throw new InvalidOperationException("no replica with its link to its master up");
+    }
+
+    // INFO replication of a node, or null when it does not answer (a killed one).
+    private static async Task<string?> ReplicationAsync(int port)
+    {
+        try
+        {
+            await using var mux = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},allowAdmin=true,connectTimeout=2000");
+            return (string?)await mux.GetServers()[0].ExecuteAsync("INFO", "replication");
+        }
+        catch (RedisConnectionException)
+        {
+            return null;
+        }
     }
 
     /// <inheritdoc />
