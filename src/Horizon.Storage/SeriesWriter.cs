@@ -78,6 +78,7 @@ public sealed partial class SeriesWriter : IDisposable
 
     private readonly IFlushTransport _transport;
     private readonly FlushOrder _order = new();
+    private readonly SemaphoreSlim _serial = new(1, 1);
 
     /// <summary>True while flushes go over Horizon's own RESP connections rather than StackExchange.Redis.</summary>
     public bool UsesDirectConnections => _transport is ClusterFallbackTransport { UsesDirect: true };
@@ -185,8 +186,16 @@ public sealed partial class SeriesWriter : IDisposable
                 ReturnUnit(unit);
                 continue;
             }
+            // Through StackExchange.Redis (a cluster) one flush at a time: when a node dies, a newer
+            // flush in flight could reach the promoted replica before an older one's retry, and a
+            // series would be appended out of order. Taken here, in flush order.
+            var serial = !UsesDirectConnections;
+            if (serial)
+            {
+                await _serial.WaitAsync();
+            }
             _order.Open(unit);
-            _ = SendAsync(unit);
+            _ = SendAsync(unit, serial);
         }
         for (var i = 0; i < _options.MaxInFlightFlushes; i++)
         {
@@ -239,7 +248,7 @@ public sealed partial class SeriesWriter : IDisposable
         }
     }
 
-    private async Task SendAsync(FlushUnit u)
+    private async Task SendAsync(FlushUnit u, bool serial)
     {
         var started = Stopwatch.GetTimestamp();
         Interlocked.Add(ref _inFlight, u.PointCount);
@@ -295,6 +304,10 @@ public sealed partial class SeriesWriter : IDisposable
             _metrics.WriteDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             Interlocked.Add(ref _inFlight, -u.PointCount);
             ReturnUnit(u);
+            if (serial)
+            {
+                _serial.Release();
+            }
         }
     }
 
@@ -488,6 +501,7 @@ public sealed partial class SeriesWriter : IDisposable
     public void Dispose()
     {
         _slots.Dispose();
+        _serial.Dispose();
         _transport.Dispose();
     }
 
