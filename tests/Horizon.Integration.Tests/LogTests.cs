@@ -74,7 +74,8 @@ public sealed class LogTests
     {
         await using var host = await HorizonHost.StartAsync(null);
         await SendTcpAsync(host.Endpoint("logs_plain"), "source=checkout\nERROR payment declined for order 17\nINFO payment ok for order 18\n");
-        await SendTcpAsync(host.Endpoint("logs_plain"), "a line from a nameless peer\n");
+        // A plain line that starts with a number and a space is a line, not a syslog octet count.
+        await SendTcpAsync(host.Endpoint("logs_plain"), "a line from a nameless peer\n12 workers started\n");
         await SendTcpAsync(host.Endpoint("logs_json"), """
             {"level":"error","msg":"db timeout after 30s","service":"orders"}
             {"msg": "unterminated
@@ -92,12 +93,13 @@ public sealed class LogTests
         {
             Assert.Equal(HttpStatusCode.Unauthorized, (await new HttpClient().PostAsync($"{web}/api/logs?source=x", body, Ct)).StatusCode);
         }
-        await WaitUntilAsync(async () => (await JsonAsync($"{web}/api/logs/recent")).GetProperty("count").GetInt32() == 7, "seven good lines");
+        await WaitUntilAsync(async () => (await JsonAsync($"{web}/api/logs/recent")).GetProperty("count").GetInt32() == 8, "eight good lines");
         var lines = (await JsonAsync($"{web}/api/logs/recent")).GetProperty("lines").EnumerateArray()
             .ToDictionary(l => l.GetProperty("line").GetString()!, l => (Source: l.GetProperty("source").GetString(), Severity: l.GetProperty("severity").GetString()));
         Assert.Equal(("checkout", "err"), lines["ERROR payment declined for order 17"]);
         Assert.Equal(("checkout", "info"), lines["INFO payment ok for order 18"]);
         Assert.Equal(("127_0_0_1", "unknown"), lines["a line from a nameless peer"]);
+        Assert.Equal(("127_0_0_1", "unknown"), lines["12 workers started"]);
         Assert.Equal(("orders", "err"), lines["db timeout after 30s"]);
         Assert.Equal(("db02", "warning"), lines["slow query \"q7\" took 812 ms"]);
         Assert.Equal(("cron", "unknown"), lines["second"]);

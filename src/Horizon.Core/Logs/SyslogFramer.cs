@@ -6,7 +6,7 @@ namespace Horizon.Core.Logs;
 /// <summary>Syslog over TCP (RFC 6587): each frame is either octet-counted (<c>LEN SP MSG</c>, what
 /// rsyslog and <c>logger --octet-count</c> send) or ends at a newline; a frame that starts with a
 /// digit is octet-counted, any other (a syslog message starts with '&lt;') is a line.</summary>
-public sealed class SyslogFramer(int maxLength)
+public sealed class SyslogFramer(int maxLength) : IFrameReader
 {
     private readonly LineFramer _lines = new(maxLength);
     private readonly byte[] _scratch = new byte[maxLength];

@@ -5,7 +5,7 @@ namespace Horizon.Core.Protocols;
 /// <summary>Splits a byte stream into newline-terminated lines with a bounded length. Never
 /// consumes an incomplete line; a line longer than the limit is reported once and skipped
 /// through its newline, however many reads it spans.</summary>
-public sealed class LineFramer
+public sealed class LineFramer : IFrameReader
 {
     private readonly byte[] _scratch;
     private bool _discarding;
@@ -24,7 +24,7 @@ public sealed class LineFramer
     /// <summary>Reads the next line (without its '\n'). Returns false, consuming only what can
     /// never become a valid line, when no complete line is buffered. Returns true with
     /// <paramref name="tooLong"/> set, once per over-long line.</summary>
-    public bool TryRead(ref SequenceReader<byte> reader, out ReadOnlySpan<byte> line, out bool tooLong)
+    public bool TryRead(ref SequenceReader<byte> reader, out ReadOnlySpan<byte> frame, out bool tooLong)
     {
         while (true)
         {
@@ -33,19 +33,19 @@ public sealed class LineFramer
             var nl = span.IndexOf((byte)'\n');
             if (nl >= 0)
             {
-                line = span[..nl];
+                frame = span[..nl];
                 reader.Advance(nl + 1);
             }
             else if (reader.TryReadTo(out ReadOnlySequence<byte> multi, (byte)'\n', advancePastDelimiter: true))
             {
                 if (multi.Length > MaxLineLength)
                 {
-                    line = default;
+                    frame = default;
                 }
                 else
                 {
                     multi.CopyTo(_scratch);
-                    line = _scratch.AsSpan(0, (int)multi.Length);
+                    frame = _scratch.AsSpan(0, (int)multi.Length);
                 }
                 if (multi.Length > MaxLineLength && !_discarding)
                 {
@@ -55,7 +55,7 @@ public sealed class LineFramer
             }
             else
             {
-                line = default;
+                frame = default;
                 if (reader.Remaining > MaxLineLength || (_discarding && reader.Remaining > 0))
                 {
                     // A partial line beyond the limit can never become valid: drop what is
@@ -76,7 +76,7 @@ public sealed class LineFramer
                 _discarding = false; // the tail of an over-long line, already reported
                 continue;
             }
-            if (line.Length > MaxLineLength)
+            if (frame.Length > MaxLineLength)
             {
                 tooLong = true;
                 return true;
@@ -87,9 +87,9 @@ public sealed class LineFramer
 
     /// <summary>Frames what is left when the peer closed without a final newline. Returns false
     /// when nothing is left to report.</summary>
-    public bool TryReadFinal(in ReadOnlySequence<byte> rest, out ReadOnlySpan<byte> line, out bool tooLong)
+    public bool TryReadFinal(in ReadOnlySequence<byte> rest, out ReadOnlySpan<byte> frame, out bool tooLong)
     {
-        line = default;
+        frame = default;
         tooLong = false;
         if (rest.IsEmpty || _discarding)
         {
@@ -102,7 +102,7 @@ public sealed class LineFramer
             return true;
         }
         rest.CopyTo(_scratch);
-        line = _scratch.AsSpan(0, (int)rest.Length);
+        frame = _scratch.AsSpan(0, (int)rest.Length);
         return true;
     }
 }

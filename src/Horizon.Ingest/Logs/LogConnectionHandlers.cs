@@ -7,6 +7,10 @@ using Horizon.Core.Protocols;
 
 namespace Horizon.Ingest.Logs;
 
+/// <summary>Adds one frame to a <see cref="LogLineSink"/>; false when its block is full (the frame
+/// is offered again after the hand-over).</summary>
+public delegate bool AddFrame(ReadOnlySpan<byte> frame);
+
 /// <summary>What the log listeners share: each frame parsed into a line of a <see cref="LogBlock"/>,
 /// a block handed to the pipeline after every read (or when full; the pipeline's full queue slows
 /// the peer), and refusals counted with their reason.</summary>
@@ -59,6 +63,68 @@ public sealed class LogLineSink(LogPipeline pipeline, int listener, string? peer
 
     /// <summary>Counts an over-long line.</summary>
     public bool TooLong(ReadOnlySpan<byte> start) => Refuse(LogReject.TooLong, start);
+
+    /// <summary>Reads <paramref name="input"/> to its end, cutting it into frames with
+    /// <paramref name="framer"/> and adding each with <paramref name="add"/>; a full block is handed
+    /// over (waiting while the pipeline's queue is full: the sender is slowed, nothing dropped) and
+    /// the frame added again. What was read is handed over after every read.</summary>
+    public async Task PumpAsync(PipeReader input, IFrameReader framer, AddFrame add)
+    {
+        while (true)
+        {
+            var result = await input.ReadAsync();
+            var buffer = result.Buffer;
+            Tick();
+            while (Frames(framer, ref buffer, result.IsCompleted, add))
+            {
+                await HandOverAsync();
+            }
+            input.AdvanceTo(result.IsCompleted || result.IsCanceled ? buffer.End : buffer.Start, buffer.End);
+            await HandOverAsync();
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                return;
+            }
+        }
+    }
+
+    // Frames and adds lines (at the end of the stream, the last one without its newline too);
+    // true when it stopped because the block is full, the frame that did not fit left unread.
+    private bool Frames(IFrameReader framer, ref ReadOnlySequence<byte> buffer, bool final, AddFrame add)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        while (true)
+        {
+            var before = reader.Position;
+            if (!framer.TryRead(ref reader, out var frame, out var tooLong))
+            {
+                break;
+            }
+            if (tooLong)
+            {
+                TooLong(frame);
+            }
+            else if (!add(frame))
+            {
+                buffer = buffer.Slice(before);
+                return true;
+            }
+        }
+        buffer = buffer.Slice(reader.Position);
+        if (final && framer.TryReadFinal(buffer, out var last, out var lastTooLong))
+        {
+            if (lastTooLong)
+            {
+                TooLong(last);
+            }
+            else if (!add(last))
+            {
+                return true;
+            }
+            buffer = buffer.Slice(buffer.End);
+        }
+        return false;
+    }
 
     /// <summary>Hands the lines gathered so far to the pipeline (waiting while its queue is full).</summary>
     public async ValueTask HandOverAsync()
@@ -118,42 +184,9 @@ public abstract class LogConnectionHandler(IngestServices services, LogPipeline 
     protected override async Task RunAsync(PipeReader input, string? peer)
     {
         var sink = new LogLineSink(pipeline, listener, peer, Services.Time);
-        var framer = new SyslogFramer(pipeline.Options.MaxLineLength);
-        var first = true;
         try
         {
-            while (true)
-            {
-                var result = await input.ReadAsync();
-                var buffer = result.Buffer;
-                sink.Tick();
-                while (true)
-                {
-                    var (pending, consumed) = Frames(sink, framer, buffer, ref first);
-                    buffer = buffer.Slice(consumed);
-                    if (!pending)
-                    {
-                        break;
-                    }
-                    await sink.HandOverAsync(); // the block filled up: hand it over, go on
-                }
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    if (result.IsCompleted && framer.TryReadFinal(buffer, out var last, out var tooLong))
-                    {
-                        var line = last.ToArray();
-                        if (!(tooLong ? sink.TooLong(line) : Add(sink, line, ref first)))
-                        {
-                            await sink.HandOverAsync();
-                            Add(sink, line, ref first);
-                        }
-                    }
-                    input.AdvanceTo(buffer.End);
-                    break;
-                }
-                input.AdvanceTo(buffer.Start, buffer.End);
-                await sink.HandOverAsync();
-            }
+            await sink.PumpAsync(input, NewFramer(pipeline.Options.MaxLineLength), Adder(sink));
         }
         finally
         {
@@ -162,63 +195,49 @@ public abstract class LogConnectionHandler(IngestServices services, LogPipeline 
         }
     }
 
-    // Frames and adds lines until the buffer is used up (false) or the block is full (true).
-    private (bool Full, SequencePosition Consumed) Frames(LogLineSink sink, SyslogFramer framer, ReadOnlySequence<byte> buffer, ref bool first)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        while (true)
-        {
-            var before = reader;
-            if (!framer.TryRead(ref reader, out var frame, out var tooLong))
-            {
-                return (false, reader.Position);
-            }
-            if (tooLong)
-            {
-                sink.TooLong(frame);
-                continue;
-            }
-            if (!Add(sink, frame, ref first))
-            {
-                return (true, before.Position);
-            }
-        }
-    }
+    /// <summary>How this listener's stream is cut into lines: newline-ended by default.</summary>
+    protected virtual IFrameReader NewFramer(int maxLength) => new LineFramer(maxLength);
 
-    /// <summary>Adds one frame; false when the block is full (the frame is read again).</summary>
-    protected abstract bool Add(LogLineSink sink, ReadOnlySpan<byte> frame, ref bool first);
+    /// <summary>What adds one frame of a connection to its sink.</summary>
+    protected abstract AddFrame Adder(LogLineSink sink);
 }
 
-/// <summary>Syslog over TCP (5140).</summary>
+/// <summary>Syslog over TCP (5140): octet-counted or newline-ended frames.</summary>
 public sealed class SyslogTcpConnectionHandler(IngestServices services, LogPipeline pipeline) : LogConnectionHandler(services, pipeline, 1)
 {
     /// <inheritdoc />
-    protected override bool Add(LogLineSink sink, ReadOnlySpan<byte> frame, ref bool first) =>
-        frame.Trim(" \t\r\n\0"u8).IsEmpty || sink.AddSyslog(frame);
+    protected override IFrameReader NewFramer(int maxLength) => new SyslogFramer(maxLength);
+
+    /// <inheritdoc />
+    protected override AddFrame Adder(LogLineSink sink) => frame => frame.Trim(" \t\r\n\0"u8).IsEmpty || sink.AddSyslog(frame);
 }
 
 /// <summary>Plain lines over TCP (5141); a first line <c>source=&lt;name&gt;</c> names the source.</summary>
 public sealed class PlainLogConnectionHandler(IngestServices services, LogPipeline pipeline) : LogConnectionHandler(services, pipeline, 2)
 {
     /// <inheritdoc />
-    protected override bool Add(LogLineSink sink, ReadOnlySpan<byte> frame, ref bool first)
+    protected override AddFrame Adder(LogLineSink sink)
     {
-        if (first)
+        var first = true;
+        return frame =>
         {
-            first = false;
-            if (frame.StartsWith("source="u8))
+            if (first)
             {
-                var name = frame["source="u8.Length..].Trim(" \t\r"u8);
-                Span<char> chars = stackalloc char[64];
-                var n = LogSourceNames.Sanitise(name, chars);
-                if (n > 0)
+                first = false;
+                if (frame.StartsWith("source="u8))
                 {
-                    sink.PeerSource = Encoding.UTF8.GetBytes(chars[..n].ToString());
-                    return true;
+                    var name = frame["source="u8.Length..].Trim(" \t\r"u8);
+                    Span<char> chars = stackalloc char[64];
+                    var n = LogSourceNames.Sanitise(name, chars);
+                    if (n > 0)
+                    {
+                        sink.PeerSource = Encoding.UTF8.GetBytes(chars[..n].ToString());
+                        return true;
+                    }
                 }
             }
-        }
-        return sink.AddPlain(frame);
+            return sink.AddPlain(frame);
+        };
     }
 }
 
@@ -226,7 +245,7 @@ public sealed class PlainLogConnectionHandler(IngestServices services, LogPipeli
 public sealed class JsonLogConnectionHandler(IngestServices services, LogPipeline pipeline) : LogConnectionHandler(services, pipeline, 3)
 {
     /// <inheritdoc />
-    protected override bool Add(LogLineSink sink, ReadOnlySpan<byte> frame, ref bool first) => sink.AddJson(frame);
+    protected override AddFrame Adder(LogLineSink sink) => sink.AddJson;
 }
 
 /// <summary>Syslog datagrams (UDP 5140): one message each; lines are handed over when the socket

@@ -211,29 +211,18 @@ public static class LogApi
         {
             sink.PeerSource = Encoding.UTF8.GetBytes(LogSourceNames.Sanitise(source));
         }
-        var framer = new LineFramer(pipeline.Options.MaxLineLength);
-        var body = request.BodyReader;
         long accepted = 0;
         try
         {
-            while (true)
+            await sink.PumpAsync(request.BodyReader, new LineFramer(pipeline.Options.MaxLineLength), frame =>
             {
-                var result = await body.ReadAsync(request.HttpContext.RequestAborted);
-                var buffer = result.Buffer;
-                sink.Tick();
-                // A full block is handed over (waiting while the pipeline's queue is full: the
-                // sender is slowed, nothing is dropped) and framing goes on.
-                while (Frame(sink, framer, ref buffer, json, result.IsCompleted, ref accepted))
+                if (!(json ? sink.AddJson(frame) : sink.AddPlain(frame)))
                 {
-                    await sink.HandOverAsync();
+                    return false;
                 }
-                body.AdvanceTo(buffer.Start, buffer.End);
-                await sink.HandOverAsync();
-                if (result.IsCompleted)
-                {
-                    break;
-                }
-            }
+                accepted++;
+                return true;
+            });
         }
         finally
         {
@@ -241,51 +230,6 @@ public static class LogApi
             sink.Release();
         }
         return Results.Json(new { received = accepted }, statusCode: StatusCodes.Status202Accepted);
-    }
-
-    // Frames lines into the sink; true when it stopped because the block is full.
-    private static bool Frame(LogLineSink sink, LineFramer framer, ref ReadOnlySequence<byte> buffer, bool json, bool final, ref long accepted)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        while (true)
-        {
-            var before = reader.Position;
-            if (!framer.TryRead(ref reader, out var line, out var tooLong))
-            {
-                break;
-            }
-            if (!Add(sink, line, tooLong, json, ref accepted))
-            {
-                buffer = buffer.Slice(before);
-                return true;
-            }
-        }
-        buffer = buffer.Slice(reader.Position);
-        if (final && framer.TryReadFinal(buffer, out var last, out var lastTooLong))
-        {
-            if (!Add(sink, last, lastTooLong, json, ref accepted))
-            {
-                return true;
-            }
-            buffer = buffer.Slice(buffer.End);
-        }
-        return false;
-    }
-
-    // False when the block is full (the line is read again after the hand-over).
-    private static bool Add(LogLineSink sink, ReadOnlySpan<byte> line, bool tooLong, bool json, ref long accepted)
-    {
-        if (tooLong)
-        {
-            sink.TooLong(line);
-            return true;
-        }
-        if (!(json ? sink.AddJson(line) : sink.AddPlain(line)))
-        {
-            return false;
-        }
-        accepted++;
-        return true;
     }
 
     private static void Event(ArrayBufferWriter<byte> output, string name, Action<Utf8JsonWriter> body, bool skipEmpty = false)
