@@ -16,7 +16,10 @@ public sealed partial class RejectLog(ILogger logger, string listener)
     private int _suppressed;
 
     /// <summary>Notes one rejection.</summary>
-    public void Rejected(RejectReason reason, ReadOnlySpan<byte> sample, object? peer)
+    public void Rejected(RejectReason reason, ReadOnlySpan<byte> sample, object? peer) => Rejected(reason.Label(), sample, peer);
+
+    /// <summary>Notes one rejection, its reason given by its label (log lines have their own reasons).</summary>
+    public void Rejected(string reason, ReadOnlySpan<byte> sample, object? peer)
     {
         var now = Environment.TickCount64;
         var last = Interlocked.Read(ref _last);
@@ -26,7 +29,7 @@ public sealed partial class RejectLog(ILogger logger, string listener)
             return;
         }
         var suppressed = Interlocked.Exchange(ref _suppressed, 0);
-        Log.Rejected(logger, listener, reason.Label(), Describe(peer), Printable(sample), suppressed);
+        Log.Rejected(logger, listener, reason, Describe(peer), Printable(sample), suppressed);
     }
 
     // Peers are formatted only when a line is actually logged.

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
 using Horizon.Core.Logs;
@@ -87,7 +86,7 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly Channel<LogBlock> _queue;
     private readonly LogGrouper _grouper;
-    private readonly long[] _lastRejectLog = new long[Listeners.Length];
+    private readonly RejectLog[] _rejectLogs;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _running;
 
@@ -100,6 +99,7 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
         _metrics = metrics;
         _logger = logger;
         _time = time;
+        _rejectLogs = [.. Listeners.Select(l => new RejectLog(logger, l))];
         _queue = Channel.CreateBounded<LogBlock>(new BoundedChannelOptions(options.QueueBlocks) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         Pool = new LogBlockPool(options.QueueBlocks + 8);
         Tail = new LogTail(options.TailBytes, options.TailLines);
@@ -157,13 +157,7 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
     public void Reject(int listener, LogReject reason, ReadOnlySpan<byte> line, string? peer)
     {
         _metrics.Rejected.WithLabels(Listeners[listener], reason.Label()).Inc();
-        var now = Stopwatch.GetTimestamp();
-        var last = Interlocked.Read(ref _lastRejectLog[listener]);
-        if ((last == 0 || Stopwatch.GetElapsedTime(last, now) > TimeSpan.FromSeconds(10)) && Interlocked.CompareExchange(ref _lastRejectLog[listener], now, last) == last)
-        {
-            var shown = Encoding.UTF8.GetString(line[..Math.Min(line.Length, 120)]);
-            Log.Refused(_logger, Listeners[listener], reason.Label(), peer ?? "-", shown);
-        }
+        _rejectLogs[listener].Rejected(reason.Label(), line, peer);
     }
 
     /// <inheritdoc />
@@ -375,9 +369,6 @@ public sealed partial class LogPipeline : IHostedService, IDisposable
 
         [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "Log templates could not be read from the store ({Reason}); starting without them (their series start again under the same ids as lines arrive)")]
         public static partial void RestoreFailed(ILogger logger, string reason);
-
-        [LoggerMessage(EventId = 802, Level = LogLevel.Warning, Message = "{Listener}: refused a log line ({Reason}) from {Peer}: \"{Line}\" (further refusals for 10 s only counted in horizon_log_lines_rejected_total)")]
-        public static partial void Refused(ILogger logger, string listener, string reason, string peer, string line);
 
         [LoggerMessage(EventId = 803, Level = LogLevel.Warning, Message = "Saving {Count} log templates failed ({Reason}); retried at the next flush")]
         public static partial void SaveFailed(ILogger logger, int count, string reason);
