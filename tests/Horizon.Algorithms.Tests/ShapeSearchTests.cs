@@ -123,6 +123,65 @@ public sealed class ShapeSearchTests
         }
     }
 
+    [Theory]
+    [InlineData(0, 144, 3)]
+    [InlineData(0, 144, 9)]
+    [InlineData(100, 44, 2)]
+    [InlineData(7, 21, 1)]
+    [InlineData(140, 4, 1)]
+    public void TheShiftModesPruningNeverChangesTheRankingWhateverTheRows(int offset, int length, int maxShift)
+    {
+        // Rows the shift bound finds hardest: white noise (its blocks say little), metrics at 1e9
+        // and 1e12 that move by a few units, flat rows and rows flat but for one step or spike at
+        // the edges (an overlap of them can be flat while the row is not), exact shifted copies of
+        // the query and of each other (ties), and such copies with a huge value where their best
+        // overlap does not look, among random walks.
+        var random = new Random(length + maxShift);
+        var matrix = Matrix(2000, 21, (m, r) =>
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                m.Set($"noise.{i}", [.. Enumerable.Range(0, Dims).Select(_ => (float)r.NextDouble())]);
+                var level = i % 2 == 0 ? 1e9 : 1e12;
+                m.Set($"large.{i}", [.. Walk(r).Select(v => (float)(level + (v * 1e4)))]);
+            }
+            m.Set("flat", [.. Enumerable.Repeat(5f, Dims)]);
+            m.Set("flat.large", [.. Enumerable.Repeat(3e9f, Dims)]);
+            for (var at = 0; at < Dims; at += 7)
+            {
+                m.Set($"step.{at}", [.. Enumerable.Range(0, Dims).Select(i => i < at ? 1f : 2f)]);
+                m.Set($"spike.{at}", [.. Enumerable.Range(0, Dims).Select(i => i == at ? 9f : 1f)]);
+            }
+        });
+        for (var q = 0; q < 6; q++)
+        {
+            var shape = q % 3 == 0 ? [.. Enumerable.Range(0, length).Select(_ => (float)random.NextDouble())] : Walk(random, length);
+            var copy = new float[Dims];
+            var lag = (q % (2 * maxShift + 1)) - maxShift;
+            for (var i = 0; i < Dims; i++)
+            {
+                copy[i] = shape[Math.Clamp(i - offset - lag, 0, length - 1)];
+            }
+            matrix.Set($"copy.{q}.a", copy);
+            matrix.Set($"copy.{q}.b", copy);
+            // A shifted copy with a huge value in a bin its best overlap leaves out: the whole row
+            // is far more spread than that overlap (a bound from the whole row's spread would drop it).
+            var edged = (float[])copy.Clone();
+            var edge = lag == 0 ? 1 : lag;
+            for (var i = 0; i < Dims; i++)
+            {
+                edged[i] = shape[Math.Clamp(i - offset - edge, 0, length - 1)];
+            }
+            edged[edge > 0 ? offset : offset + length - 1] = 1e4f;
+            matrix.Set($"copy.{q}.edged", edged);
+            foreach (var k in new[] { 1, 10, 50 })
+            {
+                var query = new ShapeQuery(shape, offset, k, ShapeMode.Shift, MaxShift: maxShift);
+                Assert.Equal(ShapeSearch.BruteForce(matrix, query), ShapeSearch.Search(matrix, query));
+            }
+        }
+    }
+
     [Fact]
     public void TheDotKernelAgreesWithTheScalarReference()
     {

@@ -12,7 +12,9 @@ public enum ShapeMode
 
     /// <summary>The smallest Euclidean distance over shifts of up to <see cref="ShapeQuery.MaxShift"/>
     /// bins either way (each shift's overlap z-normalised, its distance scaled to the whole length):
-    /// the same movement a little earlier or later.</summary>
+    /// the same movement a little earlier or later. Rows are bounded from below first (per block of
+    /// 16 bins), and a row whose bound is already worse than the k-th best is skipped, which
+    /// cannot change the result.</summary>
     Shift,
 
     /// <summary>Dynamic time warping of the z-normalised shapes within a Sakoe-Chiba band of
@@ -35,7 +37,7 @@ public readonly record struct ShapeMatch(int Row, string Name, double Distance, 
 /// products over the row's window, split over the cores), and the k nearest are kept, ties by row.
 /// <see cref="BruteForce"/> is the reference it must equal: the same distance for every row, sorted.
 /// </summary>
-public static class ShapeSearch
+public static partial class ShapeSearch
 {
     /// <summary>The k rows nearest the query, nearest first.</summary>
     public static List<ShapeMatch> Search(ShapeMatrix matrix, ShapeQuery query, int parallelism = 0)
@@ -140,13 +142,14 @@ public static class ShapeSearch
         return true;
     }
 
-    // The mean and standard deviation of m values from their sum and sum of squares; a deviation
-    // too small beside the mean to be more than rounding (a flat shape) is 0.
-    private static (double Mean, double Sd) MeanSd(int m, double sum, double squares)
+    // The mean and standard deviation of m values (taken less origin) from their sum and sum of
+    // squares; a deviation too small beside the values' own level to be more than rounding (a flat
+    // shape) is 0.
+    private static (double Mean, double Sd) MeanSd(int m, double sum, double squares, double origin = 0)
     {
         var mean = sum / m;
         var sd = Math.Sqrt(Math.Max(0, (squares / m) - (mean * mean)));
-        return (mean, sd > 1e-9 * Math.Max(1, Math.Abs(mean)) ? sd : 0);
+        return (mean, sd > 1e-9 * Math.Max(1, Math.Abs(mean + origin)) ? sd : 0);
     }
 
     // ---- kernels -------------------------------------------------------------------------------
@@ -262,6 +265,11 @@ public static class ShapeSearch
         public readonly double[] X = new double[m];
         public readonly double[] Previous = new double[m + 1];
         public readonly double[] Current = new double[m + 1];
+        // Shift mode: the row's block sums, their absolute sum, its residual from the block means,
+        // and each shift's bound with the least of them.
+        public readonly double[] BlockSum = new double[Blocks(m)];
+        public readonly double[] Bounds = new double[m + 1 + Vector<double>.Count];
+        public double AbsSum, Residual, Lowest;
     }
 
     private sealed class Prepared
@@ -269,8 +277,7 @@ public static class ShapeSearch
         private ShapeQuery _query = null!;
         private double[] _q = [];
         private double _qSum, _qSquares;
-        // Shift mode: per shift, the overlapping part of the query z-normalised, and its sums.
-        private (int Lag, double[] Q, double Sum, double Squares)[] _shifts = [];
+        private ShiftPlan? _shift;
         // DTW: the query's envelope over the band.
         private double[] _upper = [], _lower = [];
 
@@ -289,17 +296,7 @@ public static class ShapeSearch
             var p = new Prepared { _query = query, _q = q, _qSum = q.Sum(), _qSquares = q.Sum(v => v * v) };
             if (query.Mode == ShapeMode.Shift)
             {
-                var shifts = new List<(int, double[], double, double)>();
-                for (var lag = -query.MaxShift; lag <= query.MaxShift; lag++)
-                {
-                    var part = query.Shape.AsSpan(Math.Max(0, -lag), m - Math.Abs(lag));
-                    var z = new double[part.Length];
-                    if (Normalise(part, z))
-                    {
-                        shifts.Add((lag, z, z.Sum(), z.Sum(v => v * v)));
-                    }
-                }
-                p._shifts = [.. shifts];
+                p._shift = ShiftPlan.Of(query.Shape, query.MaxShift);
             }
             if (query.Mode == ShapeMode.Dtw)
             {
@@ -327,33 +324,7 @@ public static class ShapeSearch
             switch (_query.Mode)
             {
                 case ShapeMode.Shift:
-                {
-                    // The row's moments once; each shift's overlap drops at most MaxShift values
-                    // from them, so only its dot product is a pass over the row.
-                    var (total, totalSquares) = Moments(x);
-                    var best = double.PositiveInfinity;
-                    foreach (var (l, q, sum, squares) in _shifts)
-                    {
-                        var start = Math.Max(0, l);
-                        var (partSum, partSquares) = (total, totalSquares);
-                        for (var i = 0; i < m; i++)
-                        {
-                            if (i == start)
-                            {
-                                i += q.Length - 1; // the overlap itself stays
-                                continue;
-                            }
-                            partSum -= x[i];
-                            partSquares -= (double)x[i] * x[i];
-                        }
-                        var d = SquaredDistance(q.Length, (partSum, partSquares, Dot(x.Slice(start, q.Length), q)), sum, squares) * m / q.Length;
-                        if (d < best || (d == best && Math.Abs(l) < Math.Abs(lag)))
-                        {
-                            (best, lag) = (d, l);
-                        }
-                    }
-                    return Math.Sqrt(best);
-                }
+                    return _shift!.Distance(x, scratch, worst, out lag);
                 case ShapeMode.Dtw:
                 {
                     var (sum, squares) = Moments(x);
