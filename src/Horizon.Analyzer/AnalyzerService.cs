@@ -77,7 +77,7 @@ public sealed partial class AnalyzerService : BackgroundService
     {
         await Task.Yield();
         using var cache = LocalSeriesCache.Open(CacheDirectory);
-        var sync = new SeriesSync(_store, cache, _series.UniqueMetricsKey, _shard, _options.FetchBatch);
+        var sync = new SeriesSync(_store, cache, _shard, _options.FetchBatch);
         var detection = _options.Mode == DetectionMode.Skyline ? null : new DetectionContext(_store, _options, _logger);
         var pass = new AnalysisPass(_options.Skyline, _options.Parallelism, _series.FullNamespace, detection, _shapes);
         using var stopAlerts = new CancellationTokenSource();

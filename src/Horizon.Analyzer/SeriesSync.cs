@@ -12,7 +12,7 @@ public sealed record SyncResult(int Keys, int NewKeys, int Appended, int Unchang
 /// be compared with the local copy. Roomba's trim (or any rewrite, delete, re-creation) shifts the
 /// content, so the overlap no longer matches and the key is read whole; otherwise the new bytes are
 /// appended. One GETRANGE per key per pass, pipelined.</summary>
-public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, string uniqueMetricsKey, Shard shard, int batchSize = 2000)
+public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, Shard shard, int batchSize = 2000)
 {
     /// <summary>Bytes re-read before the local end, to detect rewrites; more than one whole point.</summary>
     public const int Overlap = 32;
@@ -30,7 +30,7 @@ public sealed class SeriesSync(StoreConnection store, LocalSeriesCache cache, st
         var mine = new HashSet<string>(StringComparer.Ordinal);
         long fetched = 0;
         // SSCAN, not SMEMBERS: a set of millions of names read whole passed the store's timeout.
-        await foreach (var member in db.SetScanAsync(uniqueMetricsKey, pageSize: 10_000).WithCancellation(cancellationToken))
+        await foreach (var member in store.ScanNamesAsync(pageSize: 10_000, cancellationToken: cancellationToken))
         {
             var key = (string)member!;
             fetched += key.Length;

@@ -13,6 +13,13 @@ public static class StoreKeys
     /// Its members are full keys (<c>metrics.&lt;name&gt;</c>), as Skyline stores them.</summary>
     public static string UniqueMetrics(string fullNamespace = DefaultNamespace) => fullNamespace + "unique_metrics";
 
+    /// <summary>One of the split name index's sets (<c>Series:NameIndex</c> Split or Both): the
+    /// full keys whose hash slot mod 64 is <paramref name="part"/>. <c>horizon.names.{07}</c> under
+    /// the default namespace, <c>horizon.names.&lt;namespace&gt;{07}</c> under another; the hash tag
+    /// spreads the 64 over a cluster's masters.</summary>
+    public static string NamePart(int part, string fullNamespace = DefaultNamespace) =>
+        "horizon.names." + (fullNamespace == DefaultNamespace ? "" : fullNamespace) + "{" + part.ToString("D2", System.Globalization.CultureInfo.InvariantCulture) + "}";
+
     /// <summary>A metric's series: msgpack [timestamp, value] pairs grown with APPEND.</summary>
     public static string Series(string name, string fullNamespace = DefaultNamespace) => fullNamespace + name;
 

@@ -1,3 +1,4 @@
+using Horizon.Core.Series;
 using StackExchange.Redis;
 
 namespace Horizon.Storage;
@@ -15,10 +16,10 @@ internal readonly record struct AppendResult(long Length, Exception? Error = nul
 /// failed flushes oldest first, then resumes the rest).</summary>
 internal interface IFlushTransport : IDisposable
 {
-    /// <summary>Adds <paramref name="names"/> (when not null) to the unique-metrics set, then APPENDs
+    /// <summary>Adds <paramref name="names"/> (when not null) to the name index's sets, then APPENDs
     /// the points of each slot in <paramref name="pending"/> to its key: a name is in the set before
     /// any point of its key is stored. Sets <c>results[i]</c> for <c>pending[i]</c>; returns the
-    /// SADD's error, if it failed.</summary>
+    /// error of a SADD that failed, if one did (all of them are then sent again).</summary>
     Task<Exception?> SendAsync(FlushUnit u, List<int> pending, List<byte[]>? names, AppendResult[] results);
 
     /// <summary>Accepts rounds again after a failure halted the transport.</summary>
@@ -53,7 +54,7 @@ internal static class Halted
 
 /// <summary>Sends flushes through StackExchange.Redis: a message and a task per command, routed to
 /// the node that owns each key, so it works on Redis Cluster.</summary>
-internal sealed class MultiplexerTransport(IDatabase database, byte[] uniqueSet) : IFlushTransport
+internal sealed class MultiplexerTransport(IDatabase database, NameIndex index) : IFlushTransport
 {
     private volatile bool _halted;
 
@@ -65,8 +66,9 @@ internal sealed class MultiplexerTransport(IDatabase database, byte[] uniqueSet)
             Array.Fill(results, new AppendResult(0, halted));
             return names is null ? null : halted;
         }
-        // Issued in this order on each node's connection: the SADD before the APPENDs it covers.
-        var sadd = names is null ? null : database.SetAddAsync(uniqueSet, names.Select(n => (RedisValue)n).ToArray());
+        // Issued in this order on each node's connection: the SADDs before the APPENDs they cover.
+        Task? sadd = names is null ? null
+            : Task.WhenAll(index.Group(names).Select(g => database.SetAddAsync(g.Set, g.Keys.Select(n => (RedisValue)n).ToArray())));
         var appends = new Task<long>[pending.Count];
         for (var i = 0; i < pending.Count; i++)
         {
@@ -117,7 +119,7 @@ internal sealed class MultiplexerTransport(IDatabase database, byte[] uniqueSet)
 /// flush is written as one buffer of commands and its replies are parsed in order, with no
 /// per-command object. One connection, pipelined: the APPENDs of a key reach the store in the
 /// order its points were accepted.</summary>
-internal sealed class DirectTransport(RespEndpoint endpoint, byte[] uniqueSet) : IFlushTransport
+internal sealed class DirectTransport(RespEndpoint endpoint, NameIndex index) : IFlushTransport
 {
     private readonly RespConnection _connection = new(endpoint);
 
@@ -127,7 +129,7 @@ internal sealed class DirectTransport(RespEndpoint endpoint, byte[] uniqueSet) :
 
     public async Task<Exception?> SendAsync(FlushUnit u, List<int> pending, List<byte[]>? names, AppendResult[] results)
     {
-        var saddError = await _connection.AppendAsync(u, pending, uniqueSet, names, results);
+        var saddError = await _connection.AppendAsync(u, pending, names is null ? null : index.Group(names), results);
         for (var i = 0; i < pending.Count && !ClusterDetected; i++)
         {
             ClusterDetected = results[i].Error is RedisServerException e && IsRedirect(e.Message);

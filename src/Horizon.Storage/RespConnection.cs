@@ -63,21 +63,22 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
         }
     }
 
-    /// <summary>One round: APPEND each pending slot's points, then SADD <paramref name="names"/> to
-    /// <paramref name="set"/> if given. Fills <paramref name="results"/>; returns the SADD's error.</summary>
-    public async Task<Exception?> AppendAsync(FlushUnit u, List<int> pending, byte[] set, List<byte[]>? names, AppendResult[] results)
+    /// <summary>One round: SADD each group of <paramref name="names"/> to its set if given, then
+    /// APPEND each pending slot's points. Fills <paramref name="results"/>; returns the first
+    /// SADD's error.</summary>
+    public async Task<Exception?> AppendAsync(FlushUnit u, List<int> pending, List<(string Set, List<byte[]> Keys)>? names, AppendResult[] results)
     {
-        using var round = new Round(pending.Count, names is not null, results);
-        // The SADD goes first: a crash between the two can leave a name without points (harmless),
-        // never points without their name.
-        if (names is not null)
+        using var round = new Round(pending.Count, names?.Count ?? 0, results);
+        // The SADDs go first: a crash between them and the APPENDs can leave a name without points
+        // (harmless), never points without their name.
+        foreach (var (set, keys) in names ?? [])
         {
-            round.Command.WriteArrayHeader(2 + names.Count);
+            round.Command.WriteArrayHeader(2 + keys.Count);
             round.Command.WriteBulk("SADD"u8);
-            round.Command.WriteBulk(set);
-            foreach (var name in names)
+            round.Command.WriteBulk(System.Text.Encoding.UTF8.GetBytes(set));
+            foreach (var key in keys)
             {
-                round.Command.WriteBulk(name);
+                round.Command.WriteBulk(key);
             }
         }
         foreach (var s in pending)
@@ -234,11 +235,11 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
     }
 
     /// <summary>A round's encoded commands and what its replies are read into.</summary>
-    private sealed class Round(int appends, bool sadd, AppendResult[] results) : IDisposable
+    private sealed class Round(int appends, int sadds, AppendResult[] results) : IDisposable
     {
         public readonly CommandBuffer Command = new();
         public readonly int Appends = appends;
-        public readonly bool Sadd = sadd;
+        public readonly int Sadds = sadds;
         public readonly AppendResult[] Results = results;
         public bool SaddAnswered;
         public Exception? SaddError;
@@ -275,11 +276,12 @@ internal sealed class RespConnection(RespEndpoint endpoint) : IDisposable
         public async ValueTask<Exception?> ReadRepliesAsync(Round round, CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(Closed, socket);
-            if (round.Sadd)
+            for (var i = 0; i < round.Sadds; i++)
             {
-                round.SaddError = await ReadReplyAsync(cancellationToken);
-                round.SaddAnswered = true;
+                var reply = await ReadReplyAsync(cancellationToken); // every reply read, the first error kept
+                round.SaddError ??= reply;
             }
+            round.SaddAnswered = true;
             while (round.AppendsAnswered < round.Appends)
             {
                 while (round.AppendsAnswered < round.Appends && TryParseReply(out var length, out var error))

@@ -21,7 +21,6 @@ public sealed partial class SeriesWriter : IDisposable
     private readonly WriterMetrics _metrics;
     private readonly ILogger<SeriesWriter> _logger;
     private readonly TimeProvider _time;
-    private readonly byte[] _uniqueSet;
     private readonly Channel<PointBatch> _channel;
     private readonly SemaphoreSlim _slots;
     private readonly Stack<FlushUnit> _units = new();
@@ -47,11 +46,11 @@ public sealed partial class SeriesWriter : IDisposable
         _metrics = metrics;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _uniqueSet = System.Text.Encoding.UTF8.GetBytes(series.UniqueMetricsKey);
+        var names = series.Names();
         var direct = options.DirectConnections ? RespEndpoint.From(store.Configuration) : null;
         _transport = direct is null
-            ? new MultiplexerTransport(store.Database, _uniqueSet)
-            : new ClusterFallbackTransport(new DirectTransport(direct, _uniqueSet), () => new MultiplexerTransport(store.Database, _uniqueSet), () => Log.ClusterDetected(logger));
+            ? new MultiplexerTransport(store.Database, names)
+            : new ClusterFallbackTransport(new DirectTransport(direct, names), () => new MultiplexerTransport(store.Database, names), () => Log.ClusterDetected(logger));
         _refreshSeconds = (long)options.UniqueSetRefresh.TotalSeconds;
         Pool = new PointBatchPool(options.BatchSize, Math.Max(64, options.MaxBufferedPoints / options.BatchSize));
         _channel = Channel.CreateBounded<PointBatch>(new BoundedChannelOptions(Math.Max(1, options.MaxBufferedPoints / options.BatchSize))

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Horizon.Core;
+using Horizon.Core.Series;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -60,17 +62,18 @@ public sealed partial class StoreConnection : IAsyncDisposable
 
     /// <summary>Starts the embedded store if needed and connects. With an external store that is
     /// down, this returns at once and the multiplexer keeps trying in the background.</summary>
-    public static StoreConnection Open(StoreOptions options, ILoggerFactory loggerFactory, string uniqueMetricsKey = "metrics.unique_metrics")
+    public static StoreConnection Open(StoreOptions options, ILoggerFactory loggerFactory, NameIndex? names = null)
     {
+        names ??= new NameIndex(StoreKeys.DefaultNamespace, NameIndexMode.Skyline);
         var logger = loggerFactory.CreateLogger<StoreConnection>();
         var started = Stopwatch.GetTimestamp();
         if (!options.UsesEmbedded)
         {
             var configuration = Configure(options.Redis!);
             var mux = ConnectionMultiplexer.Connect(configuration);
-            var external = new StoreConnection(mux, configuration, null, $"Redis at {options.Redis}", logger);
+            var external = new StoreConnection(mux, configuration, null, $"Redis at {options.Redis}", logger) { Names = names };
             Log.Connected(logger, external.Description);
-            external.CountSeries(uniqueMetricsKey, started);
+            external.CountSeries(started);
             return external;
         }
         var embedded = EmbeddedGarnet.Start(options.Embedded, loggerFactory);
@@ -83,9 +86,9 @@ public sealed partial class StoreConnection : IAsyncDisposable
                 ? new DiskGuard(embedded.DataDirectory, options.Embedded.DiskReserveBytes, TimeSpan.FromMilliseconds(250), logger)
                 : null;
             var connection = new StoreConnection(mux, configuration, embedded,
-                $"embedded Garnet at {embedded.EndPoint} (data in {embedded.DataDirectory})", logger, guard);
+                $"embedded Garnet at {embedded.EndPoint} (data in {embedded.DataDirectory})", logger, guard) { Names = names };
             Log.Connected(logger, connection.Description);
-            connection.CountSeries(uniqueMetricsKey, started);
+            connection.CountSeries(started);
             return connection;
         }
         catch
@@ -102,13 +105,34 @@ public sealed partial class StoreConnection : IAsyncDisposable
     /// <summary>Seconds from opening to the store answering (for the embedded store: its recovery).</summary>
     public double SecondsToReady { get; private set; }
 
-    private void CountSeries(string uniqueMetricsKey, long started)
+    /// <summary>Where series names are indexed (<c>Series:NameIndex</c>).</summary>
+    public NameIndex Names { get; private init; } = new(StoreKeys.DefaultNamespace, NameIndexMode.Skyline);
+
+    /// <summary>Every series key in the name index, set after set (SSCAN: a page at a time).</summary>
+    public async IAsyncEnumerable<RedisValue> ScanNamesAsync(RedisValue pattern = default, int pageSize = 1000,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var set in Names.ReadSets)
+        {
+            await foreach (var member in Database.SetScanAsync(set, pattern, pageSize).WithCancellation(cancellationToken))
+            {
+                yield return member;
+            }
+        }
+    }
+
+    private void CountSeries(long started)
     {
         try
         {
-            SeriesAtStart = Database.SetLength(uniqueMetricsKey);
+            SeriesAtStart = Names.ReadSets.Sum(set => Database.SetLength(set));
             SecondsToReady = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            Log.Ready(_logger, SecondsToReady, SeriesAtStart.Value, uniqueMetricsKey, _embedded is null ? "held" : "recovered");
+            var where = Names.Mode == NameIndexMode.Skyline ? Names.Unique : $"{NameIndex.Parts} sets horizon.names.*";
+            Log.Ready(_logger, SecondsToReady, SeriesAtStart.Value, where, _embedded is null ? "held" : "recovered");
+            if (Names.Mode == NameIndexMode.Skyline && Multiplexer.GetServers().Any(s => s.ServerType == ServerType.Cluster))
+            {
+                Log.OneSetOnACluster(_logger, Names.Unique);
+            }
         }
         catch (RedisException e)
         {
@@ -148,6 +172,9 @@ public sealed partial class StoreConnection : IAsyncDisposable
 
         [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Store not answering yet ({Reason}); points are buffered until it does")]
         public static partial void NotReadyYet(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "The store is a Redis Cluster and every name is in one set ({Key}) on one node: set Series:NameIndex=Split (or Both, to keep that set for Skyline-era tools) on every Horizon process")]
+        public static partial void OneSetOnACluster(ILogger logger, string key);
 
         [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Lost the store connection to {EndPoint} ({FailureType}): {Reason}; reconnecting, points are buffered meanwhile")]
         public static partial void ConnectionLost(ILogger logger, string endPoint, string failureType, string reason);

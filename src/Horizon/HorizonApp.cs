@@ -119,8 +119,7 @@ public static class HorizonApp
         services.AddSingleton<WebMetrics>();
         // Opened when first needed (at start-up, by the first service that uses the store) and
         // closed by the container after every hosted service has stopped.
-        services.AddSingleton(sp => StoreConnection.Open(options.Store, sp.GetRequiredService<ILoggerFactory>(),
-            options.Series.UniqueMetricsKey));
+        services.AddSingleton(sp => StoreConnection.Open(options.Store, sp.GetRequiredService<ILoggerFactory>(), options.Series.Names()));
         services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Ingest.DrainTimeout + TimeSpan.FromSeconds(30));
 
         var bound = new BoundEndpoints();

@@ -55,7 +55,7 @@ public abstract class AnalyzerTests(IStoreUnderTest store)
         }
         var directory = Path.Combine(host.WorkDirectory, "sync-test");
         using var cache = LocalSeriesCache.Open(directory);
-        var sync = new SeriesSync(host.Store, cache, "metrics.unique_metrics", Shard.All, batchSize: 37);
+        var sync = new SeriesSync(host.Store, cache, Shard.All, batchSize: 37);
 
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(4));
         var random = new Random(99);

@@ -104,7 +104,7 @@ public sealed class DeployVerdicts(StoreConnection store, EventStore events, Dep
         if (options.Kpis.Count > 0)
         {
             var globs = options.Kpis.Select(g => new Incidents.NameGlob(g)).ToList();
-            await foreach (var member in db.SetScanAsync(StoreKeys.UniqueMetrics(fullNamespace), pageSize: 1000))
+            await foreach (var member in store.ScanNamesAsync(pageSize: 1000))
             {
                 var name = ((string)member!)[fullNamespace.Length..];
                 if (globs.Any(g => g.IsMatch(name)))

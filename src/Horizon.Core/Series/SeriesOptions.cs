@@ -24,6 +24,14 @@ public sealed record SeriesOptions
     /// <summary>The set of every series key (Skyline's FULL_NAMESPACE + "unique_metrics").</summary>
     public string UniqueMetricsKey => StoreKeys.UniqueMetrics(FullNamespace);
 
+    /// <summary>How names are indexed: Skyline's one set (the default, what Skyline-era tools read),
+    /// Split (64 sets, for Redis Cluster or millions of names), or Both. Every process on a store
+    /// must use the same.</summary>
+    public NameIndexMode NameIndex { get; init; } = NameIndexMode.Skyline;
+
+    /// <summary>The name index these settings describe.</summary>
+    public NameIndex Names() => new(FullNamespace, NameIndex);
+
     /// <summary>Fails fast on settings that cannot work.</summary>
     public void Validate()
     {

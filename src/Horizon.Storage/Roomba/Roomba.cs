@@ -59,7 +59,7 @@ public sealed partial class Roomba
     private readonly RoombaMetrics _metrics;
     private readonly ILogger<Roomba> _logger;
     private readonly TimeProvider _time;
-    private readonly RedisKey _uniqueSet;
+    private readonly NameIndex _names;
     private long _lastReconcile = long.MinValue;
 
     /// <summary>Creates a Roomba for the given store.</summary>
@@ -71,7 +71,7 @@ public sealed partial class Roomba
         _metrics = metrics;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _uniqueSet = series.UniqueMetricsKey;
+        _names = series.Names();
     }
 
     /// <summary>Counts of one pass (<see cref="Indexed"/>: series keys that were missing from the
@@ -137,7 +137,7 @@ public sealed partial class Roomba
             }
         }
 
-        await foreach (var member in db.SetScanAsync(_uniqueSet, pageSize: _options.ScanBatch).WithCancellation(cancellationToken))
+        await foreach (var member in _store.ScanNamesAsync(pageSize: _options.ScanBatch, cancellationToken: cancellationToken))
         {
             page.Add((byte[])member!);
             scanned++;
@@ -173,16 +173,21 @@ public sealed partial class Roomba
         var batch = new List<RedisKey>(_options.ScanBatch);
         async Task AddMissingAsync()
         {
-            var members = await db.SetContainsAsync(_uniqueSet, [.. batch.Select(k => (RedisValue)(byte[])k!)]);
-            var missing = batch.Where((_, i) => !members[i]).ToList();
-            if (missing.Count > 0)
+            // Each set the keys belong in (Both mode: two) is checked on its own.
+            foreach (var (set, keys) in _names.Group(batch.Select(k => (byte[])k!)))
             {
+                var members = await db.SetContainsAsync(set, [.. keys.Select(k => (RedisValue)k)]);
+                var missing = keys.Where((_, i) => !members[i]).ToList();
+                if (missing.Count == 0)
+                {
+                    continue;
+                }
                 // Only series: a key of another type under the namespace is not one.
                 var types = await Task.WhenAll(missing.Select(k => db.KeyTypeAsync(k)));
-                var series = missing.Where((_, i) => types[i] == RedisType.String).Select(k => (RedisValue)(byte[])k!).ToArray();
+                var series = missing.Where((_, i) => types[i] == RedisType.String).Select(k => (RedisValue)k).ToArray();
                 if (series.Length > 0)
                 {
-                    added += (int)await db.SetAddAsync(_uniqueSet, series);
+                    added += (int)await db.SetAddAsync(set, series);
                 }
             }
             batch.Clear();
@@ -192,7 +197,7 @@ public sealed partial class Roomba
             await foreach (var key in server.KeysAsync(db.Database, pattern, _options.ScanBatch).WithCancellation(cancellationToken))
             {
                 seen++;
-                if (key != _uniqueSet)
+                if (!_names.IsIndexKey(key.ToString()))
                 {
                     batch.Add(key);
                 }
@@ -267,15 +272,22 @@ public sealed partial class Roomba
         return TrimOutcome.Trimmed;
     }
 
-    // Removes the set entry of a deleted key. The set lives in another hash slot on a cluster, so
-    // this cannot be part of the script; if a writer re-created the key in between, add it back.
+    // Removes the index entries of a deleted key. The sets live in other hash slots on a cluster,
+    // so this cannot be part of the script; if a writer re-created the key in between, add it back.
     private async Task ForgetAsync(RedisKey key)
     {
         var db = _store.Database;
-        await db.SetRemoveAsync(_uniqueSet, (byte[])key!);
+        var sets = _names.SetsOf((byte[])key!).ToList();
+        foreach (var set in sets)
+        {
+            await db.SetRemoveAsync(set, (byte[])key!);
+        }
         if (await db.KeyExistsAsync(key))
         {
-            await db.SetAddAsync(_uniqueSet, (byte[])key!);
+            foreach (var set in sets)
+            {
+                await db.SetAddAsync(set, (byte[])key!);
+            }
         }
     }
 
@@ -337,7 +349,7 @@ public sealed partial class Roomba
         [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Roomba pass: {Scanned} keys, {Trimmed} trimmed, {Deleted} deleted, {Missing} missing, {Conflicts} conflicts in {Seconds:F1} s")]
         public static partial void Pass(ILogger logger, int scanned, int trimmed, int deleted, int missing, int conflicts, double seconds);
 
-        [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "{Added} series keys held points but were missing from the unique set (of {Seen} scanned); added, so they are judged, trimmed and deleted again")]
+        [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "{Added} series keys held points but were missing from the name index (of {Seen} keys scanned); added, so they are judged, trimmed and deleted again")]
         public static partial void Indexed(ILogger logger, int added, int seen);
 
         [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Series {Key} holds bytes that are not msgpack points; the valid points before them are kept, the rest removed")]

@@ -30,7 +30,7 @@ public sealed class GraphiteNames(StoreConnection store, SeriesOptions series, T
             {
                 var names = new List<string>();
                 var prefix = series.FullNamespace.Length;
-                await foreach (var member in store.Database.SetScanAsync(series.UniqueMetricsKey, pageSize: 5000))
+                await foreach (var member in store.ScanNamesAsync(pageSize: 5000))
                 {
                     var key = member.ToString();
                     if (key.Length > prefix && key.StartsWith(series.FullNamespace, StringComparison.Ordinal))

@@ -127,7 +127,7 @@ public static class SeriesApi
             var pattern = series.FullNamespace + (string.IsNullOrEmpty(match) ? "*" : match);
             var names = new List<string>();
             var truncated = false;
-            await foreach (var member in store.Database.SetScanAsync(series.UniqueMetricsKey, pattern, pageSize: 1000))
+            await foreach (var member in store.ScanNamesAsync(pattern, pageSize: 1000))
             {
                 if (names.Count == take)
                 {
