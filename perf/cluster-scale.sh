@@ -7,11 +7,13 @@
 # `horizon ingest` with horizon-load sending plaintext --max over 4 connections and reading every
 # point back; then horizon-load seeds a day of history for analyzer_metrics metrics and
 # `horizon analyze` runs three passes, the last one's duration reported. Needs redis-server.
+# NAME_INDEX (Split): the Series:NameIndex every process and the seed use (Skyline: one set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 METRICS=${1:-250000}
 SECONDS_PER_RUN=${2:-30}
 ANALYZER_METRICS=${3:-50000}
+NAME_INDEX=${NAME_INDEX:-Split}
 WORK=$(mktemp -d /tmp/horizon-cluster.XXXXXX)
 PORTS=(7301 7302 7303)
 stop_nodes() { for p in "${PORTS[@]}"; do redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 || true; done; }
@@ -42,11 +44,13 @@ cluster() {
   CONN=$(for i in $(seq 0 $((m - 1))); do printf '127.0.0.1:%s,' "${PORTS[$i]}"; done); CONN=${CONN%,}
 }
 
+echo "Series:NameIndex=$NAME_INDEX"
+echo
 echo "| masters | ingest points/s (plaintext --max, $METRICS metrics, ${SECONDS_PER_RUN} s) | lost | analyzer pass ($ANALYZER_METRICS metrics x 1 day) |"
 echo "|---:|---:|---:|---:|"
 for m in 1 2 3; do
   cluster "$m"
-  dotnet "$HORIZON" ingest --redis "$CONN" --web-port=1530 --Roomba:Enabled=false --Logs:Enabled=false \
+  dotnet "$HORIZON" ingest --redis "$CONN" --web-port=1530 --Roomba:Enabled=false --Logs:Enabled=false --Series:NameIndex="$NAME_INDEX" \
     --Listeners:Plaintext:Port=2303 --Listeners:Pickle:Enabled=false --Listeners:StatsdTcp:Enabled=false \
     --Listeners:StatsdUdp:Enabled=false --Listeners:Msgpack:Enabled=false >"$WORK/ingest-$m.log" 2>&1 &
   pid=$!
@@ -57,9 +61,9 @@ for m in 1 2 3; do
   rate=$(grep -o '"achieved_rate": *[^,}]*' "$WORK/run-$m.json" | head -1 | sed 's/.*: *//')
   lost=$(grep -o '"lost": *[^,}]*' "$WORK/run-$m.json" | head -1 | sed 's/.*: *//')
   cluster "$m"
-  "$LOAD" seed --metrics "$ANALYZER_METRICS" --redis "$CONN" >"$WORK/seed-$m.log" 2>&1
+  "$LOAD" seed --metrics "$ANALYZER_METRICS" --redis "$CONN" --name-index "$NAME_INDEX" >"$WORK/seed-$m.log" 2>&1
   rm -rf "$WORK/analyzer-$m"
-  dotnet "$HORIZON" analyze --redis "$CONN" --web-port=1531 --Analyzer:CacheDirectory="$WORK/analyzer-$m" \
+  dotnet "$HORIZON" analyze --redis "$CONN" --web-port=1531 --Analyzer:CacheDirectory="$WORK/analyzer-$m" --Series:NameIndex="$NAME_INDEX" \
     --Analyzer:AnomaliesFile= >"$WORK/analyze-$m.log" 2>&1 &
   pid=$!
   until [[ $(grep -c 'Pass (shard' "$WORK/analyze-$m.log" 2>/dev/null; true) -ge 3 ]]; do sleep 1; done

@@ -241,29 +241,14 @@ public sealed class FaultTests
     {
         await using var redis = await RedisServer.StartAsync();
         int plaintext = RedisServer.FreePort(), web = RedisServer.FreePort(), statsd = RedisServer.FreePort();
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        foreach (var arg in new[]
-        {
-            Path.Combine(AppContext.BaseDirectory, "horizon.dll"), "ingest", "--redis", $"127.0.0.1:{redis.Port}",
+        var output = new StringBuilder();
+        using var process = StartHorizon(
+        [
+            "ingest", "--redis", $"127.0.0.1:{redis.Port}",
             $"--Listeners:Plaintext:Port={plaintext}", "--Listeners:Pickle:Enabled=false", "--Listeners:Msgpack:Enabled=false",
             "--Listeners:StatsdTcp:Enabled=false", $"--Listeners:StatsdUdp:Port={statsd}", $"--Web:Port={web}",
             "--Listeners:StatsdAdmin:Port=0", "--Statsd:FlushInterval=00:10:00", "--Roomba:Enabled=false",
-        })
-        {
-            info.ArgumentList.Add(arg);
-        }
-        var output = new StringBuilder();
-        using var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        ], output);
         try
         {
             using var http = new HttpClient();

@@ -98,6 +98,30 @@ public static class TestSupport
         return result;
     }
 
+    /// <summary>A real horizon process (the horizon.dll built beside the tests) with these
+    /// arguments, its standard output and error collected into <paramref name="output"/>.</summary>
+    public static System.Diagnostics.Process StartHorizon(IEnumerable<string> arguments, StringBuilder output)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "horizon.dll"));
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        var process = System.Diagnostics.Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
     /// <summary>Members of metrics.unique_metrics.</summary>
     public static async Task<HashSet<string>> UniqueMetricsAsync(IDatabase db) =>
         [.. (await db.SetMembersAsync("metrics.unique_metrics")).Select(m => m.ToString())];

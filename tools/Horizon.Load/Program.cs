@@ -5,9 +5,10 @@ const string Usage = """
 
       horizon-load seed --metrics N [--hours 24] [--step 60] [--prefix load] [--shape kind]
                         [--via writer|plaintext|pickle|msgpack] [--redis 127.0.0.1:6379] [--target host:port] [--json file]
-                        [--rollup-days D]
+                        [--rollup-days D] [--name-index skyline|split|both]
           Backfills history. "writer" (default) writes through Horizon's own series writer
-          straight into Redis (pipelined APPEND of whole series: the fast way); a protocol sends
+          straight into Redis (pipelined APPEND of whole series: the fast way; --name-index: the
+          Series:NameIndex the Horizon processes on that store use); a protocol sends
           through Horizon's listener, which accepts history only when its Series:MaxResolution
           covers it (e.g. --Series:MaxResolution=90000). --rollup-days also stores D days of
           10-minute roll-ups before the seeded points (horizon.rollup.<name>, as the analyzer keeps

@@ -29,6 +29,7 @@ public static class Seeder
         var target = options.Get("target");
         var json = options.Get("json");
         var rollupDays = options.GetDouble("rollup-days", 0);
+        var names = Enum.Parse<NameIndexMode>(options.Get("name-index", "skyline"), ignoreCase: true);
         options.RejectUnknown();
 
         var points = (int)(hours * 3600 / step);
@@ -39,7 +40,7 @@ public static class Seeder
         long total;
         if (via == "writer")
         {
-            total = await ThroughWriterAsync(redis, metrics, points, first, step, prefix, shape, watch);
+            total = await ThroughWriterAsync(redis, names, metrics, points, first, step, prefix, shape, watch);
         }
         else
         {
@@ -68,10 +69,10 @@ public static class Seeder
         return 0;
     }
 
-    private static async Task<long> ThroughWriterAsync(string redis, int metrics, int points, long first, int step, string prefix, ShapeKind? shape, Stopwatch watch)
+    private static async Task<long> ThroughWriterAsync(string redis, NameIndexMode names, int metrics, int points, long first, int step, string prefix, ShapeKind? shape, Stopwatch watch)
     {
-        await using var store = StoreConnection.Open(new StoreOptions { Redis = redis }, NullLoggerFactory.Instance);
-        var series = new SeriesOptions();
+        var series = new SeriesOptions { NameIndex = names };
+        await using var store = StoreConnection.Open(new StoreOptions { Redis = redis }, NullLoggerFactory.Instance, series.Names());
         var registry = new MetricRegistry(series.FullNamespace, maxMetrics: int.MaxValue);
         var writerOptions = new WriterOptions { BatchSize = 8192, FlushPoints = 65536, MaxInFlightFlushes = 8, MaxBufferedPoints = 1 << 22 };
         var hm = new WriterMetrics(Prometheus.Metrics.NewCustomRegistry());
