@@ -225,7 +225,7 @@ if [[ " $STAGES " == *" similar "* ]]; then
         --metrics-url http://127.0.0.1:1512/metrics --redis "127.0.0.1:$PORT" --no-verify >"$OUT/similar-traffic-searches.log" 2>&1 &
       traffic=$!
       sleep 10
-      for q in "1d euclidean 500" "2h euclidean 200" "1d euclidean&rerank=dtw 200" "1d shift 100" "1d dtw 100"; do
+      for q in "1d euclidean 500" "2h euclidean 200" "1d euclidean&rerank=dtw 200" "1d shift 200" "1d shift&rerank=dtw 200" "1d dtw 100"; do
         read -r range mode queries <<<"$q"
         $LOAD similar --url http://127.0.0.1:1511 --metrics "$METRICS" --range "$range" --mode "$mode" --queries "$queries" \
           --json "$OUT/similar-$range-$mode.json" >"$OUT/similar-$range-$mode.log" 2>&1 || true
