@@ -25,6 +25,8 @@ public static partial class ShapeSearch
     {
         private readonly int _m, _maxShift, _lanes;
         private readonly Shifted[] _shifts;
+        // Each shift's query part in float32, for the rounded first look.
+        private readonly float[][] _floats;
         // Per block, per lane (a shift; lanes padded to whole vectors): the placed query's block mean.
         private readonly double[] _means;
         // Per lane: |query less its block means|, L + sum(q^2) (infinite for padding), 2 sqrt(L),
@@ -34,6 +36,7 @@ public static partial class ShapeSearch
         private ShiftPlan(int m, int maxShift, Shifted[] shifts)
         {
             (_m, _maxShift, _shifts) = (m, maxShift, shifts);
+            _floats = [.. shifts.Select(s => s.Q.Select(v => (float)v).ToArray())];
             var width = Vector<double>.Count;
             _lanes = (shifts.Length + width - 1) / width * width;
             var blocks = Blocks(m);
@@ -111,10 +114,20 @@ public static partial class ShapeSearch
             {
                 return double.PositiveInfinity;
             }
+            // A row the bound did not rule out: each shift's dot product is first taken in float32
+            // (twice the lanes, no widening) with a bound on its rounding, and computed exactly only
+            // if that cannot rule the shift out either.
+            var screened = !double.IsPositiveInfinity(worst);
+            if (screened)
+            {
+                Centre(x, (float)origin, scratch.Centred);
+            }
+            var rounding = Math.Sqrt(totalSquares) * (_m + 16) * 1.2e-7; // 2 x float32's unit roundoff per term
             var best = double.PositiveInfinity;
             for (var s = 0; s < _shifts.Length; s++)
             {
-                if (bounded && Beyond(bounds[s], Math.Min(worst, Math.Sqrt(best))))
+                var limit = Math.Min(worst, Math.Sqrt(best));
+                if (bounded && Beyond(bounds[s], limit))
                 {
                     continue; // cannot be the row's best, nor bring it within the k best
                 }
@@ -135,6 +148,19 @@ public static partial class ShapeSearch
                     partSquares -= v * v;
                 }
                 var (mean, sd) = MeanSd(length, partSum, partSquares, origin);
+                if (screened && sd > 0)
+                {
+                    // The float dot product of the centred row with the shift is within rounding of
+                    // the exact one (|error| <= n u sum |x q| <= n u |x| |q|); the term is that less
+                    // the overlap's mean (less origin) times the query part's sum, widened by what
+                    // the exact computation's own rounding (beside origin) may add.
+                    var approximate = FloatDot(scratch.Centred.AsSpan(start, length), _floats[s]);
+                    var term = approximate - (mean * sum) + (rounding * Math.Sqrt(squares)) + (1e-9 * (Math.Abs(mean * sum) + (Math.Abs(origin) * _absSum[s])));
+                    if (Beyond(Math.Max(0, length + squares - (2 * term / sd)) * _m / length, limit))
+                    {
+                        continue;
+                    }
+                }
                 var d = (sd == 0 ? squares
                     : Math.Max(0, length + squares - (2 * (Dot(x.Slice(start, length), q) - ((mean + origin) * sum)) / sd))) * _m / length;
                 if (d < best || (d == best && Math.Abs(l) < Math.Abs(lag)))
@@ -191,6 +217,39 @@ public static partial class ShapeSearch
             }
             scratch.Lowest = least;
             return true;
+        }
+
+        // The row less origin, in float32 (exact while a value is within a factor of two of origin,
+        // otherwise within float32's unit roundoff of it).
+        private static void Centre(ReadOnlySpan<float> x, float origin, float[] into)
+        {
+            var i = 0;
+            var o = new Vector<float>(origin);
+            for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                (new Vector<float>(x[i..]) - o).CopyTo(into, i);
+            }
+            for (; i < x.Length; i++)
+            {
+                into[i] = x[i] - origin;
+            }
+        }
+
+        // SIMD: the float32 dot product of a and b.
+        private static double FloatDot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+        {
+            var i = 0;
+            var sum = Vector<float>.Zero;
+            for (; i <= a.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                sum += new Vector<float>(a[i..]) * new Vector<float>(b[i..]);
+            }
+            var dot = Vector.Sum(sum);
+            for (; i < a.Length; i++)
+            {
+                dot += a[i] * b[i];
+            }
+            return dot;
         }
 
         // Whether a squared-distance bound rules out a distance of at most limit, with a margin for rounding.

@@ -269,6 +269,7 @@ public static partial class ShapeSearch
         // and each shift's bound with the least of them.
         public readonly double[] BlockSum = new double[Blocks(m)];
         public readonly double[] Bounds = new double[m + 1 + Vector<double>.Count];
+        public readonly float[] Centred = new float[m];
         public double AbsSum, Residual, Lowest;
     }
 
