@@ -115,10 +115,10 @@ public static partial class ShapeSearch
                 return double.PositiveInfinity;
             }
             // A row the bound did not rule out: each shift's dot product is first taken in float32
-            // (twice the lanes, no widening) with a bound on its rounding, and computed exactly only
-            // if that cannot rule the shift out either.
-            var screened = !double.IsPositiveInfinity(worst);
-            if (screened)
+            // (twice the lanes, no widening) with a bound on its rounding, and with the same
+            // spread and level as the bound (no moments of the shift's own yet) it may still rule
+            // the shift out; only then are the overlap's moments and the exact product computed.
+            if (bounded)
             {
                 Centre(x, (float)origin, scratch.Centred);
             }
@@ -134,6 +134,18 @@ public static partial class ShapeSearch
                 var (l, q, sum, squares) = _shifts[s];
                 var length = q.Length;
                 var start = Math.Max(0, l);
+                if (bounded)
+                {
+                    // |float dot - exact| <= n u sum |x q| <= n u |x| |q|; less the overlap's mean
+                    // (at most level) times the part's sum; widened by the exact computation's own
+                    // rounding beside the row's level.
+                    var approximate = FloatDot(scratch.Centred.AsSpan(start, length), _floats[s]);
+                    var term = approximate + (rounding * Math.Sqrt(squares)) + (scratch.Level * _sumAbs[s]) + (1e-9 * Math.Abs(origin) * _absSum[s]);
+                    if (Beyond(Math.Max(0, _base[s] - (Math.Max(term, 0) * _scale[s] * scratch.Inverse)) * _toWhole[s], limit))
+                    {
+                        continue;
+                    }
+                }
                 // The overlap's moments: the row's, less the few values it leaves out.
                 var (partSum, partSquares) = (total, totalSquares);
                 for (var i = 0; i < _m; i++)
@@ -148,19 +160,6 @@ public static partial class ShapeSearch
                     partSquares -= v * v;
                 }
                 var (mean, sd) = MeanSd(length, partSum, partSquares, origin);
-                if (screened && sd > 0)
-                {
-                    // The float dot product of the centred row with the shift is within rounding of
-                    // the exact one (|error| <= n u sum |x q| <= n u |x| |q|); the term is that less
-                    // the overlap's mean (less origin) times the query part's sum, widened by what
-                    // the exact computation's own rounding (beside origin) may add.
-                    var approximate = FloatDot(scratch.Centred.AsSpan(start, length), _floats[s]);
-                    var term = approximate - (mean * sum) + (rounding * Math.Sqrt(squares)) + (1e-9 * (Math.Abs(mean * sum) + (Math.Abs(origin) * _absSum[s])));
-                    if (Beyond(Math.Max(0, length + squares - (2 * term / sd)) * _m / length, limit))
-                    {
-                        continue;
-                    }
-                }
                 var d = (sd == 0 ? squares
                     : Math.Max(0, length + squares - (2 * (Dot(x.Slice(start, length), q) - ((mean + origin) * sum)) / sd))) * _m / length;
                 if (d < best || (d == best && Math.Abs(l) < Math.Abs(lag)))
@@ -191,6 +190,7 @@ public static partial class ShapeSearch
                 return false; // an overlap may count as flat: its distance is computed, not bounded
             }
             var inverse = 1 / (Math.Sqrt(core) * (1 - 1e-9));
+            (scratch.Inverse, scratch.Level) = (inverse, level);
             var sums = scratch.BlockSum;
             var width = Vector<double>.Count;
             var lowest = new Vector<double>(double.PositiveInfinity);

@@ -266,11 +266,12 @@ public static partial class ShapeSearch
         public readonly double[] Previous = new double[m + 1];
         public readonly double[] Current = new double[m + 1];
         // Shift mode: the row's block sums, their absolute sum, its residual from the block means,
-        // and each shift's bound with the least of them.
+        // each shift's bound with the least of them, the inverse of its core's spread and the
+        // largest an overlap's mean can be, and the row less its first value in float32.
         public readonly double[] BlockSum = new double[Blocks(m)];
         public readonly double[] Bounds = new double[m + 1 + Vector<double>.Count];
         public readonly float[] Centred = new float[m];
-        public double AbsSum, Residual, Lowest;
+        public double AbsSum, Residual, Lowest, Inverse, Level;
     }
 
     private sealed class Prepared
