@@ -17,9 +17,10 @@ public static partial class ShapeSearch
     /// a shifted query is at most the sum over blocks of (block sum x the query's block mean) plus
     /// |row less its block means| x |query less its block means| (Cauchy-Schwarz), and every
     /// overlap's spread is at least that of the row's core (all but MaxShift bins at each end). A
-    /// row whose bounds all lie beyond the k-th best so far is skipped; otherwise only shifts that
-    /// can still win get their exact distance, computed exactly as with no bound at all (brute
-    /// force, worst = infinity, bounds nothing), so the ranking is the same.
+    /// row whose bounds all lie beyond the k-th best so far is skipped; otherwise each shift that
+    /// can still win gets a float32 look (its dot product in float32, with a bound on the rounding)
+    /// and, if that cannot rule it out either, its exact distance, computed exactly as with no bound
+    /// at all (brute force, worst = infinity, bounds nothing), so the ranking is the same.
     /// </summary>
     private sealed class ShiftPlan
     {
