@@ -20,6 +20,12 @@ public static class StoreKeys
     public static string NamePart(int part, string fullNamespace = DefaultNamespace) =>
         "horizon.names." + (fullNamespace == DefaultNamespace ? "" : fullNamespace) + "{" + part.ToString("D2", System.Globalization.CultureInfo.InvariantCulture) + "}";
 
+    /// <summary>Which name index the store's names are in (<c>skyline</c>, <c>split</c> or <c>both</c>):
+    /// set by the first Horizon process on the store and by Roomba after it reconciled the index,
+    /// so a process configured otherwise can say so.</summary>
+    public static string NameIndexMark(string fullNamespace = DefaultNamespace) =>
+        "horizon.names." + (fullNamespace == DefaultNamespace ? "" : fullNamespace) + "mode";
+
     /// <summary>A metric's series: msgpack [timestamp, value] pairs grown with APPEND.</summary>
     public static string Series(string name, string fullNamespace = DefaultNamespace) => fullNamespace + name;
 

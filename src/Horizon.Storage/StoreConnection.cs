@@ -133,6 +133,16 @@ public sealed partial class StoreConnection : IAsyncDisposable
             {
                 Log.OneSetOnACluster(_logger, Names.Unique);
             }
+            // The first process on a store marks its index; one configured otherwise says so.
+            var stored = (string?)Database.StringGet(Names.Mark);
+            if (stored is null)
+            {
+                Database.StringSet(Names.Mark, Names.ModeName, when: When.NotExists);
+            }
+            else if (stored != Names.ModeName)
+            {
+                Log.OtherNameIndex(_logger, stored, Names.Mark, Names.ModeName);
+            }
         }
         catch (RedisException e)
         {
@@ -172,6 +182,9 @@ public sealed partial class StoreConnection : IAsyncDisposable
 
         [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Store not answering yet ({Reason}); points are buffered until it does")]
         public static partial void NotReadyYet(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "The store's names are indexed as {Stored} ({Mark}) but this process uses Series:NameIndex={Mine}: it will not see names the others index, nor they its; set the same on every process (README, Redis layout: a process that runs Roomba moves the store to its setting)")]
+        public static partial void OtherNameIndex(ILogger logger, string stored, string mark, string mine);
 
         [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "The store is a Redis Cluster and every name is in one set ({Key}) on one node: set Series:NameIndex=Split (or Both, to keep that set for Skyline-era tools) on every Horizon process")]
         public static partial void OneSetOnACluster(ILogger logger, string key);

@@ -79,6 +79,7 @@ public sealed class SplitNameIndexTests(ReplicatedRedisCluster cluster) : IClass
         // Every name in exactly the set its hash slot (as the cluster computes it) picks; none in Skyline's set.
         var db = ingest.Db;
         Assert.False(await db.KeyExistsAsync(StoreKeys.UniqueMetrics()));
+        Assert.Equal("split", (string?)await db.StringGetAsync(StoreKeys.NameIndexMark())); // the first process marked the store
         var parts = await PartsAsync(db);
         Assert.Equal(Enumerable.Range(0, Names).Select(i => $"metrics.split.m{i}").Order(StringComparer.Ordinal), parts.Values.SelectMany(p => p).Order(StringComparer.Ordinal));
         await using var admin = await ConnectionMultiplexer.ConnectAsync(cluster.ConnectionString + ",allowAdmin=true");
@@ -145,13 +146,16 @@ public sealed class SplitNameIndexTests(ReplicatedRedisCluster cluster) : IClass
             await WaitUntilAsync(() => Task.FromResult(skyline.WriterMetrics.PointsStored.WithLabels("plaintext").Value == Names * 40), "every legacy point stored");
             Assert.Equal(Names, (await UniqueMetricsAsync(skyline.Db)).Count(n => n.StartsWith("metrics.legacy.", StringComparison.Ordinal)));
             Assert.DoesNotContain((await PartsAsync(skyline.Db)).Values.SelectMany(p => p), n => n.StartsWith("metrics.legacy.", StringComparison.Ordinal));
+            Assert.Equal("skyline", (string?)await skyline.Db.StringGetAsync(StoreKeys.NameIndexMark()));
         }
 
         // Started with Both: Roomba's first pass reconciles the keyspace with the index, which
         // puts the legacy names in the split sets too; new names go to both.
         await using var both = await HorizonHost.StartAsync(cluster.ConnectionString, Settings("Both"), role: Horizon.HorizonRole.Ingest);
+        Assert.Equal("skyline", (string?)await both.Db.StringGetAsync(StoreKeys.NameIndexMark())); // not yet moved
         var pass = await both.Services.GetRequiredService<Roomba>().RunPassAsync(Ct);
         Assert.Equal(Names, pass.Indexed);
+        Assert.Equal("both", (string?)await both.Db.StringGetAsync(StoreKeys.NameIndexMark())); // Roomba moved the store
         Assert.Equal(Names, pass.Scanned); // and the pass itself read the split sets
         Assert.Equal(Names, (await PartsAsync(both.Db)).Values.Sum(p => p.Count(n => n.StartsWith("metrics.legacy.", StringComparison.Ordinal))));
         await SendTcpAsync(both.Endpoint("plaintext"), $"both.new 1 {now}\n");

@@ -39,7 +39,14 @@ public sealed class NameIndex
         Unique = StoreKeys.UniqueMetrics(fullNamespace);
         _parts = [.. Enumerable.Range(0, Parts).Select(i => StoreKeys.NamePart(i, fullNamespace))];
         ReadSets = mode == NameIndexMode.Skyline ? [Unique] : _parts;
+        Mark = StoreKeys.NameIndexMark(fullNamespace);
     }
+
+    /// <summary>The key saying which index the store's names are in (<see cref="StoreKeys.NameIndexMark"/>).</summary>
+    public string Mark { get; }
+
+    /// <summary>The mode as the mark stores it.</summary>
+    public string ModeName => Mode.ToString().ToLowerInvariant();
 
     /// <summary>The mode.</summary>
     public NameIndexMode Mode { get; }

@@ -216,6 +216,8 @@ public sealed partial class Roomba
         {
             Log.Indexed(_logger, added, seen);
         }
+        // Every series key is now in this process's index: the store's names are indexed its way.
+        await db.StringSetAsync(_names.Mark, _names.ModeName);
         return added;
     }
 
