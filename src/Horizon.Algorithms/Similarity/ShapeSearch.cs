@@ -332,18 +332,8 @@ public static partial class ShapeSearch
                     var (sum, squares) = Moments(x);
                     var (mean, sd) = MeanSd(m, sum, squares);
                     var z = scratch.X;
-                    for (var i = 0; i < m; i++)
-                    {
-                        z[i] = sd == 0 ? 0 : (x[i] - mean) / sd;
-                    }
                     // LB_Keogh never exceeds the DTW distance; a margin keeps rounding from pruning a tie.
-                    var bound = 0.0;
-                    for (var i = 0; i < m; i++)
-                    {
-                        var v = z[i];
-                        var e = v > _upper[i] ? v - _upper[i] : v < _lower[i] ? _lower[i] - v : 0;
-                        bound += e * e;
-                    }
+                    var bound = NormaliseAndKeogh(x, mean, sd, z, _upper, _lower);
                     var limit = worst * worst;
                     if (Math.Sqrt(bound) > (worst * (1 + 1e-9)) + 1e-12)
                     {
@@ -354,6 +344,43 @@ public static partial class ShapeSearch
                 default:
                     return Math.Sqrt(SquaredDistance(m, MomentsDot(x, _q), _qSum, _qSquares));
             }
+        }
+
+        // SIMD: z = (x - mean) / sd (zeros for a flat row) into z, and LB_Keogh of z against the
+        // query's envelope: the squared distance from each z to [lower, upper], summed.
+        private static double NormaliseAndKeogh(ReadOnlySpan<float> x, double mean, double sd, double[] z, double[] upper, double[] lower)
+        {
+            var m = x.Length;
+            var scale = sd == 0 ? 0 : 1 / sd;
+            var i = 0;
+            double bound = 0;
+            if (Vector.IsHardwareAccelerated && m >= Vector<float>.Count)
+            {
+                var (mu, k) = (new Vector<double>(mean), new Vector<double>(scale));
+                var sum = Vector<double>.Zero;
+                var half = Vector<double>.Count;
+                for (; i <= m - Vector<float>.Count; i += Vector<float>.Count)
+                {
+                    Vector.Widen(new Vector<float>(x[i..]), out var lo, out var hi);
+                    for (var part = 0; part < 2; part++)
+                    {
+                        var at = i + (part * half);
+                        var v = ((part == 0 ? lo : hi) - mu) * k;
+                        v.CopyTo(z, at);
+                        var e = Vector.Max(v - new Vector<double>(upper, at), Vector<double>.Zero) + Vector.Max(new Vector<double>(lower, at) - v, Vector<double>.Zero);
+                        sum += e * e;
+                    }
+                }
+                bound = Vector.Sum(sum);
+            }
+            for (; i < m; i++)
+            {
+                var v = (x[i] - mean) * scale;
+                z[i] = v;
+                var e = v > upper[i] ? v - upper[i] : v < lower[i] ? lower[i] - v : 0;
+                bound += e * e;
+            }
+            return bound;
         }
 
         // DTW (squared differences) within the band; abandoned (infinity) once every cell of a row
