@@ -18,13 +18,16 @@ public static class StoreKeys
     /// the default namespace, <c>horizon.names.&lt;namespace&gt;{07}</c> under another; the hash tag
     /// spreads the 64 over a cluster's masters.</summary>
     public static string NamePart(int part, string fullNamespace = DefaultNamespace) =>
-        "horizon.names." + (fullNamespace == DefaultNamespace ? "" : fullNamespace) + "{" + part.ToString("D2", System.Globalization.CultureInfo.InvariantCulture) + "}";
+        NamesPrefix(fullNamespace) + "{" + part.ToString("D2", System.Globalization.CultureInfo.InvariantCulture) + "}";
 
     /// <summary>Which name index the store's names are in (<c>skyline</c>, <c>split</c> or <c>both</c>):
     /// set by the first Horizon process on the store and by Roomba after it reconciled the index,
     /// so a process configured otherwise can say so.</summary>
-    public static string NameIndexMark(string fullNamespace = DefaultNamespace) =>
-        "horizon.names." + (fullNamespace == DefaultNamespace ? "" : fullNamespace) + "mode";
+    public static string NameIndexMark(string fullNamespace = DefaultNamespace) => NamesPrefix(fullNamespace) + "mode";
+
+    // The split index's keys: horizon.names., with the namespace after it unless it is Skyline's.
+    private static string NamesPrefix(string fullNamespace) =>
+        "horizon.names." + (fullNamespace == DefaultNamespace ? "" : fullNamespace);
 
     /// <summary>A metric's series: msgpack [timestamp, value] pairs grown with APPEND.</summary>
     public static string Series(string name, string fullNamespace = DefaultNamespace) => fullNamespace + name;

@@ -46,7 +46,7 @@ public sealed partial class SeriesWriter : IDisposable
         _metrics = metrics;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        var names = series.Names();
+        var names = store.Names; // the index the process opened the store with
         var direct = options.DirectConnections ? RespEndpoint.From(store.Configuration) : null;
         _transport = direct is null
             ? new MultiplexerTransport(store.Database, names)

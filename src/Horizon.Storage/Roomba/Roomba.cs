@@ -71,7 +71,7 @@ public sealed partial class Roomba
         _metrics = metrics;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _names = series.Names();
+        _names = store.Names;
     }
 
     /// <summary>Counts of one pass (<see cref="Indexed"/>: series keys that were missing from the
