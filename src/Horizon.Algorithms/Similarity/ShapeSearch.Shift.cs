@@ -1,87 +1,68 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace Horizon.Algorithms.Similarity;
 
 public static partial class ShapeSearch
 {
-    // The shift bound works over blocks of this many bins of a row (measured: 8 bins bound more
-    // tightly but cost more per row than they save; 16 was the fastest of 8, 16, 24 and 32).
-    private const int Block = 16;
-
-    private static int Blocks(int m) => (m + Block - 1) / Block;
-
     /// <summary>
     /// The shift-tolerant distance: the smallest over the query's shifts, each overlap z-normalised
-    /// on both sides and its squared distance scaled to the whole length. A row is first bounded
-    /// from below for every shift at once, from one pass over it: the dot product of the row with
-    /// a shifted query is at most the sum over blocks of (block sum x the query's block mean) plus
-    /// |row less its block means| x |query less its block means| (Cauchy-Schwarz), and every
-    /// overlap's spread is at least that of the row's core (all but MaxShift bins at each end). A
-    /// row whose bounds all lie beyond the k-th best so far is skipped; otherwise each shift that
-    /// can still win gets a float32 look (its dot product in float32, with a bound on the rounding)
-    /// and, if that cannot rule it out either, its exact distance, computed exactly as with no bound
-    /// at all (brute force, worst = infinity, bounds nothing), so the ranking is the same.
+    /// on both sides and its squared distance scaled to the whole length. A row is read once for
+    /// its moments (double) and every shift's dot product with it at the same time (float32, eight
+    /// shifts a pass, the row less its first value so a metric at 1e9 keeps its digits). A float
+    /// product widened by a bound on its rounding bounds the shift's distance from below, with the
+    /// spread of the row's core (all but MaxShift bins at each end, which every overlap holds) for
+    /// the overlap's: a row whose every shift lies beyond the k-th best is skipped from that alone.
+    /// Otherwise each shift gets its overlap's own moments (the row's less the few values it leaves
+    /// out) and a tighter bound, and only a shift that can still be the row's best and among the k
+    /// best is computed exactly, as with no bound at all (brute force: worst = infinity, skips
+    /// nothing), so the ranking is the same.
     /// </summary>
     private sealed class ShiftPlan
     {
-        private readonly int _m, _maxShift, _lanes;
+        // Shifts per pass over a row (one vector accumulator each).
+        private const int Group = 8;
+
+        private readonly int _m, _maxShift;
         private readonly Shifted[] _shifts;
-        // Each shift's query part in float32, for the rounded first look.
-        private readonly float[][] _floats;
-        // Per block, per lane (a shift; lanes padded to whole vectors): the placed query's block mean.
-        private readonly double[] _means;
-        // Per lane: |query less its block means|, L + sum(q^2) (infinite for padding), 2 sqrt(L),
-        // |sum(q)|, the rounding margin's factors, and m / L.
-        private readonly double[] _residual, _base, _scale, _sumAbs, _maxMean, _absSum, _toWhole;
+        // Each shift's query part in float32, placed where it meets the row (zeros elsewhere), the
+        // shifts padded with zeros to whole groups.
+        private readonly float[][] _placed;
+        // Per shift: |sum(q)|, sum(|q|) and |q| for the bound's margins; length + sum(q^2), m / length,
+        // and 1 / sqrt(length) (an overlap's standard deviation per unit of the core's deviations).
+        private readonly double[] _sumAbs, _absSum, _norm, _base, _toWhole, _perCore, _baseWhole;
+
+        // 1 / m and 1 / the core's length; the largest an overlap's mean can be per unit of |row|
+        // (1 / sqrt(the shortest overlap), a hair over for rounding).
+        private readonly double _perBin, _perCoreBin, _level;
 
         private ShiftPlan(int m, int maxShift, Shifted[] shifts)
         {
             (_m, _maxShift, _shifts) = (m, maxShift, shifts);
-            _floats = [.. shifts.Select(s => s.Q.Select(v => (float)v).ToArray())];
-            var width = Vector<double>.Count;
-            _lanes = (shifts.Length + width - 1) / width * width;
-            var blocks = Blocks(m);
-            _means = new double[blocks * _lanes];
-            _residual = new double[_lanes];
-            _base = new double[_lanes];
-            _scale = new double[_lanes];
-            _sumAbs = new double[_lanes];
-            _maxMean = new double[_lanes];
-            _absSum = new double[_lanes];
-            _toWhole = new double[_lanes];
-            Array.Fill(_base, double.PositiveInfinity); // padding: never the least bound
-            Array.Fill(_toWhole, 1.0);
-            var placed = new double[m];
-            for (var s = 0; s < shifts.Length; s++)
+            (_perBin, _perCoreBin, _level) = (1.0 / m, 1.0 / (m - (2 * maxShift)), (1 + 1e-9) / Math.Sqrt(m - maxShift));
+            var lanes = Math.Max(Group, Vector<double>.Count); // whole groups and whole vectors (8 is both)
+            _placed = new float[(shifts.Length + lanes - 1) / lanes * lanes][];
+            for (var s = 0; s < _placed.Length; s++)
             {
-                var q = shifts[s].Q;
-                Array.Clear(placed);
-                q.CopyTo(placed, Math.Max(0, shifts[s].Lag));
-                double residual = 0, maxMean = 0;
-                for (var j = 0; j < blocks; j++)
+                _placed[s] = new float[m];
+                if (s < shifts.Length)
                 {
-                    var part = placed.AsSpan(j * Block, Math.Min(Block, m - (j * Block)));
-                    var mean = 0.0;
-                    foreach (var v in part)
+                    var q = shifts[s].Q;
+                    for (var i = 0; i < q.Length; i++)
                     {
-                        mean += v;
+                        _placed[s][Math.Max(0, shifts[s].Lag) + i] = (float)q[i];
                     }
-                    mean /= part.Length;
-                    foreach (var v in part)
-                    {
-                        residual += (v - mean) * (v - mean);
-                    }
-                    _means[(j * _lanes) + s] = mean;
-                    maxMean = Math.Max(maxMean, Math.Abs(mean));
                 }
-                _residual[s] = Math.Sqrt(residual) * (1 + 1e-9);
-                _base[s] = q.Length + shifts[s].Squares;
-                _scale[s] = 2 * Math.Sqrt(q.Length);
-                _sumAbs[s] = Math.Abs(shifts[s].Sum);
-                _maxMean[s] = maxMean;
-                _absSum[s] = q.Sum(Math.Abs);
-                _toWhole[s] = (double)m / q.Length;
             }
+            // Padded to whole groups; a padding shift's bound is infinite.
+            double[] Lanes(Func<Shifted, double> f, double padding) => [.. shifts.Select(f), .. Enumerable.Repeat(padding, _placed.Length - shifts.Length)];
+            _norm = Lanes(s => Math.Sqrt(s.Squares), 0);
+            _base = Lanes(s => s.Q.Length + s.Squares, double.PositiveInfinity);
+            _toWhole = Lanes(s => (double)m / s.Q.Length, 1);
+            _baseWhole = Lanes(s => (s.Q.Length + s.Squares) * m / s.Q.Length, double.PositiveInfinity);
+            _perCore = Lanes(s => 1 / Math.Sqrt(s.Q.Length), 1);
+            _sumAbs = Lanes(s => Math.Abs(s.Sum), 0);
+            _absSum = Lanes(s => s.Q.Sum(Math.Abs), 0);
         }
 
         /// <summary>The query's shifts of up to <paramref name="maxShift"/> bins either way whose
@@ -102,65 +83,78 @@ public static partial class ShapeSearch
             return new ShiftPlan(m, maxShift, [.. shifts]);
         }
 
-        // The row's distance (infinity when its bounds rule it out against worst) and its lag.
+        // The row's distance (infinity when every shift's bound rules it out against worst) and its lag.
         public double Distance(ReadOnlySpan<float> x, Scratch scratch, double worst, out int lag)
         {
             lag = 0;
-            // Values are taken less the row's first, so a metric at 1e9 keeps its digits.
             var origin = (double)x[0];
-            var (total, totalSquares) = BlockMoments(x, origin, scratch);
-            var bounds = scratch.Bounds;
-            var bounded = !double.IsPositiveInfinity(worst) && Bound(x, origin, total, totalSquares, scratch);
-            if (bounded && Beyond(scratch.Lowest, worst))
+            var dots = scratch.Dots;
+            var (total, totalSquares) = (0.0, 0.0);
+            for (var g = 0; g < _placed.Length; g += Group)
+            {
+                (total, totalSquares) = Pass(x, (float)origin, _placed.AsSpan(g, Group), dots.AsSpan(g, Group));
+            }
+            var bounded = !double.IsPositiveInfinity(worst);
+            // Every overlap holds the row's core (all but MaxShift bins at each end), so its squared
+            // deviations are at least the core's, and no overlap's mean (less origin) is above level.
+            var core = 0.0;
+            var norm = Math.Sqrt(totalSquares);
+            var level = norm * _level;
+            if (bounded)
+            {
+                var (coreSum, coreSquares) = (total, totalSquares);
+                for (var i = 0; i < _maxShift; i++)
+                {
+                    var (a, b) = (x[i] - origin, x[_m - 1 - i] - origin);
+                    coreSum -= a + b;
+                    coreSquares -= (a * a) + (b * b);
+                }
+                core = Math.Max(0, coreSquares - (coreSum * coreSum * _perCoreBin));
+                // Too nearly flat beside the level to be more than rounding: no bound from it.
+                var flat = 2e-9 * Math.Max(1, Math.Abs(origin) + level);
+                core = core * _perBin > flat * flat ? Math.Sqrt(core) * (1 - 1e-9) : 0;
+            }
+            // |float dot - exact| <= n u sum |c q| <= n u |c| |q|, with 2 u per term for the
+            // rounding of c and of q to float32.
+            var rounding = norm * (_m + 16) * 1.2e-7;
+            if (bounded && core > 0 && Rejected(dots, rounding, 1e-9 * (Math.Abs(origin) + level), level, core, Cut(worst)))
             {
                 return double.PositiveInfinity;
             }
-            // A row the bound did not rule out: each shift's dot product is first taken in float32
-            // (twice the lanes, no widening) with a bound on its rounding, and with the same
-            // spread and level as the bound (no moments of the shift's own yet) it may still rule
-            // the shift out; only then are the overlap's moments and the exact product computed.
-            if (bounded)
-            {
-                Centre(x, (float)origin, scratch.Centred);
-            }
-            var rounding = Math.Sqrt(totalSquares) * (_m + 16) * 1.2e-7; // 2 x float32's unit roundoff per term
             var best = double.PositiveInfinity;
             for (var s = 0; s < _shifts.Length; s++)
             {
-                var limit = Math.Min(worst, Math.Sqrt(best));
-                if (bounded && Beyond(bounds[s], limit))
-                {
-                    continue; // cannot be the row's best, nor bring it within the k best
-                }
                 var (l, q, sum, squares) = _shifts[s];
                 var length = q.Length;
                 var start = Math.Max(0, l);
-                if (bounded)
+                var cut = Cut(Math.Min(worst, Math.Sqrt(best)));
+                // sum((x - mean) q) = sum(c q) - (mean less origin) sum(q): at most the float
+                // product plus its rounding bound, plus a margin for the exact computation's own
+                // rounding beside the row's level.
+                var product = dots[s] + (rounding * _norm[s]) + (1e-9 * (Math.Abs(origin) + level) * _absSum[s]);
+                if (bounded && core > 0 && Bound(s, product + (level * _sumAbs[s]), core * _perCore[s]) > cut)
                 {
-                    // |float dot - exact| <= n u sum |x q| <= n u |x| |q|; less the overlap's mean
-                    // (at most level) times the part's sum; widened by the exact computation's own
-                    // rounding beside the row's level.
-                    var approximate = FloatDot(scratch.Centred.AsSpan(start, length), _floats[s]);
-                    var term = approximate + (rounding * Math.Sqrt(squares)) + (scratch.Level * _sumAbs[s]) + (1e-9 * Math.Abs(origin) * _absSum[s]);
-                    if (Beyond(Math.Max(0, _base[s] - (Math.Max(term, 0) * _scale[s] * scratch.Inverse)) * _toWhole[s], limit))
-                    {
-                        continue;
-                    }
+                    continue; // cannot be the row's best, nor bring it within the k best
                 }
                 // The overlap's moments: the row's, less the few values it leaves out.
                 var (partSum, partSquares) = (total, totalSquares);
-                for (var i = 0; i < _m; i++)
+                for (var i = 0; i < start; i++)
                 {
-                    if (i == start)
-                    {
-                        i += length - 1;
-                        continue;
-                    }
+                    var v = x[i] - origin;
+                    partSum -= v;
+                    partSquares -= v * v;
+                }
+                for (var i = start + length; i < _m; i++)
+                {
                     var v = x[i] - origin;
                     partSum -= v;
                     partSquares -= v * v;
                 }
                 var (mean, sd) = MeanSd(length, partSum, partSquares, origin);
+                if (bounded && sd > 0 && Bound(s, product + (Math.Abs(mean) * _sumAbs[s]), sd * (1 - 1e-9)) > cut)
+                {
+                    continue;
+                }
                 var d = (sd == 0 ? squares
                     : Math.Max(0, length + squares - (2 * (Dot(x.Slice(start, length), q) - ((mean + origin) * sum)) / sd))) * _m / length;
                 if (d < best || (d == best && Math.Abs(l) < Math.Abs(lag)))
@@ -171,142 +165,94 @@ public static partial class ShapeSearch
             return Math.Sqrt(best);
         }
 
-        // Every shift's lower bound (squared, scaled to the whole length) into scratch.Bounds and
-        // their least into scratch.Lowest; false when the row's core is too nearly flat to bound with.
-        private bool Bound(ReadOnlySpan<float> x, double origin, double total, double totalSquares, Scratch scratch)
+        // Whether every shift's bound (as in the loop, from the core's deviations) lies beyond cut,
+        // a vector of shifts at a time: 2 max(product, 0) m/length < (bound's base - cut) sd.
+        private bool Rejected(double[] dots, double rounding, double error, double level, double core, double cut)
         {
-            var m = _m;
-            var (coreSum, coreSquares) = (total, totalSquares);
-            for (var i = 0; i < _maxShift; i++)
+            var (r, e, l, c, two) = (new Vector<double>(rounding), new Vector<double>(error), new Vector<double>(level), new Vector<double>(core), new Vector<double>(2));
+            var k = new Vector<double>(cut);
+            for (var s = 0; s < _placed.Length; s += Vector<double>.Count)
             {
-                var (a, b) = (x[i] - origin, x[m - 1 - i] - origin);
-                coreSum -= a + b;
-                coreSquares -= (a * a) + (b * b);
-            }
-            var core = Math.Max(0, coreSquares - (coreSum * coreSum / (m - (2 * _maxShift))));
-            // No overlap's mean (less origin) is larger than this.
-            var level = Math.Sqrt(totalSquares / (m - _maxShift));
-            if (!(Math.Sqrt(core / m) > 2e-9 * Math.Max(1, Math.Abs(origin) + level)))
-            {
-                return false; // an overlap may count as flat: its distance is computed, not bounded
-            }
-            var inverse = 1 / (Math.Sqrt(core) * (1 - 1e-9));
-            (scratch.Inverse, scratch.Level) = (inverse, level);
-            var sums = scratch.BlockSum;
-            var width = Vector<double>.Count;
-            var lowest = new Vector<double>(double.PositiveInfinity);
-            for (var c = 0; c < _lanes; c += width)
-            {
-                // Every shift's bound on its dot product, a vector of shifts at a time.
-                var dot = Vector<double>.Zero;
-                for (var j = 0; j < sums.Length; j++)
+                var product = new Vector<double>(dots, s) + (r * new Vector<double>(_norm, s)) + (e * new Vector<double>(_absSum, s)) + (l * new Vector<double>(_sumAbs, s));
+                var left = two * Vector.Max(product, Vector<double>.Zero) * new Vector<double>(_toWhole, s);
+                var right = (new Vector<double>(_baseWhole, s) - k) * c * new Vector<double>(_perCore, s);
+                if (!Vector.LessThanAll(left, right))
                 {
-                    dot += new Vector<double>(sums[j]) * new Vector<double>(_means, (j * _lanes) + c);
+                    return false;
                 }
-                var residual = new Vector<double>(_residual, c) * scratch.Residual;
-                // Less the overlap's mean times the query part's sum (about 0), and a margin for rounding.
-                var margin = (new Vector<double>(_maxMean, c) * scratch.AbsSum) + residual + (new Vector<double>(_absSum, c) * Math.Abs(origin));
-                var term = Vector.Max(dot + residual + (new Vector<double>(_sumAbs, c) * level) + (margin * 1e-9), Vector<double>.Zero);
-                var bound = Vector.Max(new Vector<double>(_base, c) - (term * new Vector<double>(_scale, c) * inverse), Vector<double>.Zero) * new Vector<double>(_toWhole, c);
-                bound.CopyTo(scratch.Bounds, c);
-                lowest = Vector.Min(lowest, bound);
             }
-            var least = double.PositiveInfinity;
-            for (var i = 0; i < width; i++)
-            {
-                least = Math.Min(least, lowest[i]);
-            }
-            scratch.Lowest = least;
             return true;
         }
 
-        // The row less origin, in float32 (exact while a value is within a factor of two of origin,
-        // otherwise within float32's unit roundoff of it).
-        private static void Centre(ReadOnlySpan<float> x, float origin, float[] into)
+        // Shift s's squared distance (scaled to the whole length) at least, for an overlap whose
+        // product with the query part is at most product and whose standard deviation is at least sd.
+        private double Bound(int s, double product, double sd) =>
+            Math.Max(0, _base[s] - (2 * Math.Max(product, 0) / sd)) * _toWhole[s];
+
+        // The squared distance beyond which a distance is more than limit, with a margin for rounding.
+        private static double Cut(double limit)
         {
-            var i = 0;
-            var o = new Vector<float>(origin);
-            for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                (new Vector<float>(x[i..]) - o).CopyTo(into, i);
-            }
-            for (; i < x.Length; i++)
-            {
-                into[i] = x[i] - origin;
-            }
+            var cut = (limit * (1 + 1e-9)) + 1e-12;
+            return cut * cut;
         }
 
-        // SIMD: the float32 dot product of a and b.
-        private static double FloatDot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+        // SIMD, one pass over x: the sum and sum of squares of x less origin (widened to double), and
+        // the float32 dot products of x less origin with a group of placed query parts.
+        private static (double Sum, double Squares) Pass(ReadOnlySpan<float> x, float origin, ReadOnlySpan<float[]> placed, Span<double> dots)
         {
+            var m = x.Length;
+            ref var rx = ref MemoryMarshal.GetReference(x);
+            ref var r0 = ref MemoryMarshal.GetArrayDataReference(placed[0]);
+            ref var r1 = ref MemoryMarshal.GetArrayDataReference(placed[1]);
+            ref var r2 = ref MemoryMarshal.GetArrayDataReference(placed[2]);
+            ref var r3 = ref MemoryMarshal.GetArrayDataReference(placed[3]);
+            ref var r4 = ref MemoryMarshal.GetArrayDataReference(placed[4]);
+            ref var r5 = ref MemoryMarshal.GetArrayDataReference(placed[5]);
+            ref var r6 = ref MemoryMarshal.GetArrayDataReference(placed[6]);
+            ref var r7 = ref MemoryMarshal.GetArrayDataReference(placed[7]);
+            var (o, od) = (new Vector<float>(origin), new Vector<double>(origin));
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            Vector<double> sum = default, squares = default;
             var i = 0;
-            var sum = Vector<float>.Zero;
-            for (; i <= a.Length - Vector<float>.Count; i += Vector<float>.Count)
+            if (Vector.IsHardwareAccelerated)
             {
-                sum += new Vector<float>(a[i..]) * new Vector<float>(b[i..]);
-            }
-            var dot = Vector.Sum(sum);
-            for (; i < a.Length; i++)
-            {
-                dot += a[i] * b[i];
-            }
-            return dot;
-        }
-
-        // Whether a squared-distance bound rules out a distance of at most limit, with a margin for rounding.
-        private static bool Beyond(double squaredBound, double limit) =>
-            !double.IsPositiveInfinity(limit) && Math.Sqrt(squaredBound) > (limit * (1 + 1e-9)) + 1e-12;
-
-        // Per block of the row, the sum of its values less origin into scratch.BlockSum, with their
-        // absolute sum and the root of the squared deviations from the blocks' means; returns the
-        // whole row's sum and sum of squares (less origin).
-        private static (double Sum, double Squares) BlockMoments(ReadOnlySpan<float> x, double origin, Scratch scratch)
-        {
-            var sums = scratch.BlockSum;
-            double total = 0, totalSquares = 0, absSum = 0, blockSquares = 0;
-            var (j, at) = (0, 0);
-            if (Block % Vector<float>.Count == 0 && Vector.IsHardwareAccelerated)
-            {
-                var o = new Vector<double>(origin);
-                var squares = Vector<double>.Zero;
-                for (; at <= x.Length - Block; at += Block, j++)
+                for (; i <= m - Vector<float>.Count; i += Vector<float>.Count)
                 {
-                    var part = Vector<double>.Zero;
-                    for (var v = at; v < at + Block; v += Vector<float>.Count)
-                    {
-                        Vector.Widen(new Vector<float>(x[v..]), out var lo, out var hi);
-                        lo -= o;
-                        hi -= o;
-                        part += lo + hi;
-                        squares += (lo * lo) + (hi * hi);
-                    }
-                    var sum = Vector.Sum(part);
-                    sums[j] = sum;
-                    blockSquares += sum * sum / Block;
+                    var v = Vector.LoadUnsafe(ref rx, (nuint)i);
+                    Vector.Widen(v, out var lo, out var hi);
+                    lo -= od;
+                    hi -= od;
+                    sum += lo + hi;
+                    squares = Vector.FusedMultiplyAdd(lo, lo, Vector.FusedMultiplyAdd(hi, hi, squares));
+                    var c = v - o;
+                    a0 = Vector.FusedMultiplyAdd(c, Vector.LoadUnsafe(ref r0, (nuint)i), a0);
+                    a1 = Vector.FusedMultiplyAdd(c, Vector.LoadUnsafe(ref r1, (nuint)i), a1);
+                    a2 = Vector.FusedMultiplyAdd(c, Vector.LoadUnsafe(ref r2, (nuint)i), a2);
+                    a3 = Vector.FusedMultiplyAdd(c, Vector.LoadUnsafe(ref r3, (nuint)i), a3);
+                    a4 = Vector.FusedMultiplyAdd(c, Vector.LoadUnsafe(ref r4, (nuint)i), a4);
+                    a5 = Vector.FusedMultiplyAdd(c, Vector.LoadUnsafe(ref r5, (nuint)i), a5);
+                    a6 = Vector.FusedMultiplyAdd(c, Vector.LoadUnsafe(ref r6, (nuint)i), a6);
+                    a7 = Vector.FusedMultiplyAdd(c, Vector.LoadUnsafe(ref r7, (nuint)i), a7);
                 }
-                totalSquares = Vector.Sum(squares);
             }
-            for (; at < x.Length; at += Block, j++)
+            var (s, q) = (Vector.Sum(sum), Vector.Sum(squares));
+            Span<float> d = [Vector.Sum(a0), Vector.Sum(a1), Vector.Sum(a2), Vector.Sum(a3), Vector.Sum(a4), Vector.Sum(a5), Vector.Sum(a6), Vector.Sum(a7)];
+            for (; i < m; i++)
             {
-                var n = Math.Min(Block, x.Length - at);
-                double sum = 0;
-                for (var i = at; i < at + n; i++)
+                var v = x[i] - (double)origin;
+                s += v;
+                q += v * v;
+                var c = x[i] - origin;
+                for (var g = 0; g < Group; g++)
                 {
-                    var v = x[i] - origin;
-                    sum += v;
-                    totalSquares += v * v;
+                    d[g] += c * placed[g][i];
                 }
-                sums[j] = sum;
-                blockSquares += sum * sum / n;
             }
-            foreach (var sum in sums)
+            for (var g = 0; g < Group; g++)
             {
-                total += sum;
-                absSum += Math.Abs(sum);
+                dots[g] = d[g];
             }
-            scratch.AbsSum = absSum;
-            scratch.Residual = Math.Sqrt(Math.Max(0, totalSquares - blockSquares) * (1 + 1e-9));
-            return (total, totalSquares);
+            return (s, q);
         }
     }
 

@@ -12,9 +12,9 @@ public enum ShapeMode
 
     /// <summary>The smallest Euclidean distance over shifts of up to <see cref="ShapeQuery.MaxShift"/>
     /// bins either way (each shift's overlap z-normalised, its distance scaled to the whole length):
-    /// the same movement a little earlier or later. Rows are bounded from below first (per block of
-    /// 16 bins), and a row whose bound is already worse than the k-th best is skipped, which
-    /// cannot change the result.</summary>
+    /// the same movement a little earlier or later. Every shift of a row is bounded from below first
+    /// (its dot product in float32 with a bound on the rounding), and a shift whose bound is already
+    /// worse than the k-th best is skipped, which cannot change the result.</summary>
     Shift,
 
     /// <summary>Dynamic time warping of the z-normalised shapes within a Sakoe-Chiba band of
@@ -265,13 +265,8 @@ public static partial class ShapeSearch
         public readonly double[] X = new double[m];
         public readonly double[] Previous = new double[m + 1];
         public readonly double[] Current = new double[m + 1];
-        // Shift mode: the row's block sums, their absolute sum, its residual from the block means,
-        // each shift's bound with the least of them, the inverse of its core's spread and the
-        // largest an overlap's mean can be, and the row less its first value in float32.
-        public readonly double[] BlockSum = new double[Blocks(m)];
-        public readonly double[] Bounds = new double[m + 1 + Vector<double>.Count];
-        public readonly float[] Centred = new float[m];
-        public double AbsSum, Residual, Lowest, Inverse, Level;
+        // Shift mode: each shift's float32 dot product with the row (shifts padded to groups of eight).
+        public readonly double[] Dots = new double[(2 * m) + 8];
     }
 
     private sealed class Prepared
