@@ -236,7 +236,8 @@ public static partial class ShapeSearch
                 }
             }
             var (s, q) = (Vector.Sum(sum), Vector.Sum(squares));
-            Span<float> d = [Vector.Sum(a0), Vector.Sum(a1), Vector.Sum(a2), Vector.Sum(a3), Vector.Sum(a4), Vector.Sum(a5), Vector.Sum(a6), Vector.Sum(a7)];
+            (dots[0], dots[1], dots[2], dots[3]) = (Vector.Sum(a0), Vector.Sum(a1), Vector.Sum(a2), Vector.Sum(a3));
+            (dots[4], dots[5], dots[6], dots[7]) = (Vector.Sum(a4), Vector.Sum(a5), Vector.Sum(a6), Vector.Sum(a7));
             for (; i < m; i++)
             {
                 var v = x[i] - (double)origin;
@@ -245,12 +246,8 @@ public static partial class ShapeSearch
                 var c = x[i] - origin;
                 for (var g = 0; g < Group; g++)
                 {
-                    d[g] += c * placed[g][i];
+                    dots[g] = (float)(dots[g] + (c * placed[g][i]));
                 }
-            }
-            for (var g = 0; g < Group; g++)
-            {
-                dots[g] = d[g];
             }
             return (s, q);
         }
