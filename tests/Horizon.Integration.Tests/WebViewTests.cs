@@ -76,6 +76,21 @@ public sealed class WebViewTests
         await Browser.ScreenshotAsync($"{web}/#incident={Uri.EscapeDataString(id)}", Path.Combine(shots, "incident-mobile.png"), 390, 844);
         await Browser.ScreenshotAsync($"{web}/#metric=web.calm&range=1h", Path.Combine(shots, "metric-desktop.png"), 1280, 900);
 
+        // At phone width the page itself does not scroll sideways: a wide table scrolls in its own box.
+        await using (var phone = await DevTools.OpenAsync($"{web}/#incident={Uri.EscapeDataString(id)}", 390, 844))
+        {
+            // A window is never narrower than about 500 px: the phone's viewport is emulated.
+            await phone.CallAsync("Emulation.setDeviceMetricsOverride", new System.Text.Json.Nodes.JsonObject { ["width"] = 390, ["height"] = 844, ["deviceScaleFactor"] = 1, ["mobile"] = true });
+            await phone.EvaluateAsync("window.beforeReload = true; location.reload()");
+            await phone.WaitForAsync($"!window.beforeReload && document.querySelector('[data-incident-view] canvas') && document.querySelector('[data-incident=\"{id}\"]')", "the incident, its chart and the list at phone width");
+            var widths = (await phone.EvaluateAsync(
+                "document.documentElement.scrollWidth + ' px of ' + document.documentElement.clientWidth + ': ' + [...document.querySelectorAll('main *')]"
+                + ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).slice(0, 6).map(e => e.tagName + '.' + e.className).join(', ')"))!.GetValue<string>();
+            var parts = widths.Split(' ');
+            Assert.True(int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) <= int.Parse(parts[3].TrimEnd(':'), System.Globalization.CultureInfo.InvariantCulture), $"the page scrolls sideways at 390 px: {widths}");
+            await phone.ScreenshotAsync(Path.Combine(shots, "incident-phone.png"));
+        }
+
         // A malformed escape in a link is taken as it is: the page renders and says there is no such series.
         var bad = await Browser.DumpDomAsync($"{web}/#metric=%E0%A4%A");
         Assert.Contains("no such series", Between(bad, "<div id=\"view\">", "</div>"), StringComparison.Ordinal);
