@@ -182,6 +182,41 @@ public sealed class ShapeSearchTests
         }
     }
 
+    [Theory]
+    [InlineData(0, 144, 5)]
+    [InlineData(0, 144, 0)]
+    [InlineData(100, 44, 3)]
+    [InlineData(140, 4, 1)]
+    public void TheDtwScanNeverChangesTheRankingWhenManyRowsSitAtTheKthDistance(int offset, int length, int band)
+    {
+        // Rows whose DTW distances crowd around the k-th best (the query's shape under noise of
+        // nearly one size: a limit a little too tight drops some), tied copies, copies warped by
+        // up to the band, white noise, and a count no batch of vector lanes divides.
+        var random = new Random(length + band);
+        var shape = Walk(random, length);
+        var matrix = Matrix(997, 31, (m, r) =>
+        {
+            for (var i = 0; i < 601; i++)
+            {
+                var amplitude = 0.50 + (0.02 * r.NextDouble());
+                m.Set($"crowd.{i}", [.. Enumerable.Range(0, Dims).Select(j => shape[Math.Clamp(j - offset, 0, length - 1)] + (float)(amplitude * (r.NextDouble() - 0.5)))]);
+                m.Set($"noise.{i}", [.. Enumerable.Range(0, Dims).Select(_ => (float)r.NextDouble())]);
+            }
+            for (var w = -band; w <= band; w++)
+            {
+                float[] copy = [.. Enumerable.Range(0, Dims).Select(j => shape[Math.Clamp(j - offset - w, 0, length - 1)])];
+                m.Set($"copy.{w}.a", copy);
+                m.Set($"copy.{w}.b", copy);
+            }
+        });
+        foreach (var k in new[] { 1, 10, 50, 300 })
+        {
+            var query = new ShapeQuery(shape, offset, k, ShapeMode.Dtw, Band: band);
+            Assert.Equal(ShapeSearch.BruteForce(matrix, query), ShapeSearch.Search(matrix, query));
+            Assert.Equal(ShapeSearch.BruteForce(matrix, query), ShapeSearch.Search(matrix, query, parallelism: 1));
+        }
+    }
+
     [Fact]
     public void TheDotKernelAgreesWithTheScalarReference()
     {

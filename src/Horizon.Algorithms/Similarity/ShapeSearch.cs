@@ -20,7 +20,8 @@ public enum ShapeMode
     /// <summary>Dynamic time warping of the z-normalised shapes within a Sakoe-Chiba band of
     /// <see cref="ShapeQuery.Band"/> bins (squared differences, the square root reported), every
     /// row bounded first by LB_Keogh, which never exceeds it: a row whose bound is already worse
-    /// than the k-th best is skipped, which cannot change the result.</summary>
+    /// than the k-th best is skipped, which cannot change the result. The rows it keeps get their
+    /// DTW a vector of rows at a time, each lane computed as the one-row DTW computes it.</summary>
     Dtw,
 }
 
@@ -77,8 +78,22 @@ public static partial class ShapeSearch
                     continue;
                 }
                 var x = data.AsSpan((r * dims) + query.Offset, query.Shape.Length);
+                if (query.Mode == ShapeMode.Dtw)
+                {
+                    // DTW: rows LB_Keogh keeps wait in a batch, one per vector lane, whose DTWs
+                    // are computed together.
+                    if (prepared.Admit(x, scratch, Math.Min(top.Worst, ceiling), r) == Vector<double>.Count)
+                    {
+                        prepared.DtwBatch(scratch, top, ceiling);
+                    }
+                    continue;
+                }
                 var distance = prepared.Distance(x, scratch, Math.Min(top.Worst, ceiling), out var lag);
                 top.Offer(r, distance, lag);
+            }
+            if (scratch.Waiting > 0)
+            {
+                prepared.DtwBatch(scratch, top, ceiling);
             }
             partial[c] = top.Sorted(names);
         });
@@ -265,6 +280,13 @@ public static partial class ShapeSearch
         public readonly double[] X = new double[m];
         public readonly double[] Previous = new double[m + 1];
         public readonly double[] Current = new double[m + 1];
+        // DTW: the rows waiting for their DTW, z-normalised, value i of lane l at i * lanes + l,
+        // and the batch's two DTW rows of cells, cell j at j * lanes.
+        public readonly double[] Batch = new double[m * Vector<double>.Count];
+        public readonly int[] BatchRows = new int[Vector<double>.Count];
+        public readonly double[] BatchPrevious = new double[(m + 1) * Vector<double>.Count];
+        public readonly double[] BatchCurrent = new double[(m + 1) * Vector<double>.Count];
+        public int Waiting;
         // Shift mode: each shift's float32 dot product with the row (shifts padded to groups of eight).
         public readonly double[] Dots = new double[(2 * m) + 8];
     }
@@ -341,6 +363,80 @@ public static partial class ShapeSearch
             }
         }
 
+        /// <summary>DTW: the row z-normalised and bounded by LB_Keogh as <see cref="Distance"/> does;
+        /// one the bound does not rule out joins the batch (row <paramref name="row"/>). Returns how
+        /// many rows wait.</summary>
+        public int Admit(ReadOnlySpan<float> x, Scratch scratch, double worst, int row)
+        {
+            var m = x.Length;
+            var (sum, squares) = Moments(x);
+            var (mean, sd) = MeanSd(m, sum, squares);
+            var z = scratch.X;
+            var bound = NormaliseAndKeogh(x, mean, sd, z, _upper, _lower);
+            if (Math.Sqrt(bound) > (worst * (1 + 1e-9)) + 1e-12)
+            {
+                return scratch.Waiting;
+            }
+            var (lane, lanes) = (scratch.Waiting, Vector<double>.Count);
+            for (var i = 0; i < m; i++)
+            {
+                scratch.Batch[(i * lanes) + lane] = z[i];
+            }
+            scratch.BatchRows[lane] = row;
+            return ++scratch.Waiting;
+        }
+
+        /// <summary>DTW of every waiting row at once, a row per vector lane, with the very operations
+        /// of <see cref="Dtw"/> (so each lane's result is the one it computes: brute force's); the
+        /// batch is abandoned once every lane's row of cells exceeds the k-th best. Each row's
+        /// distance is offered to <paramref name="top"/>, and the batch emptied.</summary>
+        public void DtwBatch(Scratch scratch, TopK top, double ceiling)
+        {
+            var (waiting, lanes) = (scratch.Waiting, Vector<double>.Count);
+            scratch.Waiting = 0;
+            var worst = Math.Min(top.Worst, ceiling);
+            var limit = new Vector<double>((worst * worst * (1 + 1e-9)) + 1e-12);
+            var (m, band, b) = (_q.Length, _query.Band, _q);
+            var a = scratch.Batch;
+            var previous = scratch.BatchPrevious;
+            var current = scratch.BatchCurrent;
+            var infinity = new Vector<double>(double.PositiveInfinity);
+            for (var j = 0; j <= m; j++)
+            {
+                infinity.CopyTo(previous, j * lanes);
+            }
+            Vector<double>.Zero.CopyTo(previous, 0);
+            for (var i = 1; i <= m; i++)
+            {
+                var (from, to) = (Math.Max(1, i - band), Math.Min(m, i + band));
+                infinity.CopyTo(current, (from - 1) * lanes);
+                var ai = new Vector<double>(a, (i - 1) * lanes);
+                var rowMin = infinity;
+                for (var j = from; j <= to; j++)
+                {
+                    var d = ai - new Vector<double>(b[j - 1]);
+                    var cost = (d * d) + Vector.Min(new Vector<double>(previous, (j - 1) * lanes), Vector.Min(new Vector<double>(previous, j * lanes), new Vector<double>(current, (j - 1) * lanes)));
+                    cost.CopyTo(current, j * lanes);
+                    rowMin = Vector.Min(rowMin, cost);
+                }
+                if (to < m)
+                {
+                    infinity.CopyTo(current, (to + 1) * lanes); // where the next row reaches past this one
+                }
+                if (Vector.GreaterThanAll(rowMin, limit))
+                {
+                    return; // every waiting row is farther than the k-th best
+                }
+                (previous, current) = (current, previous);
+            }
+            for (var lane = 0; lane < waiting; lane++)
+            {
+                // A lane past the limit finishes above it, where the top k do not take it (as the
+                // one-row DTW's infinity).
+                top.Offer(scratch.BatchRows[lane], Math.Sqrt(previous[(m * lanes) + lane]), 0);
+            }
+        }
+
         // SIMD: z = (x - mean) / sd (zeros for a flat row) into z, and LB_Keogh of z against the
         // query's envelope: the squared distance from each z to [lower, upper], summed.
         private static double NormaliseAndKeogh(ReadOnlySpan<float> x, double mean, double sd, double[] z, double[] upper, double[] lower)
@@ -411,7 +507,7 @@ public static partial class ShapeSearch
     }
 
     // The k best so far, by (distance, row).
-    private sealed class TopK(int k)
+    internal sealed class TopK(int k)
     {
         private readonly List<(double Distance, int Row, int Lag)> _best = new(k + 1);
 
