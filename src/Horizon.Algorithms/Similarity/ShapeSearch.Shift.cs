@@ -89,6 +89,8 @@ public static partial class ShapeSearch
             lag = 0;
             var origin = (double)x[0];
             var dots = scratch.Dots;
+            // Each pass also returns the row's moments, the same every time (one pass at up to
+            // three bins' shift, the default).
             var (total, totalSquares) = (0.0, 0.0);
             for (var g = 0; g < _placed.Length; g += Group)
             {
@@ -117,7 +119,9 @@ public static partial class ShapeSearch
             // |float dot - exact| <= n u sum |c q| <= n u |c| |q|, with 2 u per term for the
             // rounding of c and of q to float32.
             var rounding = norm * (_m + 16) * 1.2e-7;
-            if (bounded && core > 0 && Rejected(dots, rounding, 1e-9 * (Math.Abs(origin) + level), level, core, Cut(worst)))
+            // The exact computation's own rounding beside the row's level, per unit of sum(|q|).
+            var error = 1e-9 * (Math.Abs(origin) + level);
+            if (bounded && core > 0 && Rejected(dots, rounding, error, level, core, Cut(worst)))
             {
                 return double.PositiveInfinity;
             }
@@ -129,9 +133,8 @@ public static partial class ShapeSearch
                 var start = Math.Max(0, l);
                 var cut = Cut(Math.Min(worst, Math.Sqrt(best)));
                 // sum((x - mean) q) = sum(c q) - (mean less origin) sum(q): at most the float
-                // product plus its rounding bound, plus a margin for the exact computation's own
-                // rounding beside the row's level.
-                var product = dots[s] + (rounding * _norm[s]) + (1e-9 * (Math.Abs(origin) + level) * _absSum[s]);
+                // product plus its rounding bound, plus the margin for the exact computation's.
+                var product = dots[s] + (rounding * _norm[s]) + (error * _absSum[s]);
                 if (bounded && core > 0 && Bound(s, product + (level * _sumAbs[s]), core * _perCore[s]) > cut)
                 {
                     continue; // cannot be the row's best, nor bring it within the k best

@@ -69,7 +69,7 @@ public static partial class ShapeSearch
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = parallelism > 0 ? parallelism : Environment.ProcessorCount }, c =>
         {
             var top = new TopK(query.K);
-            var scratch = new Scratch(query.Shape.Length);
+            var scratch = new Scratch(query.Shape.Length, query.Mode);
             var (from, to) = ((int)((long)rows * c / chunks), (int)((long)rows * (c + 1) / chunks));
             for (var r = from; r < to; r++)
             {
@@ -112,7 +112,7 @@ public static partial class ShapeSearch
         var found = reference ? BruteForce(matrix, first) : Search(matrix, first);
         var data = matrix.Snapshot().Data; // rows keep their place when the arrays grow
         var dtw = Prepared.Of(query with { Mode = ShapeMode.Dtw, Band = band }, matrix.Dims);
-        var scratch = new Scratch(query.Shape.Length);
+        var scratch = new Scratch(query.Shape.Length, ShapeMode.Dtw);
         var ranked = found.ConvertAll(f => f with { Distance = dtw.Distance(data.AsSpan((f.Row * matrix.Dims) + query.Offset, query.Shape.Length), scratch, double.PositiveInfinity, out _) });
         ranked.Sort(Compare);
         return ranked.Count > query.K ? ranked[..query.K] : ranked;
@@ -123,7 +123,7 @@ public static partial class ShapeSearch
     {
         var (data, names, rows) = matrix.Snapshot();
         var prepared = Prepared.Of(query, matrix.Dims);
-        var scratch = new Scratch(query.Shape.Length);
+        var scratch = new Scratch(query.Shape.Length, query.Mode);
         var all = new List<ShapeMatch>();
         for (var r = 0; r < rows; r++)
         {
@@ -275,20 +275,20 @@ public static partial class ShapeSearch
 
     // ---- per query -----------------------------------------------------------------------------
 
-    private sealed class Scratch(int m)
+    private sealed class Scratch(int m, ShapeMode mode)
     {
         public readonly double[] X = new double[m];
         public readonly double[] Previous = new double[m + 1];
         public readonly double[] Current = new double[m + 1];
         // DTW: the rows waiting for their DTW, z-normalised, value i of lane l at i * lanes + l,
-        // and the batch's two DTW rows of cells, cell j at j * lanes.
-        public readonly double[] Batch = new double[m * Vector<double>.Count];
+        // and the batch's two DTW rows of cells, cell j at j * lanes (empty in the other modes).
+        public readonly double[] Batch = mode == ShapeMode.Dtw ? new double[m * Vector<double>.Count] : [];
         public readonly int[] BatchRows = new int[Vector<double>.Count];
-        public readonly double[] BatchPrevious = new double[(m + 1) * Vector<double>.Count];
-        public readonly double[] BatchCurrent = new double[(m + 1) * Vector<double>.Count];
+        public readonly double[] BatchPrevious = mode == ShapeMode.Dtw ? new double[(m + 1) * Vector<double>.Count] : [];
+        public readonly double[] BatchCurrent = mode == ShapeMode.Dtw ? new double[(m + 1) * Vector<double>.Count] : [];
         public int Waiting;
-        // Shift mode: each shift's float32 dot product with the row (shifts padded to groups of eight).
-        public readonly double[] Dots = new double[(2 * m) + 8];
+        // Shift mode: each shift's float32 dot product with the row (shifts padded to groups of eight; empty in the others).
+        public readonly double[] Dots = mode == ShapeMode.Shift ? new double[(2 * m) + 8] : [];
     }
 
     private sealed class Prepared
@@ -345,19 +345,9 @@ public static partial class ShapeSearch
                 case ShapeMode.Shift:
                     return _shift!.Distance(x, scratch, worst, out lag);
                 case ShapeMode.Dtw:
-                {
-                    var (sum, squares) = Moments(x);
-                    var (mean, sd) = MeanSd(m, sum, squares);
-                    var z = scratch.X;
-                    // LB_Keogh never exceeds the DTW distance; a margin keeps rounding from pruning a tie.
-                    var bound = NormaliseAndKeogh(x, mean, sd, z, _upper, _lower);
-                    var limit = worst * worst;
-                    if (Math.Sqrt(bound) > (worst * (1 + 1e-9)) + 1e-12)
-                    {
-                        return double.PositiveInfinity;
-                    }
-                    return Math.Sqrt(Dtw(z.AsSpan(0, m), _q, _query.Band, scratch, limit * (1 + 1e-9) + 1e-12));
-                }
+                    return KeoghKeeps(x, scratch, worst)
+                        ? Math.Sqrt(Dtw(scratch.X.AsSpan(0, m), _q, _query.Band, scratch, DtwLimit(worst)))
+                        : double.PositiveInfinity;
                 default:
                     return Math.Sqrt(SquaredDistance(m, MomentsDot(x, _q), _qSum, _qSquares));
             }
@@ -368,19 +358,14 @@ public static partial class ShapeSearch
         /// many rows wait.</summary>
         public int Admit(ReadOnlySpan<float> x, Scratch scratch, double worst, int row)
         {
-            var m = x.Length;
-            var (sum, squares) = Moments(x);
-            var (mean, sd) = MeanSd(m, sum, squares);
-            var z = scratch.X;
-            var bound = NormaliseAndKeogh(x, mean, sd, z, _upper, _lower);
-            if (Math.Sqrt(bound) > (worst * (1 + 1e-9)) + 1e-12)
+            if (!KeoghKeeps(x, scratch, worst))
             {
                 return scratch.Waiting;
             }
             var (lane, lanes) = (scratch.Waiting, Vector<double>.Count);
-            for (var i = 0; i < m; i++)
+            for (var i = 0; i < x.Length; i++)
             {
-                scratch.Batch[(i * lanes) + lane] = z[i];
+                scratch.Batch[(i * lanes) + lane] = scratch.X[i];
             }
             scratch.BatchRows[lane] = row;
             return ++scratch.Waiting;
@@ -394,8 +379,7 @@ public static partial class ShapeSearch
         {
             var (waiting, lanes) = (scratch.Waiting, Vector<double>.Count);
             scratch.Waiting = 0;
-            var worst = Math.Min(top.Worst, ceiling);
-            var limit = new Vector<double>((worst * worst * (1 + 1e-9)) + 1e-12);
+            var limit = new Vector<double>(DtwLimit(Math.Min(top.Worst, ceiling)));
             var (m, band, b) = (_q.Length, _query.Band, _q);
             var a = scratch.Batch;
             var previous = scratch.BatchPrevious;
@@ -436,6 +420,19 @@ public static partial class ShapeSearch
                 top.Offer(scratch.BatchRows[lane], Math.Sqrt(previous[(m * lanes) + lane]), 0);
             }
         }
+
+        // DTW: the row z-normalised into scratch.X; false when its LB_Keogh, which never exceeds
+        // its DTW distance, is already beyond worst (with a margin, so rounding never prunes a tie).
+        private bool KeoghKeeps(ReadOnlySpan<float> x, Scratch scratch, double worst)
+        {
+            var (sum, squares) = Moments(x);
+            var (mean, sd) = MeanSd(x.Length, sum, squares);
+            var bound = NormaliseAndKeogh(x, mean, sd, scratch.X, _upper, _lower);
+            return !(Math.Sqrt(bound) > (worst * (1 + 1e-9)) + 1e-12);
+        }
+
+        // The squared DTW cost past which a row is farther than worst, with the same margin.
+        private static double DtwLimit(double worst) => (worst * worst * (1 + 1e-9)) + 1e-12;
 
         // SIMD: z = (x - mean) / sd (zeros for a flat row) into z, and LB_Keogh of z against the
         // query's envelope: the squared distance from each z to [lower, upper], summed.
@@ -507,7 +504,7 @@ public static partial class ShapeSearch
     }
 
     // The k best so far, by (distance, row).
-    internal sealed class TopK(int k)
+    private sealed class TopK(int k)
     {
         private readonly List<(double Distance, int Row, int Lag)> _best = new(k + 1);
 
