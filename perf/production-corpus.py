@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a NAB-layout corpus shaped like production metrics, for measuring alert volume (issue 20).
 
-    python3 perf/production-corpus.py /tmp/prod [FILES]      # FILES (48) x 14 days at 60 s
+    python3 perf/production-corpus.py /tmp/prod [FILES] [SEED]   # FILES (48) x 14 days at 60 s
     dotnet run -c Release --project tools/Horizon.Nab -- --data /tmp/prod --out /tmp/prod-results --detectors ensemble
     python3 perf/production-corpus.py --count /tmp/prod /tmp/prod-results/ensemble 0.29 0.31 0.32
 
@@ -155,4 +155,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "--count":
         count(sys.argv[2], sys.argv[3], [float(t) for t in sys.argv[4:]])
     else:
-        write(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 48)
+        write(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 48,
+              seed=int(sys.argv[3]) if len(sys.argv) > 3 else 20261207)

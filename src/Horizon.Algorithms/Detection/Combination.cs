@@ -13,7 +13,8 @@ public enum Combination : byte
     Max,
 
     /// <summary>Level-led: the level score, scaled from half to full by the strongest of the forecasts,
-    /// so they confirm or temper what the distribution says; or, when higher, the sustained score
+    /// so they confirm or temper what the distribution says (not in a sparse window, where they
+    /// forecast the median and every burst is far outside their band); or, when higher, the sustained score
     /// scaled by <see cref="EnsembleSettings.SustainedWeight"/> (a held shift no point shows).</summary>
     Gate,
 }

@@ -47,7 +47,7 @@ public sealed partial class EnsembleDetector
     /// points before the judged one: their median and robust sigma, the floor forecasts are measured
     /// in, and for the level's record the roll-ups before the window with the window's start and
     /// mean point interval.</summary>
-    private readonly record struct Window(double Median, double Sigma, double LevelSigma, RollupHistory? OlderRecord, long Start, double Interval);
+    private readonly record struct Window(double Median, double Sigma, double LevelSigma, RollupHistory? OlderRecord, long Start, double Interval, bool Sparse = false);
 
     /// <summary>
     /// Judges the last point of <paramref name="values"/> (timestamps ascending) with what
@@ -113,10 +113,11 @@ public sealed partial class EnsembleDetector
 
         var past = y[..^1];
         var x = y[^1];
-        var (median, sigma) = Robust(past);
+        var median = Selection.Median(past, _scratch);
+        var sigma = Spread(past, median, out var sparse);
         var w = new Window(median, sigma, sigma * _settings.ForecastScaleFloor,
             _settings.RecordFromRollups && judgement.SeasonalPeriod == 0 ? history : null,
-            timestamps[0], Math.Max(1.0, (timestamps[^1] - timestamps[0]) / Math.Max(1.0, timestamps.Length - 1)));
+            timestamps[0], Math.Max(1.0, (timestamps[^1] - timestamps[0]) / Math.Max(1.0, timestamps.Length - 1)), sparse);
         var rate = JudgementRate(timestamps);
         judgement.JudgementRate = rate;
         var screen = state.Screen;
@@ -170,7 +171,7 @@ public sealed partial class EnsembleDetector
             means.CopyTo(screen.Means);
             (screen.Steps, screen.StepBand) = steps;
         }
-        judgement.RawScore = Combine(judgement.Scores);
+        judgement.RawScore = Combine(judgement.Scores, w.Sparse);
         if (judgement.RawScore > 0 && judgement.SeasonalPeriod == 0 && history is not null && _settings.RecurrenceDays > 0)
         {
             judgement.RecurringDays = Recurrence(timestamps, history, x - median, w);
@@ -214,7 +215,11 @@ public sealed partial class EnsembleDetector
     // A deviation (in sigmas) as a score in [0, 1): half at half (HalfScoreSigma).
     private static double Bounded(double deviation, double half) => deviation / (deviation + half);
 
-    private double Combine(ReadOnlySpan<DetectorScore> scores)
+    // In a sparse window the forecasts do not confirm the level in the Gate: fitted to a series
+    // that is mostly its median, each one forecasts about the median with an innovation sigma that
+    // its bursts dwarf, so every burst is 50-300 of its sigmas out and "confirmed", whatever the
+    // level makes of the burst's size (docs/DETECTION.md, alert volume).
+    private double Combine(ReadOnlySpan<DetectorScore> scores, bool sparse)
     {
         if (scores.Length == 0)
         {
@@ -243,7 +248,7 @@ public sealed partial class EnsembleDetector
                     {
                         sustained = Math.Max(sustained, score.Score);
                     }
-                    else
+                    else if (!sparse)
                     {
                         others = Math.Max(others, score.Score);
                     }
@@ -300,11 +305,14 @@ public sealed partial class EnsembleDetector
 
     // The robust sigma of x about its median: the MAD's, or the mean absolute deviation's when
     // more than half the values equal the median, floored.
-    private double Spread(ReadOnlySpan<double> x, double median)
+    private double Spread(ReadOnlySpan<double> x, double median) => Spread(x, median, out _);
+
+    private double Spread(ReadOnlySpan<double> x, double median, out bool sparse)
     {
         var mad = Selection.AbsoluteDeviationMedian(x, median, _work, _scratch);
         var sigma = MadToSigma * mad;
-        if (!(sigma > 0))
+        sparse = !(sigma > 0);
+        if (sparse)
         {
             double sum = 0;
             foreach (var v in x)
