@@ -888,6 +888,36 @@ public sealed class EnsembleTests
         Assert.True(stopped.Flatline?.Crossed, $"flatline {stopped.Flatline}");
     }
 
+    [Fact]
+    public void AQuietSpellOfABurstyMetricIsAFlatlineOnlyWhenItsBurstRateMakesItRare()
+    {
+        // An error count at 0 with a burst in 3 % of minutes, independently: its quiet spells are
+        // geometric, and every few days one outlasts the longest before. An hour past that record
+        // is still ordinary at this burst rate (0.97^L is about 1e-3, not 1e-9); 17 hours is not.
+        var random = new Random(23);
+        var bursts = Enumerable.Range(0, 3 * 1440).Select(_ => random.NextDouble() < 0.03 ? 1 + random.Next(200) : 0.0).ToArray();
+        int longest = 0, run = 0;
+        foreach (var b in bursts)
+        {
+            run = b == 0 ? run + 1 : 0;
+            longest = Math.Max(longest, run);
+        }
+        Judgement QuietFor(int minutes, EnsembleSettings? settings = null)
+        {
+            var (ts, values) = Series(bursts.Length + minutes, 60, (i, _) => i < bursts.Length ? bursts[i] : 0);
+            return Judge(ts[^1440..], values[^1440..], HistoryOf(ts, values, ts.Length), settings: settings);
+        }
+        var pastRecord = longest + 60;
+        Assert.True(Math.Pow(0.97, pastRecord) > 1e-6, $"the longest spell was {longest} minutes");
+        Assert.Null(QuietFor(pastRecord).Flatline);
+        Assert.True(QuietFor(1000).Flatline?.Crossed);
+        // A metric that never rested at the value before (a stuck gauge) is judged by the record alone.
+        var (gt, gauge) = Series(3 * 1440, 60, (i, _) => 50 + random.NextDouble());
+        var stuck = gauge.Concat(Enumerable.Repeat(50.5, longest + 60)).ToArray();
+        var (st, _) = Series(stuck.Length, 60, (_, _) => 0);
+        Assert.True(Judge(st[^1440..], stuck[^1440..], HistoryOf(st, stuck, st.Length)).Flatline?.Crossed);
+    }
+
     [Theory]
     [InlineData(60, 1.0)]
     [InlineData(300, 1.0)]

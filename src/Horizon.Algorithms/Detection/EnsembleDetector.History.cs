@@ -8,6 +8,10 @@ public sealed partial class EnsembleDetector
 {
     // ---- flatline -------------------------------------------------------------------------------
 
+    // A run start this rare makes fewer than one false flatline per 10,000 metric-days (issue 20's
+    // aim) even for a metric sampled every second whose every point starts a run (86,400 a day).
+    private const double FlatlineRarity = 1e-9;
+
     /// <summary>How long the last value has been held exactly (through the roll-ups when the run is
     /// older than the points given), against the longest run of one value in the roll-ups before it.
     /// Uses and updates the run measured at the history's previous judgement.</summary>
@@ -74,7 +78,27 @@ public sealed partial class EnsembleDetector
         var record = slots > 0 ? (slots * (double)history.SlotSeconds) + (2.0 * Math.Max(0, history.SlotSeconds - interval)) : 0;
         // Reported on the first judgement of the run past the record: the one that passed it, or,
         // for an analyzer that was not judging then (just started), the first it makes.
-        return seconds > record ? new FlatlineFinding(value, seconds, record, prior == long.MinValue || prior - start <= record) : null;
+        // A metric that rests at this value between bursts (an error count at 0) has quiet spells
+        // as its habit, and their record keeps being broken: past the record, the spell must also be
+        // rarer than one in FlatlineRarity if each point left the value independently at the rate
+        // the points before the run did.
+        if (!(seconds > record) || Math.Pow(RestingShare(t, v, value, start), seconds / interval) >= FlatlineRarity)
+        {
+            return null;
+        }
+        return new FlatlineFinding(value, seconds, record, prior == long.MinValue || prior - start <= record);
+    }
+
+    // The share of the points before the run (at most the window's) that equal its value.
+    private static double RestingShare(ReadOnlySpan<long> t, ReadOnlySpan<double> v, double value, long start)
+    {
+        int n = 0, equal = 0;
+        for (var i = 0; i < v.Length && t[i] < start; i++)
+        {
+            n++;
+            equal += v[i] == value ? 1 : 0;
+        }
+        return n == 0 ? 0 : (double)equal / n;
     }
 
     // The longest run of one (non-empty) slot mean.

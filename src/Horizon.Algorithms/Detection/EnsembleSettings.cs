@@ -106,9 +106,10 @@ public sealed record EnsembleSettings
     public double RecurrenceDamping { get; init; } = 0.25;
 
     /// <summary>Seconds a value must be held exactly before it can be a flatline: held longer than any
-    /// run of one value in the metric's roll-ups (which must cover two days before it), it is
-    /// reported once, with score 1, on the first judgement that finds it past that record (0: no
-    /// flatline check).</summary>
+    /// run of one value in the metric's roll-ups (which must cover two days before it), and, for a
+    /// value the metric rests at between bursts, rarer than one in 10^9 at the rate its points left
+    /// it before, it is reported once, with score 1, on the first judgement that finds it past that
+    /// record (0: no flatline check).</summary>
     public double FlatlineMinSeconds { get; init; } = 3600;
 
     /// <summary>Whether a metric whose window looks like a raw counter (only grows, restarts from near
