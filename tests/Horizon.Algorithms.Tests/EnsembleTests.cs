@@ -534,6 +534,22 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void AMetricWhoseWeekendsAreItsWeekdaysScaledDownIsWeekly()
+    {
+        // Twelve days at 60 s of a request rate: the same daily curve every day, weekends at 40 %.
+        // Its detrended roll-ups correlate about as well a day back as a week back (the curve is the
+        // same, only smaller), but a day back misses every weekend's start and end by 60 %.
+        var random = new Random(5);
+        static double Curve(long t) => 0.55 - (0.45 * Math.Cos(2 * Math.PI * (((t % 86400) / 3600.0) - 3) / 24));
+        static bool Weekend(long t) => ((t / 86400) + 4) % 7 is 0 or 6;
+        var (ts, weekly) = Series(12 * 1440, 60, (_, t) => (1000 * Curve(t) * (Weekend(t) ? 0.4 : 1)) + (25 * Gaussian(random)));
+        var (_, daily) = Series(12 * 1440, 60, (_, t) => (1000 * Curve(t)) + (25 * Gaussian(random)));
+        var detector = new EnsembleDetector();
+        Assert.Equal(7 * 86400, detector.SeasonalPeriod(HistoryOf(ts, weekly, ts.Length), SeasonalityMode.Auto));
+        Assert.Equal(86400, detector.SeasonalPeriod(HistoryOf(ts, daily, ts.Length), SeasonalityMode.Auto));
+    }
+
+    [Fact]
     public void AShortDailySpikeOnANoisyMetricRecursAndIsDampedButANewOneIsNot()
     {
         // Six days at 300 s: heavy noise and, every day at 01:00 give or take 10 minutes, one point

@@ -30,7 +30,12 @@ public sealed partial class EnsembleDetector
         var cycles = Detrended(history.Slots, (int)slotsPerDay);
         var daily = Autocorrelation(cycles, (int)slotsPerDay);
         var weekly = history.Count >= WeeklyMinSlots(slotsPerDay) ? Autocorrelation(cycles, (int)(7 * slotsPerDay)) : double.NaN;
-        if (weekly >= _settings.SeasonalCorrelation && !(daily >= weekly - 0.1))
+        // Weekly when it correlates better, or when a week back predicts a slot with less than half
+        // the squared error a day back does: a daily shape whose weekends are the same curve
+        // scaled down correlates as well at either lag (correlation ignores the scale), but a day
+        // back misses every Saturday and Monday by the difference.
+        if (weekly >= _settings.SeasonalCorrelation && (!(daily >= weekly - 0.1)
+            || LagError(history.Slots, (int)(7 * slotsPerDay)) < 0.5 * LagError(history.Slots, (int)slotsPerDay)))
         {
             return week;
         }
@@ -78,6 +83,23 @@ public sealed partial class EnsembleDetector
     // A week and two days: enough pairs at the week lag. (Two full weeks is more than a 14-day
     // history holds for long, as it drops its oldest quarter when full.)
     private static long WeeklyMinSlots(long slotsPerDay) => 9 * slotsPerDay;
+
+    // The mean squared difference between each slot and the slot lag before (empty slots skipped).
+    private static double LagError(ReadOnlySpan<float> slots, int lag)
+    {
+        double sum = 0;
+        var n = 0;
+        for (var i = lag; i < slots.Length; i++)
+        {
+            double d = slots[i] - slots[i - lag];
+            if (!double.IsNaN(d))
+            {
+                sum += d * d;
+                n++;
+            }
+        }
+        return n > 0 ? sum / n : double.NaN;
+    }
 
     /// <summary>Pearson correlation of the slot series with itself <paramref name="lag"/> slots later (empty slots skipped).</summary>
     public static double Autocorrelation(ReadOnlySpan<float> slots, int lag)
