@@ -550,6 +550,42 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void ANightlyBatchJobsSecondNightAndItsEndAreItsHabitButTheSameJobAtNoonIsNot()
+    {
+        // A flat gauge (40, noise 2) with a 20-minute job at 01:00 lifting it by 60, every night.
+        var random = new Random(29);
+        static double Job(long t, int noonDay) =>
+            (t % 86400) is >= 3600 and < 4800 ? 60 : ((t - Start) / 86400) == noonDay && (t % 86400) is >= 46800 and < 48000 ? 200 : 0;
+        (Judgement At, Judgement Without) Judged(int day, int secondOfDay, int noonDay = -1)
+        {
+            var n = (day * 1440) + (secondOfDay / 60) + 1;
+            var (ts, values) = Series(n, 60, (_, t) => 40 + (2 * Gaussian(random)) + Job(t, noonDay));
+            var window = Math.Min(n, 1440);
+            var history = HistoryOf(ts, values, n);
+            return (Judge(ts[^window..], values[^window..], history),
+                    Judge(ts[^window..], values[^window..], history, settings: new EnsembleSettings { RecurrenceDays = 0 }));
+        }
+
+        // The second night, ten minutes in: the job ran at this time the night before.
+        var (second, secondUnchecked) = Judged(1, 3600 + 600);
+        Assert.True(secondUnchecked.Anomalous, $"unchecked score {secondUnchecked.Score}");
+        Assert.Equal(1, second.RecurringDays);
+        Assert.False(second.Anomalous, $"score {second.Score}");
+
+        // The minute after the third night's job: the point is back at 40, but the last 24 points'
+        // mean still holds the job, which the sustained detector reports; that excursion recurs.
+        var (end, endUnchecked) = Judged(2, 4800);
+        Assert.True(endUnchecked.Anomalous, $"unchecked score {endUnchecked.Score}");
+        Assert.True(end.RecurringDays >= 2, $"recurs on {end.RecurringDays} days");
+        Assert.False(end.Anomalous, $"score {end.Score}");
+
+        // A bigger lift at 13:00 on the third day is new.
+        var (noon, _) = Judged(2, 46800, noonDay: 2);
+        Assert.Equal(0, noon.RecurringDays);
+        Assert.True(noon.Anomalous, $"score {noon.Score}");
+    }
+
+    [Fact]
     public void AShortDailySpikeOnANoisyMetricRecursAndIsDampedButANewOneIsNot()
     {
         // Six days at 300 s: heavy noise and, every day at 01:00 give or take 10 minutes, one point

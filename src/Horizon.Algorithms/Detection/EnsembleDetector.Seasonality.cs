@@ -256,19 +256,22 @@ public sealed partial class EnsembleDetector
     /// How many of the previous days show an excursion like this one (same direction, comparable
     /// size) at the same time of day, within a few roll-up slots: a batch job at 01:00 every day
     /// is normal even when the series is too noisy, or the job too short, for the day-lag
-    /// correlation to call the metric seasonal. 0 unless it recurs on at least two days and on at
-    /// least half of the days held.
+    /// correlation to call the metric seasonal. 0 unless it recurs on at least two days (or on the
+    /// one day held: a job seen the night before is damped, not new) and on at least half of the
+    /// days held. <paramref name="points"/>: how many points the excursion spans (one, or the
+    /// sustained detector's recent mean), for how much a slot mean dilutes it.
     /// </summary>
-    private int Recurrence(ReadOnlySpan<long> timestamps, RollupHistory history, double excess, in Window w)
+    private int Recurrence(ReadOnlySpan<long> timestamps, RollupHistory history, double excess, int points, in Window w)
     {
         var span = timestamps[^1] - timestamps[0];
         if (span <= 0 || excess == 0)
         {
             return 0;
         }
-        // A slot mean dilutes a short excursion over the points of its slot; noise shrinks likewise.
+        // A slot mean dilutes an excursion shorter than its slot over the slot's points; noise
+        // shrinks likewise.
         var perSlot = Math.Max(1.0, history.SlotSeconds / (span / (double)(timestamps.Length - 1)));
-        var need = Math.Max(0.5 * Math.Abs(excess) / perSlot, 3 * w.Sigma / Math.Sqrt(perSlot));
+        var need = Math.Max(0.5 * Math.Abs(excess) * Math.Min(1.0, points / perSlot), 3 * w.Sigma / Math.Sqrt(perSlot));
         var direction = Math.Sign(excess);
         var slotsPerDay = 86400 / history.SlotSeconds;
         var slot = history.SlotOf(timestamps[^1]);
@@ -295,6 +298,6 @@ public sealed partial class EnsembleDetector
                 recurring += best >= need ? 1 : 0;
             }
         }
-        return recurring >= 2 && 2 * recurring >= held ? recurring : 0;
+        return recurring >= Math.Min(2, held) && 2 * recurring >= held ? recurring : 0;
     }
 }

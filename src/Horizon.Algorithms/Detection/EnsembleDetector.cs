@@ -174,7 +174,8 @@ public sealed partial class EnsembleDetector
         judgement.RawScore = Combine(judgement.Scores, w.Sparse);
         if (judgement.RawScore > 0 && judgement.SeasonalPeriod == 0 && history is not null && _settings.RecurrenceDays > 0)
         {
-            judgement.RecurringDays = Recurrence(timestamps, history, x - median, w);
+            var (excess, points) = Excursion(judgement, y, median);
+            judgement.RecurringDays = Recurrence(timestamps, history, excess, points, w);
             if (judgement.RecurringDays > 0)
             {
                 judgement.RawScore *= _settings.RecurrenceDamping;
@@ -186,6 +187,29 @@ public sealed partial class EnsembleDetector
         }
         judgement.Score = novelty?.Apply(judgement.RawScore) ?? judgement.RawScore;
         judgement.Anomalous = judgement.Score >= _settings.Threshold;
+    }
+
+    // The excursion the recurrence check looks for on earlier days: the judged point's, or, when a
+    // held shift (the sustained score) is what scored, the recent mean's. The point may already be
+    // back at the median when the mean is not: the last minute of a nightly batch job. With the
+    // points it spans.
+    private (double Excess, int Points) Excursion(Judgement judgement, ReadOnlySpan<double> y, double median)
+    {
+        foreach (var score in judgement.Scores)
+        {
+            if (score.Detector == Detector.Sustained && _settings.Combination == Combination.Gate
+                && _settings.SustainedWeight * score.Score >= judgement.RawScore)
+            {
+                var recent = y[^Math.Min(y.Length, _settings.SustainedPoints)..];
+                var sum = 0.0;
+                foreach (var v in recent)
+                {
+                    sum += v;
+                }
+                return ((sum / recent.Length) - median, recent.Length);
+            }
+        }
+        return (y[^1] - median, 1);
     }
 
     // How many times as often as at the calibration interval a metric sampled at these timestamps is judged (at least 1).
