@@ -202,12 +202,7 @@ public sealed partial class EnsembleDetector
                 && _settings.SustainedWeight * score.Score >= judgement.RawScore)
             {
                 var recent = y[^Math.Min(y.Length, _settings.SustainedPoints)..];
-                var sum = 0.0;
-                foreach (var v in recent)
-                {
-                    sum += v;
-                }
-                return ((sum / recent.Length) - median, recent.Length);
+                return ((LaneSum.Sum(recent) / recent.Length) - median, recent.Length);
             }
         }
         return (y[^1] - median, 1);
