@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Writes a NAB-layout corpus shaped like production metrics, for measuring alert volume (issue 20).
 
-    python3 perf/production-corpus.py /tmp/prod [FILES] [SEED]   # FILES (48) x 14 days at 60 s
+    python3 perf/production-corpus.py /tmp/prod [FILES] [SEED] [DAYS]   # FILES (48) x DAYS (14) at 60 s
     dotnet run -c Release --project tools/Horizon.Nab -- --data /tmp/prod --out /tmp/prod-results --detectors ensemble
     python3 perf/production-corpus.py --count /tmp/prod /tmp/prod-results/ensemble 0.29 0.31 0.32
+    python3 perf/production-corpus.py --count --from-day 14 /tmp/prod /tmp/prod-results/ensemble 0.5
 
 Eight kinds of metric, in turn, each with seeded noise and missing stretches (a collector that
 stopped for a while: rows absent, as Graphite would have no points):
@@ -15,7 +16,8 @@ stopped for a while: rows absent, as Graphite would have no points):
   latency     lognormal latencies around 120 ms, a heavy right tail
   gauge       a slowly wandering gauge (random walk with pull back to its mean: memory, queue depth)
   integer     small integer counts (jobs running), as StatsD gauges are
-Every kind but the counter gets, in alternate blocks of eight files, one labelled anomaly after day 8: a deploy-shaped level shift
+Every kind but the counter gets, in alternate blocks of eight files, one labelled anomaly between
+day 8 and the last day: a deploy-shaped level shift
 that stays (the new release is slower, or drops traffic), of 3 to 6 robust sigma of the series'
 point-to-point noise, in the metric's bad direction. Its window is the hour before to three hours
 after the deploy. Everything else is normal by construction.
@@ -24,7 +26,10 @@ after the deploy. Everything else is normal by construction.
 first 1440 rows (the ensemble's window), as false alarms per metric-day, the incidents they make
 (a metric's false alarms less than 15 minutes apart, the incidents' ResolveAfter, are one; the
 metrics here are independent, so no grouping across metrics is counted), and the windows with a
-row at or above it inside.
+row at or above it inside. --from-day D counts false alarms (and metric-days) only from day D on:
+a metric's first week holds events it has no history for yet (its first weekend), which a
+14-day series counts heavily and a metric's life counts once; a longer corpus (DAYS 35) counted
+from day 14 is the steady state.
 """
 import csv, datetime, glob, json, math, os, random, sys
 
@@ -85,6 +90,7 @@ def shift(kind, values, at, rng):
 
 
 def write(root, files=48, points=14 * DAY, seed=20261207):
+    days = points // DAY
     rng = random.Random(seed)
     folder = f"{root}/data/production"
     os.makedirs(folder, exist_ok=True)
@@ -96,7 +102,7 @@ def write(root, files=48, points=14 * DAY, seed=20261207):
         values = series(kind, rng, points, start)
         labelled = []
         if (f // len(KINDS)) % 2 == 0 and kind != "counter":
-            at = rng.randrange(8 * DAY, 13 * DAY)
+            at = rng.randrange(8 * DAY, (days - 1) * DAY)
             shift(kind, values, at, rng)
             t0 = start + datetime.timedelta(minutes=at)
             labelled.append([f"{t0 - datetime.timedelta(hours=1):%Y-%m-%d %H:%M:%S}.000000",
@@ -118,14 +124,16 @@ def write(root, files=48, points=14 * DAY, seed=20261207):
     json.dump({k: [w[0] for w in v] for k, v in windows.items()}, open(f"{root}/combined_labels.json", "w"))
 
 
-def count(root, results, thresholds):
+def count(root, results, thresholds, from_day=0):
     windows = json.load(open(f"{root}/combined_windows.json"))
     parse = lambda s: datetime.datetime.strptime(s[:19], "%Y-%m-%d %H:%M:%S")
     for threshold in thresholds:
         alarms = episodes = judged = hit = total_windows = 0
         for key, spans in windows.items():
             category, name = key.split("/")
-            rows = list(csv.DictReader(open(f"{results}/{category}/{os.path.basename(results)}_{name}")))[DAY:]
+            rows = list(csv.DictReader(open(f"{results}/{category}/{os.path.basename(results)}_{name}")))
+            steady = parse(rows[0]["timestamp"]) + datetime.timedelta(days=from_day)  # day 0 is the first
+            rows = rows[DAY:]
             spans = [(parse(a), parse(b)) for a, b in spans]
             total_windows += len(spans)
             found = set()
@@ -133,27 +141,34 @@ def count(root, results, thresholds):
             for r in rows:
                 t = parse(r["timestamp"])
                 inside = [j for j, (a, b) in enumerate(spans) if a <= t <= b]
+                counted = t >= steady
                 if float(r["anomaly_score"]) >= threshold:
                     if inside:
                         found.update(inside)
-                    else:
+                    elif counted:
                         alarms += 1
                         # An incident: false alarms of the metric less than RESOLVE apart are one.
                         if last_alarm is None or t - last_alarm >= RESOLVE:
                             episodes += 1
                         last_alarm = t
-                if not inside:
+                if not inside and counted:
                     judged += 1
             hit += len(found)
         days = judged / DAY
-        print(f"threshold {threshold}: {alarms} false alarms in {days:,.0f} metric-days = "
+        since = f" from day {from_day}" if from_day else ""
+        print(f"threshold {threshold}: {alarms} false alarms in {days:,.0f} metric-days{since} = "
               f"{alarms / days * 10000:,.1f} per 10,000 metric-days ({episodes} incidents, "
               f"{episodes / days * 10000:,.1f} per 10,000 metric-days); windows hit {hit}/{total_windows}")
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "--count":
-        count(sys.argv[2], sys.argv[3], [float(t) for t in sys.argv[4:]])
+        args = sys.argv[2:]
+        from_day = 0
+        if args[0] == "--from-day":
+            from_day, args = int(args[1]), args[2:]
+        count(args[0], args[1], [float(t) for t in args[2:]], from_day)
     else:
         write(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 48,
-              seed=int(sys.argv[3]) if len(sys.argv) > 3 else 20261207)
+              seed=int(sys.argv[3]) if len(sys.argv) > 3 else 20261207,
+              points=(int(sys.argv[4]) if len(sys.argv) > 4 else 14) * DAY)
