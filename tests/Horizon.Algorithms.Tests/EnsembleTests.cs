@@ -970,6 +970,32 @@ public sealed class EnsembleTests
         Assert.True(Judge(st[^1440..], stuck[^1440..], HistoryOf(st, stuck, st.Length)).Flatline?.Crossed);
     }
 
+    [Fact]
+    public void AQuietSpellIsJudgedByTheBurstRateOfTheWindowNotOfEveryPointGiven()
+    {
+        // An error count resting at 0 for three days, then at 60 (a deploy: every minute now errs 60
+        // times more), bursting in 3 % of minutes throughout. Given all four and a half days (a
+        // FULL_DURATION longer than the window), an hour past the longest quiet spell at 60 is as
+        // ordinary as it was at 0: the rate at which points left 60 is the window's, where it rests
+        // at 60 in 97 % of minutes, not the share of 60 among every point given (a third).
+        var random = new Random(29);
+        var bursts = Enumerable.Range(0, (int)(4.5 * 1440)).Select(i => (i < 3 * 1440 ? 0 : 60) + (random.NextDouble() < 0.03 ? 1 + random.Next(200) : 0.0)).ToArray();
+        int longest = 0, run = 0;
+        foreach (var b in bursts)
+        {
+            run = b is 0 or 60 ? run + 1 : 0;
+            longest = Math.Max(longest, run);
+        }
+        var quiet = bursts.Concat(Enumerable.Repeat(60.0, longest + 60)).ToArray();
+        var (ts, values) = Series(quiet.Length, 60, (i, _) => quiet[i]);
+        var judgement = Judge(ts, values, HistoryOf(ts, values, ts.Length));
+        Assert.Null(judgement.Flatline);
+        // Held for 17 hours, it is a flatline at that rate too.
+        var stuck = bursts.Concat(Enumerable.Repeat(60.0, 1000)).ToArray();
+        var (st, sv) = Series(stuck.Length, 60, (i, _) => stuck[i]);
+        Assert.True(Judge(st, sv, HistoryOf(st, sv, st.Length)).Flatline?.Crossed);
+    }
+
     [Theory]
     [InlineData(60, 1.0)]
     [InlineData(300, 1.0)]

@@ -82,23 +82,27 @@ public sealed partial class EnsembleDetector
         // as its habit, and their record keeps being broken: past the record, the spell must also be
         // rarer than one in FlatlineRarity if each point left the value independently at the rate
         // the points before the run did.
-        if (!(seconds > record) || Math.Pow(RestingShare(t, v, value, start), seconds / interval) >= FlatlineRarity)
+        if (!(seconds > record) || Math.Pow(RestingShare(t, v, value, start, _settings.Window), seconds / interval) >= FlatlineRarity)
         {
             return null;
         }
         return new FlatlineFinding(value, seconds, record, prior == long.MinValue || prior - start <= record);
     }
 
-    // The share of the points before the run (at most the window's) that equal its value.
-    private static double RestingShare(ReadOnlySpan<long> t, ReadOnlySpan<double> v, double value, long start)
+    // The share of the last (at most) window points before the run that equal its value: the
+    // metric's recent habit, not that of every point given (a FULL_DURATION longer than the
+    // window may reach back to before a deploy moved where it rests).
+    private static double RestingShare(ReadOnlySpan<long> t, ReadOnlySpan<double> v, double value, long start, int window)
     {
-        int n = 0, equal = 0;
-        for (var i = 0; i < v.Length && t[i] < start; i++)
+        var end = t.BinarySearch(start);
+        end = end < 0 ? ~end : end;
+        var before = v[Math.Max(0, end - window)..end];
+        var equal = 0;
+        foreach (var x in before)
         {
-            n++;
-            equal += v[i] == value ? 1 : 0;
+            equal += x == value ? 1 : 0;
         }
-        return n == 0 ? 0 : (double)equal / n;
+        return before.Length == 0 ? 0 : (double)equal / before.Length;
     }
 
     // The longest run of one (non-empty) slot mean.
