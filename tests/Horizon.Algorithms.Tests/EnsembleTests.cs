@@ -422,6 +422,42 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void ADeploysShiftIsFoundOnceNotAgainWhenTheSeasonalBaselineCatchesUp()
+    {
+        // A daily request rate at 60 s (noise 10) for eight days; on day 5 at 10:00 a deploy drops
+        // it by 60 for good. The deploy is found. Two and three days later, at the deploy's time of
+        // day, the four days a slot's baseline is taken from are two before the deploy and two
+        // after on one side of 10:00 and three and one on the other: with the slots' own means the
+        // baseline moved by half the drop at 10:00, a held shift of 30 in the residuals (an
+        // anomaly each day). Measured as each day's shape about its level, the days agree.
+        var random = new Random(31);
+        var deploy = (4 * 1440) + 600;
+        var (ts, values) = Series(8 * 1440, 60, (i, t) =>
+            500 + (300 * Math.Sin(2 * Math.PI * (t % 86400) / 86400)) + (10 * Gaussian(random)) - (i >= deploy ? 60 : 0));
+        var detector = new EnsembleDetector();
+        var state = new EnsembleState(new RollupHistory(), NoveltyFilter.For(detector.Settings));
+        var judgement = new Judgement();
+        var found = new List<(int Day, int Minute, double Score)>();
+        for (var i = 0; i < ts.Length; i++)
+        {
+            state.Rollup!.Add(ts[i], values[i]);
+            if (i < 3 * 1440)
+            {
+                continue;
+            }
+            var from = Math.Max(0, i + 1 - 1440);
+            detector.Judge(ts.AsSpan(from, i + 1 - from), values.AsSpan(from, i + 1 - from), state, MetricMetadata.Default, judgement);
+            if (judgement.Anomalous)
+            {
+                found.Add((i / 1440, i % 1440, judgement.Score));
+            }
+        }
+        var said = string.Join(", ", found.Select(f => $"day {f.Day} {f.Minute / 60:D2}:{f.Minute % 60:D2} {f.Score:F2}"));
+        Assert.True(found.Exists(f => f.Day == 4 && f.Minute is >= 600 and < 600 + 180), $"found: {said}");
+        Assert.False(found.Exists(f => f.Day >= 5), $"found: {said}");
+    }
+
+    [Fact]
     public void OldPointsOfTheWindowGetTheirSeasonalBaselineFromLaterDaysToo()
     {
         // Seven days at 300 s of a daily swing; on the first afternoon an incident lifts it by 60.

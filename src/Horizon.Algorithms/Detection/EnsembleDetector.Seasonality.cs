@@ -135,9 +135,9 @@ public sealed partial class EnsembleDetector
     /// <summary>The last points' residuals from their seasonal baselines, in place, as
     /// <see cref="Deseasonalise"/> computes them for the newest points (periods before only);
     /// false when a slot has too few periods to tell.</summary>
-    private static bool Residuals(ReadOnlySpan<long> timestamps, Span<double> values, RollupHistory history, long period)
+    private bool Residuals(ReadOnlySpan<long> timestamps, Span<double> values, RollupHistory history, long period)
     {
-        var baselines = new SlotBaselines(history, period, forward: false, stackalloc double[4]);
+        var baselines = new SlotBaselines(history, period, forward: false, stackalloc double[PeriodsBack], DayLevels(history, period, timestamps[0]));
         for (var i = 0; i < values.Length; i++)
         {
             var baseline = baselines.At(timestamps[i]);
@@ -150,13 +150,21 @@ public sealed partial class EnsembleDetector
         return true;
     }
 
-    /// <summary>The seasonal baseline of each point's slot, for ascending timestamps: the median of
-    /// the same slot up to four periods before, completed (<c>forward</c>) by periods after it that
-    /// the history has closed; NaN with fewer than two (one for a weekly period). A slot's baseline
-    /// is found once for all its points, and moving to the next slot takes no division.</summary>
-    private ref struct SlotBaselines(RollupHistory history, long period, bool forward, Span<double> same)
+    /// <summary>The seasonal baseline of each point's slot, for ascending timestamps: the metric's
+    /// level now (the mean of the day of slots before the judged point's) plus the median of the
+    /// slot's shape up to four periods before, completed (<c>forward</c>) by periods after it that
+    /// the history has closed; NaN with fewer than two (one for a weekly period). A slot's shape in
+    /// a period is its mean less the mean of the day of slots before it, so the periods agree on
+    /// the shape whatever the level was then: after a deploy moved the level, the periods before
+    /// and after it no longer split the slots of a day between two levels (with the slots' own
+    /// means, two periods of four on each side put half the shift in the baselines from the
+    /// deploy's time of day on, a held shift in the residuals two and three days later). A slot's
+    /// baseline is found once for all its points, and moving to the next slot takes no division.</summary>
+    private ref struct SlotBaselines(RollupHistory history, long period, bool forward, Span<double> same, ReadOnlySpan<double> levels)
     {
         private readonly Span<double> _same = same;
+        private readonly ReadOnlySpan<double> _levels = levels;
+        private readonly double _now = levels[^1];
         private readonly ReadOnlySpan<float> _slots = history.Slots;
         private readonly long _first = history.FirstSlot;
         private readonly long _seconds = history.SlotSeconds;
@@ -188,9 +196,9 @@ public sealed partial class EnsembleDetector
             for (var k = 1; k <= _same.Length; k++)
             {
                 var j = at - (k * _back);
-                if ((ulong)j < (ulong)_slots.Length && !float.IsNaN(_slots[(int)j]))
+                if ((ulong)j < (ulong)_slots.Length && !float.IsNaN(_slots[(int)j]) && !double.IsNaN(_levels[(int)j]))
                 {
-                    _same[count++] = _slots[(int)j];
+                    _same[count++] = _slots[(int)j] - _levels[(int)j];
                 }
             }
             // A point early in the window has few periods before it in the history, but closed slots
@@ -199,23 +207,74 @@ public sealed partial class EnsembleDetector
             for (var k = 1; forward && k <= _same.Length && count < _same.Length; k++)
             {
                 var j = at + (k * _back);
-                if ((ulong)j < (ulong)_slots.Length && !float.IsNaN(_slots[(int)j]))
+                if ((ulong)j < (ulong)_slots.Length && !float.IsNaN(_slots[(int)j]) && !double.IsNaN(_levels[(int)j]))
                 {
-                    _same[count++] = _slots[(int)j];
+                    _same[count++] = _slots[(int)j] - _levels[(int)j];
                 }
             }
-            return count < _need ? double.NaN : Selection.MedianOfFew(_same[..count]);
+            return count < _need ? double.NaN : Selection.MedianOfFew(_same[..count]) + _now;
         }
     }
 
-    /// <summary>y = value minus the median of the same slot one, two, ... periods before (up to 4),
-    /// completed for older points by the same slot one, two, ... periods after them where the
-    /// history has closed it (the judged point's open slot never: it has only the periods before);
+    // Periods before (and, completing, after) a slot its seasonal baseline takes the median of.
+    private const int PeriodsBack = 4;
+
+    private double[] _dayLevels = [];
+
+    /// <summary>For each slot of the history and the open one after them, the mean of the (non-empty)
+    /// slots of the day before it (NaN with fewer than half a day's): the level a slot's seasonal
+    /// shape is measured from, and, last, the metric's level now. Only from the earliest slot a
+    /// baseline of points from <paramref name="first"/> on looks at (<see cref="PeriodsBack"/> periods before it): the
+    /// slots before that are not summed (NaN).</summary>
+    private ReadOnlySpan<double> DayLevels(RollupHistory history, long period, long first)
+    {
+        var slots = history.Slots;
+        var day = (int)Math.Max(1, 86400 / history.SlotSeconds);
+        // One more than the slots: the open slot after them, where the judged point is.
+        if (_dayLevels.Length < slots.Length + 1)
+        {
+            _dayLevels = new double[Math.Max(slots.Length + 1, 256)];
+        }
+        var levels = _dayLevels.AsSpan(0, slots.Length + 1);
+        var from = (int)Math.Clamp(history.SlotOf(first) - history.FirstSlot - (PeriodsBack * (period / history.SlotSeconds)), 0, slots.Length);
+        levels[..from].Fill(double.NaN);
+        double sum = 0;
+        var n = 0;
+        var start = Math.Max(0, from - day);
+        for (var j = start; j < levels.Length; j++)
+        {
+            // The day before slot j: slots j - day .. j - 1.
+            if (j >= from)
+            {
+                levels[j] = n >= day / 2 ? sum / n : double.NaN;
+            }
+            if (j == slots.Length)
+            {
+                break;
+            }
+            if (!float.IsNaN(slots[j]))
+            {
+                sum += slots[j];
+                n++;
+            }
+            if (j - day >= start && !float.IsNaN(slots[j - day]))
+            {
+                sum -= slots[j - day];
+                n--;
+            }
+        }
+        return levels;
+    }
+
+    /// <summary>y = value minus its slot's baseline (<see cref="SlotBaselines"/>): the level now plus
+    /// the slot's shape one, two, ... periods before (up to 4), completed for older points by the
+    /// same slot one, two, ... periods after them where the history has closed it (the judged
+    /// point's open slot never: it has only the periods before);
     /// false when the judged point has fewer than two such slots (one for a weekly period, which a
     /// two-week history holds only once).</summary>
-    private static bool Deseasonalise(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory history, long period, Span<double> y)
+    private bool Deseasonalise(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, RollupHistory history, long period, Span<double> y)
     {
-        var baselines = new SlotBaselines(history, period, forward: true, stackalloc double[4]);
+        var baselines = new SlotBaselines(history, period, forward: true, stackalloc double[PeriodsBack], DayLevels(history, period, timestamps[0]));
         var baseline = double.NaN;
         var known = false;
         for (var i = 0; i < values.Length;)
