@@ -583,6 +583,10 @@ public sealed class EnsembleTests
         var detector = new EnsembleDetector();
         Assert.Equal(7 * 86400, detector.SeasonalPeriod(HistoryOf(ts, weekly, ts.Length), SeasonalityMode.Auto));
         Assert.Equal(86400, detector.SeasonalPeriod(HistoryOf(ts, daily, ts.Length), SeasonalityMode.Auto));
+        // A deploy on day 10 that drops the weekly metric by 300 for good: a week back now misses
+        // every slot since by 300 too, but that is the level, not the shape; it stays weekly.
+        var deployed = weekly.Select((v, i) => i >= (9 * 1440) + 720 ? v - 300 : v).ToArray();
+        Assert.Equal(7 * 86400, detector.SeasonalPeriod(HistoryOf(ts, deployed, ts.Length), SeasonalityMode.Auto));
     }
 
     [Fact]

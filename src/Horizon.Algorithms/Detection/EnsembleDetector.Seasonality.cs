@@ -30,16 +30,26 @@ public sealed partial class EnsembleDetector
         var cycles = Detrended(history.Slots, (int)slotsPerDay);
         var daily = Autocorrelation(cycles, (int)slotsPerDay);
         var weekly = history.Count >= WeeklyMinSlots(slotsPerDay) ? Autocorrelation(cycles, (int)(7 * slotsPerDay)) : double.NaN;
-        // Weekly when it correlates better, or when a week back predicts a slot with less than half
-        // the squared error a day back does: a daily shape whose weekends are the same curve
-        // scaled down correlates as well at either lag (correlation ignores the scale), but a day
-        // back misses every Saturday and Monday by the difference.
-        if (weekly >= _settings.SeasonalCorrelation && (!(daily >= weekly - 0.1)
-            || LagError(history.Slots, (int)(7 * slotsPerDay)) < 0.5 * LagError(history.Slots, (int)slotsPerDay)))
+        // Weekly when it correlates better, or when a week back predicts a slot's cycle better than
+        // a day back does: a daily shape whose weekends are the same curve scaled down correlates
+        // as well at either lag (correlation ignores the scale), but a day back misses every
+        // Saturday and Monday by the difference.
+        if (weekly >= _settings.SeasonalCorrelation && (!(daily >= weekly - 0.1) || WeekPredictsBetter(cycles, (int)slotsPerDay)))
         {
             return week;
         }
         return daily >= _settings.SeasonalCorrelation ? day : 0;
+    }
+
+    // Whether a week back predicts a slot's cycle with less than half the squared error a day back
+    // does, and by more than the previous slot predicts it (the cycle's own wobble from slot to
+    // slot: a purely daily metric's two errors differ by no more than noise). On the cycles, not
+    // the slots: after a deploy moved the level, a week back misses every slot since by the shift.
+    private static bool WeekPredictsBetter(ReadOnlySpan<float> cycles, int slotsPerDay)
+    {
+        var byWeek = LagError(cycles, 7 * slotsPerDay);
+        var byDay = LagError(cycles, slotsPerDay);
+        return byWeek < 0.5 * byDay && byDay - byWeek > LagError(cycles, 1);
     }
 
     private float[] _cycles = [];
