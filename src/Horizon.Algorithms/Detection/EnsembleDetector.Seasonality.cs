@@ -161,7 +161,7 @@ public sealed partial class EnsembleDetector
     }
 
     /// <summary>The seasonal baseline of each point's slot, for ascending timestamps: the metric's
-    /// level now (the mean of the day of slots before the judged point's) plus the median of the
+    /// level now (the mean of the history's last day of slots) plus the median of the
     /// slot's shape up to four periods before, completed (<c>forward</c>) by periods after it that
     /// the history has closed; NaN with fewer than two (one for a weekly period). A slot's shape in
     /// a period is its mean less the mean of the day of slots before it, so the periods agree on
