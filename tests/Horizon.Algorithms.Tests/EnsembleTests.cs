@@ -30,6 +30,18 @@ public sealed class EnsembleTests
         return judgement;
     }
 
+    // The most points in a row that are quiet.
+    private static int LongestRun(double[] values, Func<double, bool> quiet)
+    {
+        int longest = 0, run = 0;
+        foreach (var v in values)
+        {
+            run = quiet(v) ? run + 1 : 0;
+            longest = Math.Max(longest, run);
+        }
+        return longest;
+    }
+
     private static RollupHistory HistoryOf(long[] ts, double[] values, int upTo)
     {
         var history = new RollupHistory();
@@ -988,12 +1000,7 @@ public sealed class EnsembleTests
         // is still ordinary at this burst rate (0.97^L is about 1e-3, not 1e-9); 17 hours is not.
         var random = new Random(23);
         var bursts = Enumerable.Range(0, 3 * 1440).Select(_ => random.NextDouble() < 0.03 ? 1 + random.Next(200) : 0.0).ToArray();
-        int longest = 0, run = 0;
-        foreach (var b in bursts)
-        {
-            run = b == 0 ? run + 1 : 0;
-            longest = Math.Max(longest, run);
-        }
+        var longest = LongestRun(bursts, b => b == 0);
         Judgement QuietFor(int minutes, EnsembleSettings? settings = null)
         {
             var (ts, values) = Series(bursts.Length + minutes, 60, (i, _) => i < bursts.Length ? bursts[i] : 0);
@@ -1020,12 +1027,7 @@ public sealed class EnsembleTests
         // at 60 in 97 % of minutes, not the share of 60 among every point given (a third).
         var random = new Random(29);
         var bursts = Enumerable.Range(0, (int)(4.5 * 1440)).Select(i => (i < 3 * 1440 ? 0 : 60) + (random.NextDouble() < 0.03 ? 1 + random.Next(200) : 0.0)).ToArray();
-        int longest = 0, run = 0;
-        foreach (var b in bursts)
-        {
-            run = b is 0 or 60 ? run + 1 : 0;
-            longest = Math.Max(longest, run);
-        }
+        var longest = LongestRun(bursts, b => b is 0 or 60);
         var quiet = bursts.Concat(Enumerable.Repeat(60.0, longest + 60)).ToArray();
         var (ts, values) = Series(quiet.Length, 60, (i, _) => quiet[i]);
         var judgement = Judge(ts, values, HistoryOf(ts, values, ts.Length));

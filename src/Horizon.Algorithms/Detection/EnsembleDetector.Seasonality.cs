@@ -205,10 +205,9 @@ public sealed partial class EnsembleDetector
             var count = 0;
             for (var k = 1; k <= _same.Length; k++)
             {
-                var j = at - (k * _back);
-                if ((ulong)j < (ulong)_slots.Length && !float.IsNaN(_slots[(int)j]) && !double.IsNaN(_levels[(int)j]))
+                if (Shape(at - (k * _back)) is var shape && !double.IsNaN(shape))
                 {
-                    _same[count++] = _slots[(int)j] - _levels[(int)j];
+                    _same[count++] = shape;
                 }
             }
             // A point early in the window has few periods before it in the history, but closed slots
@@ -216,14 +215,17 @@ public sealed partial class EnsembleDetector
             // as steady as recent ones and do not widen the spread judged against.
             for (var k = 1; forward && k <= _same.Length && count < _same.Length; k++)
             {
-                var j = at + (k * _back);
-                if ((ulong)j < (ulong)_slots.Length && !float.IsNaN(_slots[(int)j]) && !double.IsNaN(_levels[(int)j]))
+                if (Shape(at + (k * _back)) is var shape && !double.IsNaN(shape))
                 {
-                    _same[count++] = _slots[(int)j] - _levels[(int)j];
+                    _same[count++] = shape;
                 }
             }
             return count < _need ? double.NaN : Selection.MedianOfFew(_same[..count]) + _now;
         }
+
+        // Slot j's mean less the level of the day before it: NaN outside the history, for an empty
+        // slot or for a day too empty to give a level.
+        private readonly double Shape(long j) => (ulong)j < (ulong)_slots.Length ? _slots[(int)j] - _levels[(int)j] : double.NaN;
     }
 
     // Periods before (and, completing, after) a slot its seasonal baseline takes the median of.
