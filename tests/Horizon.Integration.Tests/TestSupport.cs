@@ -99,7 +99,9 @@ public static class TestSupport
     }
 
     /// <summary>A real horizon process (the horizon.dll built beside the tests) with these
-    /// arguments, its standard output and error collected into <paramref name="output"/>.</summary>
+    /// arguments, its standard output and error collected into <paramref name="output"/>. Its log
+    /// listeners take free ports (after the arguments, which come first for the role): on their defaults (5140-5142) any
+    /// other Horizon on the machine holds them, and /health then reports it unhealthy.</summary>
     public static System.Diagnostics.Process StartHorizon(IEnumerable<string> arguments, StringBuilder output)
     {
         var info = new System.Diagnostics.ProcessStartInfo("dotnet")
@@ -110,7 +112,7 @@ public static class TestSupport
             WorkingDirectory = Path.GetTempPath(),
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "horizon.dll"));
-        foreach (var argument in arguments)
+        foreach (var argument in (string[])[.. arguments, "--Logs:SyslogUdp:Port=0", "--Logs:SyslogTcp:Port=0", "--Logs:PlainTcp:Port=0", "--Logs:JsonTcp:Port=0"])
         {
             info.ArgumentList.Add(argument);
         }
