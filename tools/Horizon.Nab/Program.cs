@@ -55,7 +55,6 @@ try
     {
         Combination = Enum.Parse<Combination>(options.GetValueOrDefault("combination", "gate"), ignoreCase: true),
         Window = int.Parse(options.GetValueOrDefault("window", "1440"), CultureInfo.InvariantCulture),
-        ForecastScaleFloor = double.Parse(options.GetValueOrDefault("floor", "0"), CultureInfo.InvariantCulture),
     };
     double? threshold = options.TryGetValue("threshold", out var t) ? double.Parse(t, CultureInfo.InvariantCulture) : null;
     if (threshold is { } fixedThreshold)
@@ -148,7 +147,7 @@ namespace Horizon.Nab
                     throw new ArgumentException($"--{name} needs a value");
                 }
             }
-            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "floor", "set", "explain", "held-out", "cv", "threshold", "teach"];
+            string[] known = ["help", "data", "out", "detectors", "combination", "window", "full-duration", "score-only", "set", "explain", "held-out", "cv", "threshold", "teach"];
             var unknown = options.Keys.Except(known).ToList();
             return unknown.Count == 0 ? options : throw new ArgumentException("unknown option(s): --" + string.Join(", --", unknown));
         }

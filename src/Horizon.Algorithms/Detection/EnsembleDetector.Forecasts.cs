@@ -20,7 +20,7 @@ public sealed partial class EnsembleDetector
         }
         var (median, sigma) = Robust(d);
         var last = past[^1];
-        return (last + median, (x - last - median) / Math.Max(sigma, w.LevelSigma));
+        return (last + median, (x - last - median) / sigma);
     }
 
     /// <summary>Holt's linear smoothing over the recent points with Brutlag's deviation; an error beyond 4
@@ -50,8 +50,8 @@ public sealed partial class EnsembleDetector
             level = next;
         }
         var expected = level + trend;
-        var z = (x - expected) / Math.Max(Math.Max(MeanAbsToSigma * deviation, Floor(expected)), w.LevelSigma);
-        return (expected, _settings.HoltWintersRecord ? BoundByRecord(z, errors, x - expected, 0) : z);
+        var z = (x - expected) / Math.Max(MeanAbsToSigma * deviation, Floor(expected));
+        return (expected, BoundByRecord(z, errors, x - expected, 0));
     }
 
     /// <summary>Least-squares line through the recent points, refitted once with outliers clipped to
@@ -74,7 +74,7 @@ public sealed partial class EnsembleDetector
         }
         (_, sigma) = Robust(residuals);
         var expected = intercept + (slope * k);
-        return (expected, (x - expected) / Math.Max(sigma, w.LevelSigma));
+        return (expected, (x - expected) / sigma);
     }
 
     /// <summary>AR(p) around the median, fitted by Yule-Walker to the window with values clipped to
@@ -120,7 +120,7 @@ public sealed partial class EnsembleDetector
         }
         var expected = median + forecast;
         var residualSigma = Math.Sqrt(Math.Max(innovation, 0));
-        return (expected, (x - expected) / Math.Max(Math.Max(residualSigma, Floor(expected)), w.LevelSigma));
+        return (expected, (x - expected) / Math.Max(residualSigma, Floor(expected)));
     }
 
     /// <summary>Solves the p x p system by Gaussian elimination with partial pivoting (in place).</summary>

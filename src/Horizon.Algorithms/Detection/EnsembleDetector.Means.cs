@@ -33,7 +33,7 @@ public sealed partial class EnsembleDetector
         var (typical, sigma) = TypicalStep(d[..^1]);
         var band = ClipBand(typical, sigma);
         // Clipped in place: the step sizes are this detector's own buffer.
-        var (median, z) = Sustained(Clipping.Clip(d, band, d), m, w.LevelSigma, out var baseline);
+        var (median, z) = Sustained(Clipping.Clip(d, band, d), m, out var baseline);
         steps = (baseline, band);
         return (median, Math.Max(z, 0));
     }
@@ -86,7 +86,7 @@ public sealed partial class EnsembleDetector
             {
                 continue;
             }
-            var found = Sustained(clipped, m, w.LevelSigma, out means[scale]);
+            var found = Sustained(clipped, m, out means[scale]);
             if (!(Math.Abs(best.Item2) >= Math.Abs(found.Item2)))
             {
                 best = found;
@@ -97,7 +97,7 @@ public sealed partial class EnsembleDetector
 
     // The points are clipped first (to the robust 5-sigma band of what is averaged, by Clip), so a
     // spike moves a mean by at most 5 sigma / m: means are about shifts, not about spikes (which the level judges).
-    private (double, double) Sustained(ReadOnlySpan<double> y, int m, double levelSigma, out MeansBaseline baseline)
+    private (double, double) Sustained(ReadOnlySpan<double> y, int m, out MeansBaseline baseline)
     {
         baseline = MeansBaseline.None;
         var count = y.Length - (2 * m) + 1; // means of windows that end before the recent one
@@ -119,7 +119,7 @@ public sealed partial class EnsembleDetector
         var recent = LaneSum.Sum(y[^m..]) / m;
         var (median, q01, q99) = Selection.MedianAndTails(means, Rank(means, 0.01), Rank(means, 0.99), _scratch);
         // Both sides' scales, for the pre-screen; the judgement uses the side the mean is on.
-        var floor = Math.Max(Spread(means, median), levelSigma);
+        var floor = Spread(means, median);
         baseline = new MeansBaseline(median, Math.Max(floor, (q99 - median) / Q99Sigma), Math.Max(floor, (median - q01) / Q99Sigma));
         // A recent mean the window's earlier means already reached is no news either.
         return (median, BoundByRecord((recent - median) / (recent >= median ? baseline.Up : baseline.Down), means, recent, median));

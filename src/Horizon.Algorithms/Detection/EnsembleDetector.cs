@@ -44,11 +44,10 @@ public sealed partial class EnsembleDetector
     public EnsembleSettings Settings => _settings;
 
     /// <summary>What the detectors judge against, worked out once per judgement from the window's
-    /// points before the judged one: their median and robust sigma, the floor forecasts are measured
-    /// in, for the level's record the roll-ups before the window with the window's start and mean
-    /// point interval, and whether the window is sparse (more than half its points equal the
+    /// points before the judged one: their median and robust sigma, for the level's record the
+    /// roll-ups before the window with the window's start and mean point interval, and whether the window is sparse (more than half its points equal the
     /// median: an error count or a disk's writes, mostly 0 between bursts).</summary>
-    private readonly record struct Window(double Median, double Sigma, double LevelSigma, RollupHistory? OlderRecord, long Start, double Interval, bool Sparse);
+    private readonly record struct Window(double Median, double Sigma, RollupHistory? OlderRecord, long Start, double Interval, bool Sparse);
 
     /// <summary>
     /// Judges the last point of <paramref name="values"/> (timestamps ascending) with what
@@ -116,7 +115,7 @@ public sealed partial class EnsembleDetector
         var x = y[^1];
         var median = Selection.Median(past, _scratch);
         var sigma = Spread(past, median, out var sparse);
-        var w = new Window(median, sigma, sigma * _settings.ForecastScaleFloor,
+        var w = new Window(median, sigma,
             _settings.RecordFromRollups && judgement.SeasonalPeriod == 0 ? history : null,
             timestamps[0], Math.Max(1.0, (timestamps[^1] - timestamps[0]) / Math.Max(1.0, timestamps.Length - 1)), sparse);
         var rate = JudgementRate(timestamps);

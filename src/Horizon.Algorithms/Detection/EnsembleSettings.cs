@@ -56,10 +56,6 @@ public sealed record EnsembleSettings
     /// <summary>Points the step (change) and Holt-Winters detectors look back over.</summary>
     public int RecentPoints { get; init; } = 360;
 
-    /// <summary>Whether Holt-Winters' deviation (when it is among the detectors) is bounded by the
-    /// record of its own one-step errors over the recent points, as the level's is by the window's values.</summary>
-    public bool HoltWintersRecord { get; init; } = true;
-
     /// <summary>Beyond the record (a value further out than anything in the window and its roll-ups),
     /// where the window's tail on that side is this many times heavier than a normal one (the mean
     /// excess over its top 1 %, their two largest left out, against a normal tail's through the same
@@ -90,10 +86,6 @@ public sealed record EnsembleSettings
 
     /// <summary>Robust z of the change between the first and last quarter of the roll-ups that counts as drift.</summary>
     public double DriftZ { get; init; } = 4;
-
-    /// <summary>Forecast residuals are measured in at least this share of the window's own robust
-    /// sigma, so a very smooth fit does not turn a tiny wobble into a large deviation.</summary>
-    public double ForecastScaleFloor { get; init; }
 
     /// <summary>Previous days searched for the same excursion at the same time of day (0: no recurrence check).</summary>
     public int RecurrenceDays { get; init; } = 7;
