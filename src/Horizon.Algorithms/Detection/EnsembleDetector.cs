@@ -45,8 +45,9 @@ public sealed partial class EnsembleDetector
 
     /// <summary>What the detectors judge against, worked out once per judgement from the window's
     /// points before the judged one: their median and robust sigma, for the level's record the
-    /// roll-ups before the window with the window's start and mean point interval, and whether the window is sparse (more than half its points equal the
-    /// median: an error count or a disk's writes, mostly 0 between bursts).</summary>
+    /// roll-ups before the window with the window's start and mean point interval, and whether the
+    /// window is sparse (more than half its points equal the median: an error count or a disk's
+    /// writes, mostly 0 between bursts).</summary>
     private readonly record struct Window(double Median, double Sigma, RollupHistory? OlderRecord, long Start, double Interval, bool Sparse);
 
     /// <summary>
