@@ -100,8 +100,9 @@ public static class TestSupport
 
     /// <summary>A real horizon process (the horizon.dll built beside the tests) with these
     /// arguments, its standard output and error collected into <paramref name="output"/>. Its log
-    /// listeners take free ports (after the arguments, which come first for the role): on their defaults (5140-5142) any
-    /// other Horizon on the machine holds them, and /health then reports it unhealthy.</summary>
+    /// listeners take free ports (after the arguments, which come first for the role): on their
+    /// defaults (5140-5142) any other Horizon on the machine holds them, and /health then reports
+    /// it unhealthy.</summary>
     public static System.Diagnostics.Process StartHorizon(IEnumerable<string> arguments, StringBuilder output)
     {
         var info = new System.Diagnostics.ProcessStartInfo("dotnet")
